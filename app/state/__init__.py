@@ -1,0 +1,1 @@
+"""Qt-free session state shared by the app views."""

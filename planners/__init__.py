@@ -1,0 +1,1 @@
+"""Planners: diffusion policy, regression baseline, teaching probe, mode analysis. torch + numpy; no Qt, no pybullet."""
