@@ -1,0 +1,223 @@
+"""Presentation mode (F11 / `planscope demo --present`): a window people read from across a room.
+
+Entering it: full screen, the application font scaled up (default x1.45), every pyqtgraph curve
+and GL line drawn thicker, developer panels hidden (every dock not in `AUDIENCE_DOCKS`), and a
+clean light or dark theme on the Qt palette and every plot background. Leaving it restores
+exactly what was there before (font, dock visibility, window state, pen widths, palette).
+
+Nothing here knows a particular view: it walks the window's widgets, so views added later are
+covered too. Views that redraw their items from scratch can read `line_scale(window)` to keep
+their lines thick.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import pyqtgraph as pg
+from PySide6 import QtCore, QtGui, QtWidgets
+
+Theme = Literal["light", "dark"]
+
+# Docks an audience needs; every other dock (sampling parameters, policy config, logs, solver
+# sweep, tag editor's note field...) is a developer panel and is hidden while presenting.
+# Matched against a dock's objectName, case-insensitively, as substrings.
+AUDIENCE_DOCKS = ("chain", "modes", "mode", "timeline", "queue", "replan", "probe", "rollout")
+
+THEMES: dict[str, dict[str, str]] = {
+    "light": {"window": "#fafafa", "base": "#ffffff", "text": "#1a1a1a", "button": "#ececec",
+              "highlight": "#1f77b4", "plot_bg": "#ffffff", "plot_fg": "#222222"},
+    "dark": {"window": "#1e1f22", "base": "#26282b", "text": "#eeeeee", "button": "#33363a",
+             "highlight": "#4aa3ff", "plot_bg": "#15171a", "plot_fg": "#dddddd"},
+}
+
+
+def _palette(theme: Theme) -> QtGui.QPalette:
+    c = THEMES[theme]
+    pal = QtGui.QPalette()
+    role = QtGui.QPalette.ColorRole
+    for r, key in ((role.Window, "window"), (role.Base, "base"), (role.AlternateBase, "window"),
+                   (role.Button, "button"), (role.Highlight, "highlight")):
+        pal.setColor(r, QtGui.QColor(c[key]))
+    for r in (role.WindowText, role.Text, role.ButtonText, role.ToolTipText, role.PlaceholderText):
+        pal.setColor(r, QtGui.QColor(c["text"]))
+    pal.setColor(role.HighlightedText, QtGui.QColor("#ffffff"))
+    return pal
+
+
+def is_audience_dock(dock: QtWidgets.QDockWidget) -> bool:
+    name = (dock.objectName() or dock.windowTitle()).lower()
+    return any(key in name for key in AUDIENCE_DOCKS)
+
+
+def line_scale(window: QtWidgets.QWidget) -> float:
+    """Multiplier views apply to their line widths (1.0 outside presentation mode)."""
+    mode = getattr(window, "presentation", None)
+    return mode.line_factor if isinstance(mode, PresentationMode) and mode.active else 1.0
+
+
+@dataclass
+class _Saved:
+    font: QtGui.QFont
+    palette: QtGui.QPalette
+    window_state: QtCore.Qt.WindowState
+    dock_visible: dict[QtWidgets.QDockWidget, bool] = field(default_factory=dict)
+    pens: list[tuple[object, QtGui.QPen]] = field(default_factory=list)
+    gl_widths: list[tuple[object, float]] = field(default_factory=list)
+    backgrounds: list[tuple[object, object]] = field(default_factory=list)
+
+
+class PresentationMode(QtCore.QObject):
+    """Toggles presentation mode on one QMainWindow. `window.presentation` is set to it."""
+
+    toggled = QtCore.Signal(bool)
+
+    def __init__(self, window: QtWidgets.QMainWindow, *, theme: Theme = "light",
+                 font_factor: float = 1.45, line_factor: float = 2.0,
+                 full_screen: bool = True) -> None:
+        super().__init__(window)
+        if theme not in THEMES:
+            raise ValueError(f"theme must be one of {sorted(THEMES)}, got {theme!r}")
+        self.window = window
+        self.theme: Theme = theme
+        self.font_factor = font_factor
+        self.line_factor = line_factor
+        self.full_screen = full_screen
+        self.active = False
+        self._saved: _Saved | None = None
+        window.presentation = self
+        self.action = QtGui.QAction("Presentation Mode", window)
+        self.action.setCheckable(True)
+        self.action.setShortcut(QtGui.QKeySequence(QtCore.Qt.Key_F11))
+        self.action.setShortcutContext(QtCore.Qt.ApplicationShortcut)
+        self.action.toggled.connect(self.set_active)
+        window.addAction(self.action)
+
+    # -- public ---------------------------------------------------------------------------
+    def toggle(self) -> None:
+        self.set_active(not self.active)
+
+    def set_active(self, on: bool) -> None:
+        if on == self.active:
+            return
+        if on:
+            self._enter()
+        else:
+            self._leave()
+        self.active = on
+        if self.action.isChecked() != on:
+            self.action.blockSignals(True)
+            self.action.setChecked(on)
+            self.action.blockSignals(False)
+        self.toggled.emit(on)
+
+    def set_theme(self, theme: Theme) -> None:
+        if theme not in THEMES:
+            raise ValueError(f"theme must be one of {sorted(THEMES)}, got {theme!r}")
+        self.theme = theme
+        if self.active:
+            self._apply_theme()
+
+    def hide_developer_docks(self) -> None:
+        """Hide every dock an audience does not need (also used after a card changes docks)."""
+        for dock in self.window.findChildren(QtWidgets.QDockWidget):
+            if not is_audience_dock(dock) and dock.isVisible():
+                if self._saved is not None and dock not in self._saved.dock_visible:
+                    self._saved.dock_visible[dock] = True
+                dock.hide()
+
+    # -- enter / leave --------------------------------------------------------------------
+    def _enter(self) -> None:
+        app = QtWidgets.QApplication.instance()
+        w = self.window
+        self._saved = _Saved(font=QtGui.QFont(app.font()), palette=QtGui.QPalette(app.palette()),
+                             window_state=w.windowState())
+        for dock in w.findChildren(QtWidgets.QDockWidget):
+            self._saved.dock_visible[dock] = dock.isVisible()
+        font = QtGui.QFont(app.font())
+        size = font.pointSizeF() if font.pointSizeF() > 0 else 10.0
+        font.setPointSizeF(size * self.font_factor)
+        app.setFont(font)
+        self._scale_plots(font)
+        self._apply_theme()
+        self.hide_developer_docks()
+        if self.full_screen:
+            w.setWindowState(w.windowState() | QtCore.Qt.WindowFullScreen)
+
+    def _leave(self) -> None:
+        saved, self._saved = self._saved, None
+        if saved is None:
+            return
+        app = QtWidgets.QApplication.instance()
+        app.setFont(saved.font)
+        app.setPalette(saved.palette)
+        for item, pen in saved.pens:
+            item.setPen(pen)
+        for item, width in saved.gl_widths:
+            item.setData(width=width)
+        for widget, bg in saved.backgrounds:
+            if isinstance(widget, pg.PlotWidget):
+                widget.setBackground(bg)
+            else:
+                widget.setBackgroundColor(bg)
+        for plot in self.window.findChildren(pg.PlotWidget):
+            self._set_axis_fonts(plot.getPlotItem(), saved.font, None)
+        for dock, visible in saved.dock_visible.items():
+            dock.setVisible(visible)
+        self.window.setWindowState(saved.window_state)
+
+    # -- helpers --------------------------------------------------------------------------
+    def _scale_plots(self, font: QtGui.QFont) -> None:
+        assert self._saved is not None
+        for plot in self.window.findChildren(pg.PlotWidget):
+            item = plot.getPlotItem()
+            self._set_axis_fonts(item, font, THEMES[self.theme]["plot_fg"])
+            for data_item in item.listDataItems():
+                pen = data_item.opts.get("pen") if hasattr(data_item, "opts") else None
+                if pen is None:
+                    continue
+                pen = pg.mkPen(pen)
+                self._saved.pens.append((data_item, QtGui.QPen(pen)))
+                thick = QtGui.QPen(pen)
+                thick.setWidthF(max(pen.widthF(), 1.0) * self.line_factor)
+                data_item.setPen(thick)
+        try:
+            from pyqtgraph.opengl import GLLinePlotItem, GLViewWidget
+        except Exception:   # no OpenGL bindings: nothing 3-D to thicken
+            return
+        for view in self.window.findChildren(GLViewWidget):
+            for gl_item in view.items:
+                if isinstance(gl_item, GLLinePlotItem):
+                    width = float(getattr(gl_item, "width", 1.0))
+                    self._saved.gl_widths.append((gl_item, width))
+                    gl_item.setData(width=width * self.line_factor)
+
+    @staticmethod
+    def _set_axis_fonts(item: pg.PlotItem, font: QtGui.QFont, color: str | None) -> None:
+        tick_font = QtGui.QFont(font)
+        for name in ("left", "bottom", "right", "top"):
+            axis = item.getAxis(name)
+            axis.setStyle(tickFont=tick_font)
+            axis.label.setFont(tick_font)
+            if color is not None:
+                axis.setTextPen(color)
+                axis.setPen(color)
+
+    def _apply_theme(self) -> None:
+        assert self._saved is not None
+        app = QtWidgets.QApplication.instance()
+        app.setPalette(_palette(self.theme))
+        c = THEMES[self.theme]
+        for plot in self.window.findChildren(pg.PlotWidget):
+            if not any(w is plot for w, _ in self._saved.backgrounds):
+                self._saved.backgrounds.append((plot, plot.backgroundBrush().color()))
+            plot.setBackground(c["plot_bg"])
+        try:
+            from pyqtgraph.opengl import GLViewWidget
+        except Exception:
+            return
+        for view in self.window.findChildren(GLViewWidget):
+            if not any(w is view for w, _ in self._saved.backgrounds):
+                bg = view.opts.get("bgcolor", (0, 0, 0, 1))
+                self._saved.backgrounds.append((view, bg))
+            view.setBackgroundColor(c["plot_bg"])

@@ -1,0 +1,206 @@
+"""The teaching probe in one picture: forward noising and reverse denoising of a 2-D line.
+
+Three pyqtgraph plots side by side, made once and updated with setData:
+  - Forward noising q(tau_t | tau_0): the clean line tau_0 and tau_1..tau_T fading to noise;
+  - Reverse denoising p(tau_{t-1} | tau_t): from tau_T back to the final plan;
+  - Endpoint distance to the goal at every step (rises while noising, falls while denoising).
+`set_step(k)` highlights step k of the 2T+1-step story (0 = clean line, T = pure noise,
+2T = denoised); `play()` walks it with a QTimer so the tour and its MP4 show it moving.
+
+Data comes from `ProbeTrace` (plain numpy): positions in the probe's unit-less 2-D plane.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtGui, QtWidgets
+
+
+@dataclass
+class ProbeTrace:
+    """tau0 [H,2] clean line; goal [2]; abar [T] signal kept at each forward step;
+    forward [T,H,2] tau_1..tau_T; reverse [T,H,2] the plan after each reverse step
+    (reverse[-1] is the final plan); forward_dist [T] / reverse_dist [T]: endpoint distance to
+    the goal after each step."""
+    tau0: np.ndarray
+    goal: np.ndarray
+    abar: np.ndarray
+    forward: np.ndarray
+    reverse: np.ndarray
+
+    @property
+    def num_steps(self) -> int:
+        return int(self.abar.shape[0])
+
+    @property
+    def forward_dist(self) -> np.ndarray:
+        return np.linalg.norm(self.forward[:, -1] - self.goal, axis=1)
+
+    @property
+    def reverse_dist(self) -> np.ndarray:
+        return np.linalg.norm(self.reverse[:, -1] - self.goal, axis=1)
+
+    def story(self) -> np.ndarray:
+        """[2T+1, H, 2]: tau_0, the forward steps, then the reverse steps."""
+        return np.concatenate([self.tau0[None], self.forward, self.reverse], axis=0)
+
+    def story_dist(self) -> np.ndarray:
+        """[2T+1] endpoint distance to the goal along story()."""
+        return np.linalg.norm(self.story()[:, -1] - self.goal, axis=1)
+
+
+def compute_probe_trace(seed: int = 7) -> ProbeTrace:
+    """Run the teaching probe (planners/probe.py, the seed's worked example) and collect the
+    forward and reverse trajectories."""
+    from planners import probe
+
+    return ProbeTrace(**probe.forward_reverse_trace(seed=seed))
+
+
+# Noise is warm (orange -> red), clean is cool (blue), the final plan green: separable for
+# red-green colour-blind viewers too because lightness differs as well as hue.
+CLEAN = (31, 119, 180)
+NOISY = (214, 39, 40)
+FINAL = (0, 150, 90)
+GOAL = (20, 20, 20)
+
+
+def _blend(a: tuple[int, int, int], b: tuple[int, int, int], f: float, alpha: int = 255) -> QtGui.QColor:
+    f = float(np.clip(f, 0.0, 1.0))
+    return QtGui.QColor(*(int(round(x + (y - x) * f)) for x, y in zip(a, b)), alpha)
+
+
+class ProbeView(QtWidgets.QWidget):
+    """Forward / reverse / distance plots of one ProbeTrace, with a highlighted current step."""
+
+    step_changed = QtCore.Signal(int)
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None, *, line_width: float = 2.5) -> None:
+        super().__init__(parent)
+        self.setObjectName("probe_view")
+        self.trace: ProbeTrace | None = None
+        self.step = 0
+        self._line_width = line_width
+        self._timer = QtCore.QTimer(self)
+        self._timer.setInterval(700)   # one step per 0.7 s: slow enough to narrate
+        self._timer.timeout.connect(self._advance)
+
+        layout = QtWidgets.QHBoxLayout(self)
+        layout.setContentsMargins(8, 8, 8, 8)
+        self.forward_plot = self._make_plot("Forward noising  q(τₜ | τ₀)", "x", "y")
+        self.reverse_plot = self._make_plot("Reverse denoising  p(τₜ₋₁ | τₜ)", "x", "y")
+        self.dist_plot = self._make_plot("Endpoint distance to goal", "step", "distance")
+        for plot in (self.forward_plot, self.reverse_plot, self.dist_plot):
+            layout.addWidget(plot, 1)
+        self._forward_items: list[pg.PlotDataItem] = []
+        self._reverse_items: list[pg.PlotDataItem] = []
+        self._dist_curve = self.dist_plot.plot([], [], pen=pg.mkPen((90, 90, 90), width=line_width),
+                                               symbol="o", symbolSize=9)
+        self._dist_cursor = pg.InfiniteLine(angle=90, pen=pg.mkPen(NOISY, width=line_width,
+                                                                   style=QtCore.Qt.DashLine))
+        self.dist_plot.addItem(self._dist_cursor)
+        self._current = {p: p.plot([], [], pen=pg.mkPen(GOAL, width=line_width * 2),
+                                   symbol="o", symbolSize=11, symbolBrush=GOAL)
+                         for p in (self.forward_plot, self.reverse_plot)}
+        for plot in (self.forward_plot, self.reverse_plot):
+            plot.plot([1.0], [0.0], pen=None, symbol="star", symbolSize=26,
+                      symbolBrush=(250, 200, 0), symbolPen=pg.mkPen(GOAL, width=1.5))
+
+    def _make_plot(self, title: str, xlabel: str, ylabel: str) -> pg.PlotWidget:
+        plot = pg.PlotWidget(self)
+        plot.setTitle(title, size="15pt")
+        plot.setLabel("bottom", xlabel)
+        plot.setLabel("left", ylabel)
+        plot.showGrid(x=True, y=True, alpha=0.25)
+        plot.setMenuEnabled(False)
+        plot.setMinimumSize(200, 200)
+        return plot
+
+    # -- data -----------------------------------------------------------------------------
+    def set_trace(self, trace: ProbeTrace) -> None:
+        """Draw a new trace (creates its per-step curve items once; T is small, e.g. 5)."""
+        self.trace = trace
+        t = trace.num_steps
+        for plot, items in ((self.forward_plot, self._forward_items),
+                            (self.reverse_plot, self._reverse_items)):
+            for item in items:
+                plot.removeItem(item)
+            items.clear()
+        w = self._line_width
+        self._forward_items.append(self.forward_plot.plot(
+            trace.tau0[:, 0], trace.tau0[:, 1], pen=pg.mkPen(CLEAN, width=w * 1.6),
+            name="τ₀ clean", symbol="o", symbolSize=8, symbolBrush=CLEAN))
+        for k in range(t):
+            color = _blend(CLEAN, NOISY, (k + 1) / t, alpha=220)
+            self._forward_items.append(self.forward_plot.plot(
+                trace.forward[k, :, 0], trace.forward[k, :, 1], pen=pg.mkPen(color, width=w),
+                symbol="o", symbolSize=6, symbolBrush=color))
+        start = trace.forward[-1]
+        self._reverse_items.append(self.reverse_plot.plot(
+            start[:, 0], start[:, 1], pen=pg.mkPen(NOISY, width=w), symbol="o", symbolSize=6,
+            symbolBrush=NOISY))
+        for k in range(t):
+            color = _blend(NOISY, FINAL, (k + 1) / t, alpha=220)
+            width = w * (1.6 if k == t - 1 else 1.0)
+            self._reverse_items.append(self.reverse_plot.plot(
+                trace.reverse[k, :, 0], trace.reverse[k, :, 1], pen=pg.mkPen(color, width=width),
+                symbol="o", symbolSize=6, symbolBrush=color))
+        dist = trace.story_dist()
+        self._dist_curve.setData(np.arange(dist.size), dist)
+        self.dist_plot.setXRange(-0.3, dist.size - 0.7, padding=0)
+        self.dist_plot.setYRange(0, float(dist.max()) * 1.15 + 1e-6, padding=0)
+        both = trace.story().reshape(-1, 2)
+        lo, hi = both.min(axis=0), both.max(axis=0)
+        pad = 0.1 * float(max(hi[0] - lo[0], hi[1] - lo[1], 1e-3))
+        for plot in (self.forward_plot, self.reverse_plot):
+            plot.setXRange(lo[0] - pad, hi[0] + pad, padding=0)
+            plot.setYRange(lo[1] - pad, hi[1] + pad, padding=0)
+        self.set_step(min(self.step, dist.size - 1))
+
+    @property
+    def num_story_steps(self) -> int:
+        return 0 if self.trace is None else 2 * self.trace.num_steps + 1
+
+    def set_step(self, k: int) -> None:
+        """Highlight story step k (0 = clean, T = noise, 2T = denoised)."""
+        if self.trace is None:
+            return
+        k = int(np.clip(k, 0, self.num_story_steps - 1))
+        self.step = k
+        t = self.trace.num_steps
+        story = self.trace.story()
+        fwd, rev = self._current[self.forward_plot], self._current[self.reverse_plot]
+        if k <= t:
+            fwd.setData(story[k, :, 0], story[k, :, 1])
+            rev.setData([], [])
+        else:
+            fwd.setData([], [])
+            rev.setData(story[k, :, 0], story[k, :, 1])
+        self._dist_cursor.setValue(k)
+        self.step_changed.emit(k)
+
+    # -- animation ------------------------------------------------------------------------
+    @property
+    def playing(self) -> bool:
+        return self._timer.isActive()
+
+    def play(self, interval_ms: int | None = None) -> None:
+        if interval_ms is not None:
+            self._timer.setInterval(int(interval_ms))
+        if self.trace is not None:
+            self._timer.start()
+
+    def pause(self) -> None:
+        self._timer.stop()
+
+    def _advance(self) -> None:
+        # Loop with a pause on the clean line, so a narrator can talk over each cycle.
+        self.set_step((self.step + 1) % self.num_story_steps)
+
+    def set_line_width(self, width: float) -> None:
+        """Presentation mode draws thicker lines."""
+        self._line_width = width
+        if self.trace is not None:
+            self.set_trace(self.trace)
