@@ -1,0 +1,246 @@
+"""RecordingReader: open a planscope recording (or a plain robomimic file) lazily.
+
+Opening reads the file-level attributes and the summary table (one M-sized read per column), never
+a trace. rollout(i) returns a RolloutView whose arrays are read on demand, one slice at a time.
+Every problem a user can cause (missing, not HDF5, truncated, corrupt, unknown schema, parts
+folder of an interrupted recording missing) raises RecordingError with one line naming the file.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from typing import Any
+
+import h5py
+import numpy as np
+
+from recordings.errors import RecordingError
+from recordings.rollout_view import RolloutView
+from recordings.schema import (FORMAT_NAME, LAYOUT_INDEX, LAYOUT_SINGLE, SCHEMA_VERSION,
+                               STANDARD_METRICS, empty_summary, read_summary)
+
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+_DEMO = re.compile(r"^demo_(\d+)$")
+
+
+def _diagnose_open_failure(path: str, exc: Exception) -> RecordingError:
+    size = os.path.getsize(path)
+    if size == 0:
+        return RecordingError(f"{path}: empty file (0 bytes), not a recording")
+    with open(path, "rb") as fh:
+        # The superblock sits at 0 or, after a user block, at 512, 1024, 2048, ...
+        offsets = [0] + [512 << k for k in range(20) if (512 << k) < size]
+        found = False
+        for off in offsets:
+            fh.seek(off)
+            if fh.read(8) == _HDF5_SIGNATURE:
+                found = True
+                break
+    if not found:
+        return RecordingError(f"{path}: not an HDF5 file (no HDF5 signature); "
+                              f"expected a .h5 recording")
+    text = str(exc)
+    if "truncated" in text:
+        return RecordingError(f"{path}: truncated HDF5 file ({size} bytes on disk; the copy or "
+                              f"download was cut short)")
+    return RecordingError(f"{path}: corrupt HDF5 file ({text.splitlines()[0] if text else exc})")
+
+
+def open_h5(path: str) -> h5py.File:
+    """h5py.File(path, 'r') with one clear RecordingError for each way it can fail."""
+    if not os.path.exists(path):
+        raise RecordingError(f"{path}: no such file")
+    if os.path.isdir(path):
+        raise RecordingError(f"{path}: is a folder, not a recording file")
+    if not os.access(path, os.R_OK):
+        raise RecordingError(f"{path}: permission denied")
+    try:
+        return h5py.File(path, "r")
+    except (OSError, ValueError) as exc:
+        raise _diagnose_open_failure(path, exc) from None
+
+
+def _json(path: str, text: Any, what: str) -> Any:
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    try:
+        return json.loads(text) if text else {}
+    except (TypeError, ValueError):
+        raise RecordingError(f"{path}: attribute {what} is not valid JSON") from None
+
+
+class RecordingReader:
+    """Lazy reader. len(r) rollouts; r.summary dict of column arrays; r.rollout(i) -> RolloutView."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = os.path.abspath(os.fspath(path))
+        self._file = open_h5(self.path)
+        try:
+            st = os.stat(self.path)
+            self._identity = (st.st_ino, st.st_mtime_ns, st.st_size)
+            self._open()
+        except RecordingError:
+            self._file.close()
+            raise
+        except (OSError, KeyError, ValueError, TypeError) as exc:
+            self._file.close()
+            raise RecordingError(f"{self.path}: corrupt recording ({exc})") from None
+
+    def _open(self) -> None:
+        f, p = self._file, self.path
+        self.attrs: dict[str, Any] = {k: (v.decode() if isinstance(v, bytes) else v)
+                                      for k, v in f.attrs.items()}
+        version = self.attrs.get("schema_version")
+        self.is_planscope = version is not None
+        if self.is_planscope:
+            if self.attrs.get("format", FORMAT_NAME) != FORMAT_NAME:
+                raise RecordingError(f"{p}: format {self.attrs.get('format')!r} is not a "
+                                     f"planscope recording")
+            try:
+                version = int(version)
+            except (TypeError, ValueError):
+                raise RecordingError(f"{p}: unreadable schema version {version!r}") from None
+            if version > SCHEMA_VERSION:
+                raise RecordingError(f"{p}: schema version {version} is newer than this planscope "
+                                     f"reads (up to {SCHEMA_VERSION}); upgrade planscope")
+            if version < 1:
+                raise RecordingError(f"{p}: unknown schema version {version} (this planscope "
+                                     f"reads versions 1..{SCHEMA_VERSION})")
+        self.schema_version: int | None = version
+        if not isinstance(f.get("data"), h5py.Group):
+            raise RecordingError(f"{p}: no 'data' group; not a robomimic-layout recording")
+        self._data = f["data"]
+        self.layout = str(self.attrs.get("layout", LAYOUT_SINGLE))
+        if self.layout == LAYOUT_INDEX:
+            parts = os.path.join(os.path.dirname(p), str(self.attrs.get("parts_dir", "")))
+            if not os.path.isdir(parts):
+                raise RecordingError(f"{p}: interrupted recording whose parts folder {parts} is "
+                                     f"missing (move FILE.h5 and FILE.h5.parts together)")
+        self.env_args: dict = _json(p, self._data.attrs.get("env_args", ""), "env_args")
+        self.config: dict = _json(p, self.attrs.get("config", ""), "config")
+        self.perturbations: dict = _json(p, self.attrs.get("perturbations", ""), "perturbations")
+        self.kind: str = str(self.attrs.get("kind", "demos"))
+        self.partial: bool = bool(self.attrs.get("partial", False))
+        self.code_version = (str(self.attrs.get("planscope_version", "")),
+                             str(self.attrs.get("git_commit", "")))
+        self.seed_panel = f["seed_panel"][()] if "seed_panel" in f else np.zeros(0, np.int64)
+        self.has_review = "review" in f
+        if self.is_planscope:
+            if "summary" not in f:
+                raise RecordingError(f"{p}: planscope recording without its summary table")
+            self._summary: dict[str, np.ndarray] | None = read_summary(f["summary"])
+            self.demo_names = [str(d) for d in self._summary["demo"]]
+            missing = [d for d in self.demo_names[-1:] if d not in self._data]
+            if missing:
+                raise RecordingError(f"{p}: summary lists {missing[0]} but data has no such group")
+        else:
+            self._summary = None
+            names = [k for k in self._data.keys() if _DEMO.match(k)]
+            self.demo_names = sorted(names, key=lambda k: int(_DEMO.match(k).group(1)))
+
+    # ----- file level -----
+    def __len__(self) -> int:
+        return len(self.demo_names)
+
+    def __enter__(self) -> "RecordingReader":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._file.id.valid:
+            self._file.close()
+
+    @property
+    def h5(self) -> h5py.File:
+        """The open h5py file (read-only), for code that needs something not wrapped here."""
+        return self._file
+
+    def changed_on_disk(self) -> bool:
+        """True when the file at path is no longer the one opened (replaced, rewritten, deleted)."""
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return True
+        return (st.st_ino, st.st_mtime_ns, st.st_size) != self._identity
+
+    @property
+    def summary(self) -> dict[str, np.ndarray]:
+        """Column name -> [M] array: id, demo, seed, policy, perturbation, success, failure_label,
+        mode (text as numpy str), then float64 metrics (NaN = not reported). For a plain robomimic
+        file it is built from demo attributes and dataset shapes only (no trace data read)."""
+        if self._summary is None:
+            self._summary = self._summary_from_attrs()
+        return self._summary
+
+    def _summary_from_attrs(self) -> dict[str, np.ndarray]:
+        cols = empty_summary()
+        m = len(self.demo_names)
+        out: dict[str, list] = {name: [] for name in cols}
+        try:
+            for i, name in enumerate(self.demo_names):
+                g = self._data[name]
+                a = g.attrs
+                n = a.get("num_samples")
+                if n is None:
+                    n = g["actions"].shape[0] if "actions" in g else 0
+                row = {"id": i, "demo": name, "seed": int(a.get("seed", -1)),
+                       "policy": str(a.get("policy", "")),
+                       "perturbation": str(a.get("perturbation", "")),
+                       "success": bool(a.get("success", True)),
+                       "failure_label": str(a.get("failure_label", "unlabelled")),
+                       "mode": str(a.get("mode", "")), "num_steps": float(n)}
+                for key in out:
+                    out[key].append(row.get(key, np.nan))
+        except (OSError, KeyError, ValueError) as exc:
+            raise RecordingError(f"{self.path}: cannot list rollouts ({exc})") from None
+        result = {}
+        for key, col in cols.items():
+            dtype = col.dtype if col.dtype.kind != "U" else str
+            result[key] = np.asarray(out[key], dtype=dtype).reshape(m)
+        return result
+
+    def rollout(self, i: int) -> RolloutView:
+        """Rollout i (0-based position; equals its id). Nothing is read until asked for."""
+        n = len(self)
+        if not -n <= i < n:
+            raise IndexError(f"rollout {i} out of range ({n} rollouts in {self.path})")
+        i %= n
+        name = self.demo_names[i]
+        row = {k: v[i] for k, v in self._summary.items()} if self._summary is not None else {}
+        return RolloutView(lambda: self._data[name], i, row, self.path)
+
+    def __iter__(self):
+        return (self.rollout(i) for i in range(len(self)))
+
+    def review(self) -> dict[str, np.ndarray] | None:
+        """The tags saved into the artifact (/review/tags columns), or None when there are none."""
+        if not self.has_review:
+            return None
+        try:
+            g = self._file["review"]
+            if "tags" not in g:
+                return None
+            return read_summary(g["tags"])
+        except (OSError, KeyError, ValueError) as exc:
+            raise RecordingError(f"{self.path}: cannot read the saved review ({exc})") from None
+
+    # ----- used by the writer when resuming -----
+    def demo_links(self) -> list[tuple[str, str]]:
+        """(file name, object path) of each demo's external link (index layout only)."""
+        links = []
+        for name in self.demo_names:
+            link = self._data.get(name, getlink=True)
+            if not isinstance(link, h5py.ExternalLink):
+                raise RecordingError(f"{self.path}: {name} is not a link in an interrupted file")
+            links.append((link.filename, link.path))
+        return links
+
+    def review_link(self) -> tuple[str, str] | None:
+        link = self._file.get("review", getlink=True)
+        return (link.filename, link.path) if isinstance(link, h5py.ExternalLink) else None
+
+
+__all__ = ["RecordingReader", "open_h5", "STANDARD_METRICS"]
