@@ -1,0 +1,194 @@
+"""Minimal readers for the mesh files URDFs reference (Wavefront OBJ and STL), numpy only.
+
+Returns triangle soups the 3-D view can draw. trimesh is not a dependency: the scenes use
+pybullet_data assets, which are plain OBJ (optionally with an MTL material and a palette texture,
+as the Franka Panda's are) or STL, so a small reader is enough.
+
+Parsed meshes are cached in memory per (path, mtime) because a scene references the same file
+many times (e.g. the table's legs).
+"""
+from __future__ import annotations
+
+import os
+import struct
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class TriMesh:
+    """vertices [V, 3] float32 (metres, mesh frame); faces [F, 3] int32 (indices into vertices);
+    face_colors [F, 4] float32 RGBA in [0, 1] or None when the file carries no colour."""
+    vertices: np.ndarray
+    faces: np.ndarray
+    face_colors: np.ndarray | None = None
+
+
+class MeshReadError(ValueError):
+    """A mesh file is missing or cannot be parsed."""
+
+
+def read_mesh(path: str) -> TriMesh:
+    """Read an .obj or .stl file (by extension). Raises MeshReadError on a bad file."""
+    if not os.path.isfile(path):
+        raise MeshReadError(f"mesh file not found: {path}")
+    return _read_cached(os.path.abspath(path), os.path.getmtime(path))
+
+
+@lru_cache(maxsize=64)
+def _read_cached(path: str, _mtime: float) -> TriMesh:
+    ext = os.path.splitext(path)[1].lower()
+    try:
+        if ext == ".obj":
+            return _read_obj(path)
+        if ext == ".stl":
+            return _read_stl(path)
+    except (OSError, ValueError, IndexError, struct.error) as exc:
+        raise MeshReadError(f"cannot read mesh {path}: {exc}") from exc
+    raise MeshReadError(f"unsupported mesh format {ext!r} (expected .obj or .stl): {path}")
+
+
+def _read_obj(path: str) -> TriMesh:
+    positions: list[str] = []
+    uvs: list[str] = []
+    face_v: list[int] = []          # flattened triangle vertex indices (0-based)
+    face_uv: list[int] = []         # flattened uv indices, -1 where absent
+    face_mtl: list[int] = []        # material index per triangle
+    materials: list[str] = [""]
+    mtllib = ""
+    current = 0
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            head = line[:2]
+            if head == "v ":
+                positions.append(line[2:])
+            elif head == "vt":
+                uvs.append(line[3:])
+            elif head == "f ":
+                tokens = line.split()[1:]
+                idx = [_obj_index(t, len(positions), len(uvs)) for t in tokens]
+                for k in range(1, len(idx) - 1):  # fan-triangulate polygons
+                    for vi, ti in (idx[0], idx[k], idx[k + 1]):
+                        face_v.append(vi)
+                        face_uv.append(ti)
+                    face_mtl.append(current)
+            elif line.startswith("usemtl"):
+                name = line.split(maxsplit=1)[1].strip() if len(line.split()) > 1 else ""
+                if name not in materials:
+                    materials.append(name)
+                current = materials.index(name)
+            elif line.startswith("mtllib"):
+                mtllib = line.split(maxsplit=1)[1].strip()
+    if not positions or not face_v:
+        raise ValueError("no vertices or faces")
+    vertices = np.loadtxt(positions, dtype=np.float32, ndmin=2)[:, :3]
+    faces = np.asarray(face_v, dtype=np.int32).reshape(-1, 3)
+    if faces.min() < 0 or faces.max() >= len(vertices):
+        raise ValueError("face index out of range")
+    colors = None
+    if mtllib:
+        colors = _obj_face_colors(os.path.join(os.path.dirname(path), mtllib), materials,
+                                  np.asarray(face_mtl), np.asarray(face_uv).reshape(-1, 3), uvs)
+    return TriMesh(vertices, faces, colors)
+
+
+def _obj_index(token: str, n_pos: int, n_uv: int) -> tuple[int, int]:
+    parts = token.split("/")
+    vi = int(parts[0])
+    vi = vi - 1 if vi > 0 else n_pos + vi
+    ti = -1
+    if len(parts) > 1 and parts[1]:
+        ti = int(parts[1])
+        ti = ti - 1 if ti > 0 else n_uv + ti
+    return vi, ti
+
+
+def _read_mtl(path: str) -> dict[str, tuple[np.ndarray, str]]:
+    """material name -> (Kd rgba [4], diffuse texture path or '')."""
+    out: dict[str, tuple[np.ndarray, str]] = {}
+    name = ""
+    if not os.path.isfile(path):
+        return out
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            parts = line.split()
+            if not parts:
+                continue
+            if parts[0] == "newmtl":
+                name = parts[1] if len(parts) > 1 else ""
+                out[name] = (np.array([0.8, 0.8, 0.8, 1.0], np.float32), "")
+            elif parts[0] == "Kd" and name in out:
+                out[name] = (np.array([*map(float, parts[1:4]), 1.0], np.float32), out[name][1])
+            elif parts[0] == "d" and name in out and len(parts) > 1:
+                out[name][0][3] = float(parts[1])
+            elif parts[0] == "map_Kd" and name in out:
+                out[name] = (out[name][0], os.path.join(os.path.dirname(path), parts[-1]))
+    return out
+
+
+def _obj_face_colors(mtl_path: str, materials: list[str], face_mtl: np.ndarray,
+                     face_uv: np.ndarray, uvs: list[str]) -> np.ndarray | None:
+    """Per-face RGBA from the MTL: Kd, or the diffuse texture sampled at the face's UV centroid
+    (the Panda's meshes colour themselves through a small palette texture)."""
+    table = _read_mtl(mtl_path)
+    if not table:
+        return None
+    colors = np.tile(np.array([0.8, 0.8, 0.8, 1.0], np.float32), (len(face_mtl), 1))
+    uv = np.loadtxt(uvs, dtype=np.float32, ndmin=2)[:, :2] if uvs else None
+    for m, name in enumerate(materials):
+        if name not in table:
+            continue
+        sel = face_mtl == m
+        kd, texture = table[name]
+        colors[sel] = kd
+        if texture and uv is not None and os.path.isfile(texture):
+            ids = face_uv[sel]
+            ok = (ids >= 0).all(axis=1)
+            if not ok.any():
+                continue
+            centroid = uv[ids[ok]].mean(axis=1) % 1.0            # [F', 2]
+            image = _read_texture(texture)                        # [h, w, 4] float
+            h, w = image.shape[:2]
+            px = np.clip((centroid[:, 0] * w).astype(int), 0, w - 1)
+            py = np.clip(((1.0 - centroid[:, 1]) * h).astype(int), 0, h - 1)
+            rows = np.flatnonzero(sel)[ok]
+            if len(rows) < 64:
+                # a few large faces (a table top) span the whole texture: sampling one texel per
+                # face would give each triangle a different shade, so use the texture's mean
+                colors[rows] = image.reshape(-1, 4).mean(axis=0) * kd
+            else:
+                colors[rows] = image[py, px] * kd
+    return colors
+
+
+@lru_cache(maxsize=8)
+def _read_texture(path: str) -> np.ndarray:
+    import imageio.v3 as iio  # only needed for textured meshes
+    image = np.asarray(iio.imread(path), dtype=np.float32) / 255.0
+    if image.ndim == 2:
+        image = np.stack([image] * 3, axis=-1)
+    if image.shape[2] == 3:
+        image = np.concatenate([image, np.ones(image.shape[:2] + (1,), np.float32)], axis=2)
+    return image
+
+
+def _read_stl(path: str) -> TriMesh:
+    with open(path, "rb") as fh:
+        data = fh.read()
+    if data[:5].lower() == b"solid" and b"facet" in data[:1024]:
+        coords = [line.split()[1:4] for line in data.decode("ascii", "replace").splitlines()
+                  if line.strip().startswith("vertex")]
+        tris = np.asarray(coords, dtype=np.float32).reshape(-1, 3, 3)
+    else:
+        (count,) = struct.unpack_from("<I", data, 80)
+        record = np.dtype([("n", "<f4", 3), ("v", "<f4", (3, 3)), ("attr", "<u2")])
+        if len(data) < 84 + count * record.itemsize:
+            raise ValueError("truncated binary STL")
+        tris = np.frombuffer(data, dtype=record, count=count, offset=84)["v"].astype(np.float32)
+    if len(tris) == 0:
+        raise ValueError("no triangles")
+    vertices = tris.reshape(-1, 3)
+    faces = np.arange(len(vertices), dtype=np.int32).reshape(-1, 3)
+    return TriMesh(vertices, faces, None)
