@@ -29,6 +29,7 @@ class ProbeTrace:
     abar: np.ndarray
     forward: np.ndarray
     reverse: np.ndarray
+    x0_estimates: np.ndarray | None = None   # [T,H,2] the denoiser's tau_0 estimate per step
 
     @property
     def num_steps(self) -> int:
@@ -56,7 +57,9 @@ def compute_probe_trace(seed: int = 7) -> ProbeTrace:
     forward and reverse trajectories."""
     from planners import probe
 
-    return ProbeTrace(**probe.forward_reverse_trace(seed=seed))
+    trace = probe.forward_reverse_trace(seed=seed)
+    fields = ("tau0", "goal", "abar", "forward", "reverse", "x0_estimates")
+    return ProbeTrace(**{k: np.asarray(trace[k], dtype=np.float64) for k in fields if k in trace})
 
 
 # Noise is warm (orange -> red), clean is cool (blue), the final plan green: separable for
@@ -87,13 +90,28 @@ class ProbeView(QtWidgets.QWidget):
         self._timer.setInterval(700)   # one step per 0.7 s: slow enough to narrate
         self._timer.timeout.connect(self._advance)
 
-        layout = QtWidgets.QHBoxLayout(self)
+        # 2 x 2 grid: forward | reverse on top, distance bottom-left; the bottom-right cell is
+        # left free on purpose: the tour card sits there without covering a plot.
+        layout = QtWidgets.QGridLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
         self.forward_plot = self._make_plot("Forward noising  q(τₜ | τ₀)", "x", "y")
         self.reverse_plot = self._make_plot("Reverse denoising  p(τₜ₋₁ | τₜ)", "x", "y")
-        self.dist_plot = self._make_plot("Endpoint distance to goal", "step", "distance")
-        for plot in (self.forward_plot, self.reverse_plot, self.dist_plot):
-            layout.addWidget(plot, 1)
+        self.dist_plot = self._make_plot("Endpoint distance to the goal", "step (0 clean → 5 noise → 10 denoised)",
+                                         "distance")
+        self.dist_plot.getAxis("left").enableAutoSIPrefix(False)
+        layout.addWidget(self.forward_plot, 0, 0)
+        layout.addWidget(self.reverse_plot, 0, 1)
+        layout.addWidget(self.dist_plot, 1, 0)
+        self.caption = QtWidgets.QLabel(self)
+        self.caption.setObjectName("probe_caption")
+        self.caption.setWordWrap(True)
+        self.caption.setStyleSheet("QLabel#probe_caption { font-size: 15pt; padding: 10px; }")
+        self.caption.setAlignment(QtCore.Qt.AlignLeft | QtCore.Qt.AlignTop)
+        layout.addWidget(self.caption, 1, 1)
+        layout.setRowStretch(0, 3)
+        layout.setRowStretch(1, 2)
+        layout.setColumnStretch(0, 1)
+        layout.setColumnStretch(1, 1)
         self._forward_items: list[pg.PlotDataItem] = []
         self._reverse_items: list[pg.PlotDataItem] = []
         self._dist_curve = self.dist_plot.plot([], [], pen=pg.mkPen((90, 90, 90), width=line_width),
@@ -101,12 +119,22 @@ class ProbeView(QtWidgets.QWidget):
         self._dist_cursor = pg.InfiniteLine(angle=90, pen=pg.mkPen(NOISY, width=line_width,
                                                                    style=QtCore.Qt.DashLine))
         self.dist_plot.addItem(self._dist_cursor)
-        self._current = {p: p.plot([], [], pen=pg.mkPen(GOAL, width=line_width * 2),
-                                   symbol="o", symbolSize=11, symbolBrush=GOAL)
+        # The current step is drawn in the plots' foreground colour (white on the dark theme,
+        # near-black on a light one) so it stands out from every step colour.
+        fg = pg.mkColor(pg.getConfigOption("foreground"))
+        self._current = {p: p.plot([], [], pen=pg.mkPen(fg, width=line_width * 1.6),
+                                   symbol="o", symbolSize=12, symbolBrush=fg)
                          for p in (self.forward_plot, self.reverse_plot)}
         for plot in (self.forward_plot, self.reverse_plot):
-            plot.plot([1.0], [0.0], pen=None, symbol="star", symbolSize=26,
-                      symbolBrush=(250, 200, 0), symbolPen=pg.mkPen(GOAL, width=1.5))
+            legend = plot.addLegend(offset=(-10, -10), labelTextSize="12pt")
+            if plot is self.forward_plot:
+                legend.addItem(pg.PlotDataItem(pen=pg.mkPen(CLEAN, width=5)), "clean line τ₀")
+            legend.addItem(pg.PlotDataItem(pen=pg.mkPen(NOISY, width=5)), "noisy τ₅")
+            if plot is self.reverse_plot:
+                legend.addItem(pg.PlotDataItem(pen=pg.mkPen(FINAL, width=5)), "denoised plan")
+            legend.addItem(pg.PlotDataItem(pen=pg.mkPen(fg, width=5)), "current step")
+            plot.plot([1.0], [0.0], pen=None, symbol="star", symbolSize=28, name="goal (1, 0)",
+                      symbolBrush=(250, 200, 0), symbolPen=pg.mkPen((40, 40, 40), width=1.5))
 
     def _make_plot(self, title: str, xlabel: str, ylabel: str) -> pg.PlotWidget:
         plot = pg.PlotWidget(self)
@@ -131,9 +159,9 @@ class ProbeView(QtWidgets.QWidget):
         w = self._line_width
         self._forward_items.append(self.forward_plot.plot(
             trace.tau0[:, 0], trace.tau0[:, 1], pen=pg.mkPen(CLEAN, width=w * 1.6),
-            name="τ₀ clean", symbol="o", symbolSize=8, symbolBrush=CLEAN))
+            symbol="o", symbolSize=8, symbolBrush=CLEAN))
         for k in range(t):
-            color = _blend(CLEAN, NOISY, (k + 1) / t, alpha=220)
+            color = _blend(CLEAN, NOISY, (k + 1) / t, alpha=150)
             self._forward_items.append(self.forward_plot.plot(
                 trace.forward[k, :, 0], trace.forward[k, :, 1], pen=pg.mkPen(color, width=w),
                 symbol="o", symbolSize=6, symbolBrush=color))
@@ -142,13 +170,15 @@ class ProbeView(QtWidgets.QWidget):
             start[:, 0], start[:, 1], pen=pg.mkPen(NOISY, width=w), symbol="o", symbolSize=6,
             symbolBrush=NOISY))
         for k in range(t):
-            color = _blend(NOISY, FINAL, (k + 1) / t, alpha=220)
+            color = _blend(NOISY, FINAL, (k + 1) / t, alpha=255 if k == t - 1 else 150)
             width = w * (1.6 if k == t - 1 else 1.0)
             self._reverse_items.append(self.reverse_plot.plot(
                 trace.reverse[k, :, 0], trace.reverse[k, :, 1], pen=pg.mkPen(color, width=width),
                 symbol="o", symbolSize=6, symbolBrush=color))
         dist = trace.story_dist()
-        self._dist_curve.setData(np.arange(dist.size), dist)
+        brushes = [_blend(CLEAN, NOISY, k / t) if k <= t else _blend(NOISY, FINAL, (k - t) / t)
+                   for k in range(dist.size)]
+        self._dist_curve.setData(np.arange(dist.size), dist, symbolBrush=brushes)
         self.dist_plot.setXRange(-0.3, dist.size - 0.7, padding=0)
         self.dist_plot.setYRange(0, float(dist.max()) * 1.15 + 1e-6, padding=0)
         both = trace.story().reshape(-1, 2)
@@ -179,6 +209,14 @@ class ProbeView(QtWidgets.QWidget):
             fwd.setData([], [])
             rev.setData(story[k, :, 0], story[k, :, 1])
         self._dist_cursor.setValue(k)
+        dist = self.trace.story_dist()[k]
+        if k == 0:
+            phase = "the clean line"
+        elif k <= t:
+            phase = f"forward step {k} of {t}  (signal kept ᾱ = {self.trace.abar[k - 1]:.2f})"
+        else:
+            phase = f"reverse step {k - t} of {t}"
+        self.caption.setText(f"<b>Step {k}</b>: {phase}<br>endpoint is {dist:.3f} from the goal")
         self.step_changed.emit(k)
 
     # -- animation ------------------------------------------------------------------------

@@ -56,9 +56,22 @@ def pump(seconds: float) -> None:
 
 def grab_rgb(window: QtWidgets.QWidget, size: tuple[int, int] | None = None) -> np.ndarray:
     """[h, w, 3] uint8 RGB image of the window as shown (GL views included), scaled to `size`
-    (width, height) when given; width and height are made even (H.264 needs it)."""
-    pixmap = window.grab()
-    image = pixmap.toImage().convertToFormat(QtGui.QImage.Format_RGB888)
+    (width, height) when given; width and height are made even (H.264 needs it).
+
+    Uses the snapshot command's composition (each GL view's own framebuffer painted in place,
+    so 3-D views are never black), then paints the tour card again on top: the GL frames would
+    otherwise cover the part of the card that floats over the scene view."""
+    from app.commands.snapshot import grab_window
+
+    image = grab_window(window)
+    tour = getattr(window, "tour", None)
+    if tour is not None and tour.card.isVisible():
+        painter = QtGui.QPainter(image)
+        try:
+            painter.drawPixmap(tour.card.geometry().topLeft(), tour.card.grab())
+        finally:
+            painter.end()
+    image = image.convertToFormat(QtGui.QImage.Format_RGB888)
     if size is not None and (image.width(), image.height()) != tuple(size):
         image = image.scaled(size[0], size[1], QtCore.Qt.IgnoreAspectRatio,
                              QtCore.Qt.SmoothTransformation)

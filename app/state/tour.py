@@ -70,7 +70,7 @@ DEMO_CARDS: tuple[CardSpec, ...] = (
         "probe", "The idea in one picture",
         "Forward: a clean line to the goal is noised step by step until it is almost random. "
         "Reverse: a denoiser walks it back, and the endpoint returns to the goal.",
-        workspace="probe", anchor="top-right"),
+        workspace="probe", anchor="bottom-right"),
 )
 
 TourListener = Callable[[str, "TourModel"], None]
