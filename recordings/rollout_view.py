@@ -33,7 +33,7 @@ class RolloutView:
     # ----- plumbing -----
     @functools.cached_property
     def _group(self) -> h5py.Group:
-        return self._guard("open", self._group_fn)
+        return self._guard("its data group", self._group_fn)
 
     def _guard(self, what: str, fn: Callable[[], Any]) -> Any:
         try:
@@ -41,8 +41,9 @@ class RolloutView:
         except RecordingError:
             raise
         except (OSError, KeyError, ValueError, RuntimeError) as exc:
-            raise RecordingError(f"{self._where}: cannot read {what} of rollout "
-                                 f"{self.rollout_id}: {exc}") from None
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise RecordingError(f"{self._where}: rollout {self.rollout_id}: cannot read {what} "
+                                 f"(corrupt, or changed on disk while open: {first})") from None
 
     def _read(self, name: str, sl: Index = slice(None)) -> np.ndarray:
         def go() -> np.ndarray:
