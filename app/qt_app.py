@@ -32,7 +32,7 @@ def ensure_qapp(argv: list[str] | None = None) -> QtWidgets.QApplication:
     QtCore.QCoreApplication.setAttribute(QtCore.Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
     fmt = QtGui.QSurfaceFormat()
     fmt.setDepthBufferSize(24)
-    fmt.setSamples(4)  # MSAA: smooth mesh silhouettes
+    fmt.setSamples(int(os.environ.get("PLANSCOPE_MSAA", "0")))  # MSAA: costly on software GL
     QtGui.QSurfaceFormat.setDefaultFormat(fmt)
     app = QtWidgets.QApplication(argv if argv is not None else sys.argv[:1])
     app.setApplicationName("planscope")

@@ -1,0 +1,123 @@
+"""Scene-view frame time: the mirrored mug_grasp scene vs reference draws, same run, same view.
+
+Per frame: new link poses (a simulation step's worth) are set on the mirror and the view is
+repainted and finished (glFinish), so the figure is what the GPU/CPU really spends per frame.
+References measured in the same run:
+- empty:  the same view with only the ground grid (fixed cost of a frame),
+- merged: one mesh holding all the scene's triangles (the cost of the triangles alone; the
+  scene/merged ratio is the overhead of drawing one item per visual shape).
+Also: set_poses (CPU side of the mirror update) and scene.link_poses() (PyBullet query).
+"""
+from __future__ import annotations
+
+import statistics
+import time
+
+import numpy as np
+
+SIZE = (1280, 800)
+
+
+def _frame_ms(view, app, frames: int, before=None) -> float:
+    from OpenGL import GL
+
+    samples = []
+    for i in range(frames):
+        start = time.perf_counter()
+        if before is not None:
+            before(i)
+        view.repaint()
+        view.makeCurrent()
+        GL.glFinish()
+        app.processEvents()
+        samples.append((time.perf_counter() - start) * 1e3)
+    return statistics.median(samples[2:] if len(samples) > 4 else samples)
+
+
+def run(args) -> dict:
+    import pyqtgraph.opengl as gl
+
+    from app.qt_app import ensure_display, ensure_qapp
+    from app.scene_view import SceneView
+    from app.state.scene_session import SceneSession
+
+    display = ensure_display()
+    try:
+        app = ensure_qapp()
+        frames = 15 if getattr(args, "quick", False) else 60
+        session = SceneSession("mug_grasp")
+        session.load()
+        view = SceneView()
+        view.resize(*SIZE)
+        view.show()
+        app.processEvents()
+
+        # empty reference: grid only
+        empty_ms = _frame_ms(view, app, frames)
+
+        t0 = time.perf_counter()
+        view.set_scene(session.describe(), session.link_poses())
+        build_ms = (time.perf_counter() - t0) * 1e3
+        items = [c for node in view._links for c in node.childItems()]
+        triangles = sum(len(c.opts["meshdata"].faces()) for c in items)
+
+        # a trajectory of poses to play back: real simulation steps (holding position)
+        poses = []
+        for _ in range(10):
+            session.step()
+            poses.append(session.link_poses())
+        t0 = time.perf_counter()
+        for _ in range(50):
+            session.link_poses()
+        link_poses_ms = (time.perf_counter() - t0) * 1e3 / 50
+        t0 = time.perf_counter()
+        for i in range(50):
+            view.set_poses(poses[i % len(poses)])
+        set_poses_ms = (time.perf_counter() - t0) * 1e3 / 50
+
+        scene_ms = _frame_ms(view, app, frames, lambda i: view.set_poses(poses[i % len(poses)]))
+
+        # merged reference: all triangles in one item, no per-link transforms
+        verts, faces, offset = [], [], 0
+        for c in items:
+            md = c.opts["meshdata"]
+            verts.append(md.vertexes())
+            faces.append(md.faces() + offset)
+            offset += len(md.vertexes())
+        view.clear_scene()
+        merged = gl.GLMeshItem(meshdata=gl.MeshData(vertexes=np.vstack(verts),
+                                                    faces=np.vstack(faces)),
+                               smooth=False, color=(0.8, 0.8, 0.8, 1.0), shader="shaded")
+        view.addItem(merged)
+        merged_ms = _frame_ms(view, app, frames)
+        view.close()
+        session.close()
+    finally:
+        if display is not None:
+            from PySide6 import QtWidgets
+            QtWidgets.QApplication.instance().shutdown()
+            display.stop()
+
+    result = {
+        "view_px": f"{SIZE[0]}x{SIZE[1]}",
+        "shapes": len(items),
+        "triangles": int(triangles),
+        "build_ms": round(build_ms, 1),
+        "frame_ms": round(scene_ms, 2),
+        "fps": round(1e3 / scene_ms, 1),
+        "empty_frame_ms": round(empty_ms, 2),
+        "merged_frame_ms": round(merged_ms, 2),
+        "frame_vs_empty": round(scene_ms / empty_ms, 2),
+        "frame_vs_merged": round(scene_ms / merged_ms, 2),
+        "set_poses_ms": round(set_poses_ms, 3),
+        "link_poses_ms": round(link_poses_ms, 3),
+    }
+    print(f"scene view {result['view_px']}: {result['shapes']} shapes, "
+          f"{result['triangles']} triangles (mirror built in {result['build_ms']} ms)")
+    print(f"  frame (poses + paint + glFinish): {result['frame_ms']} ms  ({result['fps']} fps)")
+    print(f"  reference empty frame (grid):     {result['empty_frame_ms']} ms  "
+          f"-> scene = {result['frame_vs_empty']}x empty")
+    print(f"  reference one merged mesh:        {result['merged_frame_ms']} ms  "
+          f"-> scene = {result['frame_vs_merged']}x merged")
+    print(f"  set_poses {result['set_poses_ms']} ms, scene.link_poses {result['link_poses_ms']} ms")
+    return result
