@@ -1,0 +1,93 @@
+"""`planscope eval`: every policy on the same seed panel x perturbation grid, closed loop, one
+artifact; optionally the acceptance rule (candidate = last policy vs baseline = first)."""
+from __future__ import annotations
+
+import argparse
+
+HELP = "closed-loop evaluation of policies on one seed panel and perturbation grid"
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "eval", help=HELP, description=HELP + ". Replans every Ta=8 steps; the executed chunk is "
+        "the first Ta waypoints of sample 0 of the N recorded samples.")
+    p.add_argument("--policy", action="append", required=True, metavar="DIR|module:attr",
+                   help="policy to evaluate; repeat it: the first is the baseline, the last the "
+                        "candidate")
+    p.add_argument("--scene", required=True, help="scene name, e.g. mug_grasp")
+    p.add_argument("--seeds", required=True, metavar="A:B",
+                   help="seed panel: A:B (A..B-1) or a comma list")
+    p.add_argument("--perturb", action="append", default=[], metavar="KEY=VAL[,KEY=VAL]",
+                   help="a perturbation cell added to the nominal one (repeat for more cells); "
+                        "keys: obs_noise, delay, action_noise, pose_shift, friction, mass")
+    p.add_argument("--record-samples", type=int, default=16, metavar="N",
+                   help="plans sampled and recorded at each replan (default 16)")
+    p.add_argument("--record-chain", action="store_true",
+                   help="also record the denoising chain at each replan (~S times larger)")
+    p.add_argument("--solver", default="", help="diffusion solver (default: the policy's)")
+    p.add_argument("--steps", type=int, default=0, help="solver steps (default: the policy's)")
+    p.add_argument("--max-steps", type=int, default=200,
+                   help="control steps before the runner stops a rollout (default 200)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="worker processes (default: all cores; 0 = in this process)")
+    p.add_argument("--backend", default="local", choices=("local", "ray"))
+    p.add_argument("--ray-address", default=None, metavar="ADDR",
+                   help="join a running Ray cluster (e.g. auto or ray://host:10001)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue a partial artifact: skip rollouts it already holds")
+    p.add_argument("--accept-metric", default=None, metavar="METRIC",
+                   help="apply the acceptance rule on this metric (e.g. success)")
+    p.add_argument("--min-improvement", type=float, default=0.10,
+                   help="improvement the candidate needs over the baseline (default 0.10)")
+    p.add_argument("--quiet", action="store_true", help="no per-rollout progress lines")
+    p.add_argument("--out", required=True, metavar="FILE.h5")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import sys
+
+    from app.evaluation.acceptance import METRICS, decide, format_decision
+    from app.evaluation.config import (EvalConfig, EvalConfigError, RolloutSettings,
+                                       parse_perturbation, parse_seeds)
+    from app.evaluation.evaluate import print_progress, run_evaluation
+    from app.evaluation.summary import load_summary
+
+    if args.accept_metric is not None and args.accept_metric not in METRICS:
+        raise EvalConfigError(f"--accept-metric {args.accept_metric!r}: valid: {', '.join(METRICS)}")
+    if args.accept_metric is not None and len(args.policy) < 2:
+        raise EvalConfigError("--accept-metric needs two --policy: the baseline first, the "
+                              "candidate last")
+    if args.max_steps < 1 or args.record_samples < 1:
+        raise EvalConfigError("--max-steps and --record-samples must be >= 1")
+    settings = RolloutSettings(scene=args.scene, record_samples=args.record_samples,
+                               record_chain=args.record_chain, solver=args.solver,
+                               steps=args.steps, max_steps=args.max_steps)
+    config = EvalConfig(policies=list(args.policy), seeds=parse_seeds(args.seeds),
+                        perturbations=[parse_perturbation(t) for t in args.perturb],
+                        settings=settings, accept_metric=args.accept_metric or "success",
+                        min_improvement=args.min_improvement)
+    print(f"planscope eval: {len(config.policies)} policies x {len(config.seeds)} seeds x "
+          f"{len(config.perturbations)} perturbation cells = {len(config.jobs())} rollouts "
+          f"({args.backend}, workers={args.workers if args.workers is not None else 'all cores'})",
+          file=sys.stderr)
+    try:
+        result = run_evaluation(config, args.out, backend=args.backend, workers=args.workers,
+                                ray_address=args.ray_address, resume=args.resume,
+                                progress=None if args.quiet else print_progress)
+    except KeyboardInterrupt:
+        print(f"\nplanscope eval: interrupted; finished rollouts are saved in {args.out} "
+              f"(marked partial). Run the same command with --resume to finish.", file=sys.stderr)
+        return 130
+    summary = load_summary(result.path)
+    print(summary.text_table())
+    print(f"wrote {result.path}: {result.written} rollouts in {result.seconds:.1f} s"
+          f"{f', {result.skipped} already there (resume)' if result.skipped else ''}"
+          f"{f', {result.failed} failed to run' if result.failed else ''}")
+    for line in result.failures[:10]:
+        print(f"  failed to run: {line}")
+    if args.accept_metric is not None:
+        decision = decide(summary, metric=args.accept_metric,
+                          min_improvement=args.min_improvement)
+        print(format_decision(decision))
+    return 0
