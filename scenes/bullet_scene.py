@@ -28,7 +28,26 @@ CAMERAS: dict[str, dict[str, Any]] = {
 
 
 def _import_pybullet():
-    import pybullet
+    """import pybullet without its C-level "pybullet build time" line on stderr (it would land in
+    the middle of the CLI's progress bar and in every worker process's output)."""
+    import sys
+    if "pybullet" in sys.modules:
+        return sys.modules["pybullet"]
+    import os
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):   # no real stdout (embedded): import as is
+        import pybullet
+        return pybullet
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
+        import pybullet
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
     return pybullet
 
 
@@ -80,7 +99,7 @@ class BulletScene:
         """After one control step: (success, violation) where violation is "" or a reason."""
         raise NotImplementedError
 
-    def _metrics(self) -> dict[str, float]:
+    def episode_metrics(self) -> dict[str, float]:
         return {}
 
     # --- lifecycle ---------------------------------------------------------------------------

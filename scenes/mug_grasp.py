@@ -98,7 +98,7 @@ class MugGrasp(BulletScene):
         lifted = self.mug_pose()[0][2] - self._flags[1]
         return bool(lifted >= LIFT_SUCCESS and ("mug", "panda") in contacts), ""
 
-    def _metrics(self) -> dict[str, float]:
+    def episode_metrics(self) -> dict[str, float]:
         return {"mug_lift_m": float(self.mug_pose()[0][2] - self._flags[1])}
 
     # --- modes and feasibility -----------------------------------------------------------------
