@@ -19,10 +19,11 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 Theme = Literal["light", "dark"]
 
-# Docks an audience needs; every other dock (sampling parameters, policy config, logs, solver
-# sweep, tag editor's note field...) is a developer panel and is hidden while presenting.
-# Matched against a dock's objectName, case-insensitively, as substrings.
-AUDIENCE_DOCKS = ("chain", "modes", "mode", "timeline", "queue", "replan", "probe", "rollout")
+# Docks an audience needs (by objectName); every other dock (policy & sampling parameters,
+# solver sweep, camera, rollout table, curves, compare...) is a developer panel and is hidden
+# while presenting. The View > Panels menu still brings any of them back.
+AUDIENCE_DOCKS = ("inspector_modes", "inspector_chain", "review_timeline", "review_replans",
+                  "review_queue", "probe")
 
 THEMES: dict[str, dict[str, str]] = {
     "light": {"window": "#fafafa", "base": "#ffffff", "text": "#1a1a1a", "button": "#ececec",
@@ -46,8 +47,7 @@ def _palette(theme: Theme) -> QtGui.QPalette:
 
 
 def is_audience_dock(dock: QtWidgets.QDockWidget) -> bool:
-    name = (dock.objectName() or dock.windowTitle()).lower()
-    return any(key in name for key in AUDIENCE_DOCKS)
+    return dock.objectName() in AUDIENCE_DOCKS
 
 
 def line_scale(window: QtWidgets.QWidget) -> float:
@@ -60,8 +60,11 @@ def line_scale(window: QtWidgets.QWidget) -> float:
 class _Saved:
     font: QtGui.QFont
     palette: QtGui.QPalette
+    style_sheet: str
     window_state: QtCore.Qt.WindowState
-    dock_visible: dict[QtWidgets.QDockWidget, bool] = field(default_factory=dict)
+    hidden_docks: list[QtWidgets.QDockWidget] = field(default_factory=list)
+    bars_visible: dict[QtWidgets.QWidget, bool] = field(default_factory=dict)
+    titles: list[tuple[object, str, str]] = field(default_factory=list)
     pens: list[tuple[object, QtGui.QPen]] = field(default_factory=list)
     gl_widths: list[tuple[object, float]] = field(default_factory=list)
     backgrounds: list[tuple[object, object]] = field(default_factory=list)
@@ -84,6 +87,7 @@ class PresentationMode(QtCore.QObject):
         self.line_factor = line_factor
         self.full_screen = full_screen
         self.active = False
+        self.point_size = 0.0
         self._saved: _Saved | None = None
         window.presentation = self
         self.action = QtGui.QAction("Presentation Mode", window)
@@ -92,6 +96,10 @@ class PresentationMode(QtCore.QObject):
         self.action.setShortcutContext(QtCore.Qt.ApplicationShortcut)
         self.action.toggled.connect(self.set_active)
         window.addAction(self.action)
+        changed = getattr(window, "workspaceChanged", None)
+        if changed is not None:
+            # a workspace switch shows its docks again; keep the developer ones hidden
+            changed.connect(lambda _name: self.active and self.hide_developer_docks())
 
     # -- public ---------------------------------------------------------------------------
     def toggle(self) -> None:
@@ -122,8 +130,8 @@ class PresentationMode(QtCore.QObject):
         """Hide every dock an audience does not need (also used after a card changes docks)."""
         for dock in self.window.findChildren(QtWidgets.QDockWidget):
             if not is_audience_dock(dock) and dock.isVisible():
-                if self._saved is not None and dock not in self._saved.dock_visible:
-                    self._saved.dock_visible[dock] = True
+                if self._saved is not None and dock not in self._saved.hidden_docks:
+                    self._saved.hidden_docks.append(dock)
                 dock.hide()
 
     # -- enter / leave --------------------------------------------------------------------
@@ -131,16 +139,22 @@ class PresentationMode(QtCore.QObject):
         app = QtWidgets.QApplication.instance()
         w = self.window
         self._saved = _Saved(font=QtGui.QFont(app.font()), palette=QtGui.QPalette(app.palette()),
-                             window_state=w.windowState())
-        for dock in w.findChildren(QtWidgets.QDockWidget):
-            self._saved.dock_visible[dock] = dock.isVisible()
+                             style_sheet=app.styleSheet(), window_state=w.windowState())
         font = QtGui.QFont(app.font())
         size = font.pointSizeF() if font.pointSizeF() > 0 else 10.0
-        font.setPointSizeF(size * self.font_factor)
+        self.point_size = size * self.font_factor
+        font.setPointSizeF(self.point_size)
         app.setFont(font)
+        # With an application style sheet, setFont alone does not reach already-polished widgets;
+        # a global font-size rule does (widget-level sheets, like the tour card's, still win).
+        app.setStyleSheet(self._saved.style_sheet + f"\n* {{ font-size: {self.point_size:.1f}pt; }}")
         self._scale_plots(font)
         self._apply_theme()
         self.hide_developer_docks()
+        # the toolbar (workspace switch, play/step, seed) is for the person driving, not the room
+        for bar in w.findChildren(QtWidgets.QToolBar):
+            self._saved.bars_visible[bar] = bar.isVisible()
+            bar.hide()
         if self.full_screen:
             w.setWindowState(w.windowState() | QtCore.Qt.WindowFullScreen)
 
@@ -149,8 +163,13 @@ class PresentationMode(QtCore.QObject):
         if saved is None:
             return
         app = QtWidgets.QApplication.instance()
+        app.setStyleSheet(saved.style_sheet)
         app.setFont(saved.font)
         app.setPalette(saved.palette)
+        for item, text, size in saved.titles:
+            item.setTitle(text, size=size)
+        for bar, visible in saved.bars_visible.items():
+            bar.setVisible(visible)
         for item, pen in saved.pens:
             item.setPen(pen)
         for item, width in saved.gl_widths:
@@ -162,8 +181,12 @@ class PresentationMode(QtCore.QObject):
                 widget.setBackgroundColor(bg)
         for plot in self.window.findChildren(pg.PlotWidget):
             self._set_axis_fonts(plot.getPlotItem(), saved.font, None)
-        for dock, visible in saved.dock_visible.items():
-            dock.setVisible(visible)
+        for dock in saved.hidden_docks:
+            dock.show()
+        set_workspace = getattr(self.window, "set_workspace", None)
+        if set_workspace is not None:
+            # of the docks shown again, keep only the current workspace's (and the shared ones)
+            set_workspace(self.window.workspace)
         self.window.setWindowState(saved.window_state)
 
     # -- helpers --------------------------------------------------------------------------
@@ -172,6 +195,15 @@ class PresentationMode(QtCore.QObject):
         for plot in self.window.findChildren(pg.PlotWidget):
             item = plot.getPlotItem()
             self._set_axis_fonts(item, font, THEMES[self.theme]["plot_fg"])
+            title = item.titleLabel
+            if title.isVisible() and title.text:
+                size = str(title.opts.get("size", "9pt"))
+                self._saved.titles.append((item, title.text, size))
+                try:
+                    points = float(size.rstrip("pt")) * self.font_factor
+                    item.setTitle(title.text, size=f"{points:.0f}pt")
+                except ValueError:
+                    pass
             for data_item in item.listDataItems():
                 pen = data_item.opts.get("pen") if hasattr(data_item, "opts") else None
                 if pen is None:

@@ -101,13 +101,16 @@ class ProbeView(QtWidgets.QWidget):
         self.dist_plot.getAxis("left").enableAutoSIPrefix(False)
         layout.addWidget(self.forward_plot, 0, 0)
         layout.addWidget(self.reverse_plot, 0, 1)
-        layout.addWidget(self.dist_plot, 1, 0)
         self.caption = QtWidgets.QLabel(self)
         self.caption.setObjectName("probe_caption")
         self.caption.setWordWrap(True)
-        self.caption.setStyleSheet("QLabel#probe_caption { font-size: 15pt; padding: 10px; }")
-        self.caption.setAlignment(QtCore.Qt.AlignLeft | QtCore.Qt.AlignTop)
-        layout.addWidget(self.caption, 1, 1)
+        self.caption.setStyleSheet("QLabel#probe_caption { font-size: 15pt; padding: 6px; }")
+        bottom_left = QtWidgets.QVBoxLayout()
+        bottom_left.addWidget(self.caption)
+        bottom_left.addWidget(self.dist_plot, 1)
+        layout.addLayout(bottom_left, 1, 0)
+        layout.addItem(QtWidgets.QSpacerItem(10, 10, QtWidgets.QSizePolicy.Expanding,
+                                             QtWidgets.QSizePolicy.Expanding), 1, 1)
         layout.setRowStretch(0, 3)
         layout.setRowStretch(1, 2)
         layout.setColumnStretch(0, 1)
@@ -216,7 +219,7 @@ class ProbeView(QtWidgets.QWidget):
             phase = f"forward step {k} of {t}  (signal kept ᾱ = {self.trace.abar[k - 1]:.2f})"
         else:
             phase = f"reverse step {k - t} of {t}"
-        self.caption.setText(f"<b>Step {k}</b>: {phase}<br>endpoint is {dist:.3f} from the goal")
+        self.caption.setText(f"<b>Step {k}</b>: {phase}; endpoint {dist:.3f} from the goal")
         self.step_changed.emit(k)
 
     # -- animation ------------------------------------------------------------------------

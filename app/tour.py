@@ -84,6 +84,7 @@ class TourCard(QtWidgets.QFrame):
         """Fonts from the application font: title x2.1, text x1.45 (bigger in presentation)."""
         base = QtWidgets.QApplication.font().pointSizeF()
         base = base if base > 0 else 10.0
+        self.base_point_size = base
         self.setStyleSheet(f"""
             QFrame#tour_card {{ background: rgba(255, 255, 255, 242);
                 border: 2px solid #1f77b4; border-radius: 14px; }}

@@ -1,0 +1,320 @@
+"""Drivers that put the inspector and review workspaces in the state a tour card talks about.
+
+They use only the workspaces' public objects: `window.features["inspector"]`
+(InspectorWorkspace: state, controller, chain_view, modes_view, docks) and
+`window.features["review"]` (ReviewWorkspace: session, open, replans, queue, draw_now).
+Everything asynchronous (loading a checkpoint, sampling) is started once; what must happen
+after it (framing the camera, playing the chain) is queued as a "when sampled" action, so a
+card's setup returns at once and the window stays responsive while the work finishes.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable
+
+from PySide6 import QtCore
+
+from app import demo_data
+
+log = logging.getLogger(__name__)
+Qt = QtCore.Qt
+
+DEMO_SAMPLE_SEED = 7       # sampling seed: the same plans at every demo
+DEMO_NUM_SAMPLES = 128
+CHAIN_LOOP_PAUSE_MS = 1500  # the chain rests on the final plans before playing again
+
+
+class InspectorDriver(QtCore.QObject):
+    """Cards 1-3: diffusion policy + regression baseline on the demo observation."""
+
+    def __init__(self, window: Any) -> None:
+        super().__init__(window)
+        self.window = window
+        self.card = ""
+        self._when_sampled: list[Callable[[], None]] = []
+        self._loop_chain = False
+        self._framed = False
+        ws = self.workspace
+        if ws is not None:
+            ws.state.events.batch.connect(self._on_batch)
+            ws.state.events.step.connect(self._on_step)
+
+    @property
+    def workspace(self):
+        return self.window.features.get("inspector")
+
+    def _require(self):
+        ws = self.workspace
+        if ws is None:
+            raise RuntimeError("the inspector workspace is not installed in this build")
+        return ws
+
+    # ---- readiness ---------------------------------------------------------------------------
+    def _policy_source(self, slot: str) -> str:
+        policy = getattr(self._require().state, slot)
+        return "" if policy is None else str(policy.source)
+
+    def has_demo_policies(self) -> bool:
+        return (self._policy_source("policy") == str(demo_data.DIFFUSION_CHECKPOINT)
+                and self._policy_source("baseline") == str(demo_data.REGRESSION_CHECKPOINT))
+
+    def sampled(self) -> bool:
+        """Both policies loaded and both sampled on the demo observation."""
+        state = self._require().state
+        return (self.has_demo_policies() and not state.sampling and state.result is not None
+                and state.baseline_result is not None)
+
+    def settled(self, key: str) -> bool:
+        if not self.sampled():
+            return False
+        if key == "chain":
+            return self._require().chain_view.playing
+        return True
+
+    # ---- setting up --------------------------------------------------------------------------
+    def ensure_sampled(self) -> None:
+        """Load the shipped policies (baseline first, so the policy's automatic sampling
+        includes the baseline) and sample N=128 with the demo seed, unless already done."""
+        ws = self._require()
+        if self.window.workspace != "inspector":
+            self.window.set_workspace("inspector")
+        state, controller = ws.state, ws.controller
+        if self.sampled():
+            return
+        if state.settings.num_samples != DEMO_NUM_SAMPLES or state.settings.seed != DEMO_SAMPLE_SEED:
+            state.update_settings(num_samples=DEMO_NUM_SAMPLES, seed=DEMO_SAMPLE_SEED)
+        if self._policy_source("baseline") != str(demo_data.REGRESSION_CHECKPOINT):
+            controller.open_policy(str(demo_data.REGRESSION_CHECKPOINT), "baseline")
+        if self._policy_source("policy") != str(demo_data.DIFFUSION_CHECKPOINT):
+            controller.open_policy(str(demo_data.DIFFUSION_CHECKPOINT), "policy")  # samples when loaded
+        elif not state.sampling:
+            controller.sample()
+
+    def _then(self, action: Callable[[], None]) -> None:
+        """Run `action` now when sampled, else as soon as the sampling finishes."""
+        if self.sampled():
+            action()
+        else:
+            self._when_sampled = [action]
+
+    def _on_batch(self, _result) -> None:
+        if self._when_sampled and self.sampled():
+            actions, self._when_sampled = self._when_sampled, []
+            for action in actions:
+                action()
+
+    def _frame_once(self) -> None:
+        if not self._framed:
+            from app.inspector_workspace import frame_scene_view
+            frame_scene_view(self.window)
+            self._framed = True
+
+    def _enter(self, card: str) -> Any:
+        self.card = card
+        self._loop_chain = False
+        ws = self._require()
+        ws.chain_view.set_playing(False)
+        self.ensure_sampled()
+        return ws
+
+    def show_problem(self) -> None:
+        """Card 1: the final plans of both policies in the 3-D view, nothing isolated."""
+        ws = self._enter("problem")
+
+        def done() -> None:
+            ws.state.isolate(None)
+            ws.state.select(None)
+            ws.state.set_step(ws.state.num_steps)
+            self._frame_once()
+        self._then(done)
+
+    def play_chain(self) -> None:
+        """Card 2: the chain dock in front and playing from the noise, looping."""
+        ws = self._enter("chain")
+        dock = ws.docks["inspector_chain"]
+        dock.show()
+        dock.raise_()
+        self.window.resizeDocks([dock], [int(self.window.height() * 0.38)], Qt.Vertical)
+
+        def done() -> None:
+            self._frame_once()
+            ws.state.set_step(0)
+            self._loop_chain = True
+            ws.chain_view.set_playing(True)
+        self._then(done)
+
+    def show_modes(self) -> None:
+        """Card 3: the modes dock wide enough to read the bars and both verdicts."""
+        ws = self._enter("modes")
+        dock = ws.docks["inspector_modes"]
+        dock.show()
+        dock.raise_()
+        self.window.resizeDocks([dock], [int(self.window.width() * 0.30)], Qt.Horizontal)
+
+        def done() -> None:
+            ws.state.isolate(None)
+            ws.state.set_step(ws.state.num_steps)
+            self._frame_once()
+        self._then(done)
+
+    def _on_step(self, step: int) -> None:
+        # Loop the chain on card 2: rest on the final plans, then play from the noise again.
+        ws = self.workspace
+        if self._loop_chain and ws is not None and step >= ws.state.num_steps > 0:
+            QtCore.QTimer.singleShot(CHAIN_LOOP_PAUSE_MS, self._replay_chain)
+
+    def _replay_chain(self) -> None:
+        ws = self.workspace
+        tour = getattr(self.window, "tour", None)
+        on_card = tour is not None and tour.model.active and tour.model.current.key == "chain"
+        if ws is not None and self._loop_chain and on_card and not ws.chain_view.playing:
+            ws.state.set_step(0)
+            ws.chain_view.set_playing(True)
+
+    def stop(self) -> None:
+        self._loop_chain = False
+        self._when_sampled = []
+
+    def shutdown(self) -> None:
+        self.stop()
+
+
+class ReviewDriver(QtCore.QObject):
+    """Cards 4-5: the demo recording in the review workspace."""
+
+    def __init__(self, window: Any, demo: Any) -> None:
+        super().__init__(window)
+        self.window = window
+        self.demo = demo
+        self.card = ""
+        self._pending: Callable[[], None] | None = None
+        demo.recording_ready.connect(self._on_recording_ready)
+
+    @property
+    def workspace(self):
+        return self.window.features.get("review")
+
+    def _require(self):
+        ws = self.workspace
+        if ws is None:
+            raise RuntimeError("the review workspace is not installed in this build")
+        return ws
+
+    def recording_open(self) -> bool:
+        ws = self.workspace
+        path = self.demo.recording_path
+        return (ws is not None and path is not None
+                and any(rec.path == path.resolve() for rec in ws.session.recordings))
+
+    def settled(self, key: str) -> bool:
+        ws = self.workspace
+        if not self.recording_open() or ws.session.rollout is None:
+            return False
+        if key == "rollout":
+            return ws.session.playing
+        return True
+
+    def _open(self) -> bool:
+        """Open the demo recording (False while it is still being made)."""
+        ws = self._require()
+        if self.window.workspace != "review":
+            self.window.set_workspace("review")
+        if self.recording_open():
+            return True
+        path = self.demo.recording_path
+        if path is None:
+            self.window.status("the demo recording is being made (first run only); this card "
+                               "fills in as soon as it is ready", 15000)
+            return False
+        ws.open(str(path))
+        return True
+
+    def _index_of_recording(self) -> int:
+        ws = self._require()
+        path = self.demo.recording_path.resolve()
+        return next(i for i, rec in enumerate(ws.session.recordings) if rec.path == path)
+
+    def _when_open(self, action: Callable[[], None]) -> None:
+        if self._open():
+            self._pending = None
+            action()
+        else:
+            self._pending = action
+
+    def _on_recording_ready(self, _path: str) -> None:
+        tour = getattr(self.window, "tour", None)
+        if self._pending is not None and tour is not None and tour.model.active \
+                and tour.model.current.key == self.card:
+            action, self._pending = self._pending, None
+            self._when_open(action)
+
+    def show_rollout(self) -> None:
+        """Card 4: a successful diffusion rollout replaying, plans at each replan in view."""
+        self.card = "rollout"
+        ws = self._require()
+
+        def action() -> None:
+            from app.state.review import RolloutKey
+            s = ws.session
+            f = self._index_of_recording()
+            rec = s.recordings[f]
+            rows = rec.rows_where(policy="diffusion")
+            ok = [r for r in rows if bool(rec.cell(r, "success"))]
+            row = (ok or rows or [0])[0]
+            key = RolloutKey(f, row)
+            if s.current != key:
+                s.select(key)
+            s.set_step(0)
+            ws.replans.tabs.setCurrentIndex(0)
+            dock = self.window.dock("review_replans")
+            if dock is not None:
+                dock.show()
+                dock.raise_()
+            s.set_playing(True)
+            ws.draw_now()
+        self._when_open(action)
+
+    def show_queue(self) -> None:
+        """Card 5: the hardest rollout at the replan where it went wrong, with a failure tag."""
+        self.card = "review"
+        ws = self._require()
+
+        def action() -> None:
+            s = ws.session
+            s.set_playing(False)
+            if s.queue:
+                if s.current != s.queue[0]:
+                    s.select(s.queue[0])
+            data = s.rollout
+            if data is None:
+                return
+            target = data.failure_step if not data.success else data.num_steps // 2
+            before = data.replan_steps[data.replan_steps <= target]
+            s.set_step(int(before[-1]) if before.size else int(target))
+            self._tag_example(s, data)
+            dock = self.window.dock("review_queue")
+            if dock is not None:
+                dock.show()
+                dock.raise_()
+            ws.draw_now()
+        self._when_open(action)
+
+    @staticmethod
+    def _tag_example(session, data) -> None:
+        """Show what a tag looks like: the hardest rollout gets its automatic failure label as
+        a reviewer's tag at the failure moment, once (tags persist in the demo's sidecar)."""
+        if session.tags():
+            return
+        from app.state.review_tags import TAXONOMY
+        label = str(getattr(data, "failure_label", "") or "")
+        if label not in TAXONOMY:
+            label = "planning"
+        session.add_tag(label, at_step=True,
+                        note=f"demo: automatic label {data.failure_label or 'unlabelled'!r} "
+                             "confirmed at the moment it went wrong")
+
+    def stop(self) -> None:
+        ws = self.workspace
+        if ws is not None:
+            ws.session.set_playing(False)
+        self._pending = None
