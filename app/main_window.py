@@ -144,8 +144,9 @@ class MainWindow(QtWidgets.QMainWindow):
         toggle = dock.toggleViewAction()
         toggle.setText(title)
         self.panels_menu.addAction(toggle)
-        if spaces is not None and self._workspace not in spaces:
-            dock.hide()
+        dock.setVisible(spaces is None or self._workspace in spaces)
+        # a dock added after the saved layout was restored still gets its saved place
+        self.restoreDockWidget(dock)
         return dock
 
     def dock(self, key: str) -> QtWidgets.QDockWidget | None:

@@ -1,0 +1,184 @@
+"""Main window: docks and workspaces, saved layout restored on reopen, file dispatch, errors as
+dialogs, play/pause following the simulation. Uses the fake scene (no pybullet)."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+from PySide6 import QtCore, QtWidgets
+
+from app.main_window import MainWindow
+from app.state.scene_session import SceneSession
+from recordings.errors import UserFacingError
+from scenes.api import SceneError
+from tests.app.shell_fakes import FakeScene
+
+Area = QtCore.Qt.DockWidgetArea
+
+
+@pytest.fixture
+def dialogs(monkeypatch):
+    """Record error dialogs instead of showing them (show_error would block the test)."""
+    shown: list[tuple[str, str]] = []
+    monkeypatch.setattr("app.main_window.show_error",
+                        lambda parent, title, exc: shown.append((title, str(exc))))
+    return shown
+
+
+def make_window(qtbot, session=None, **kwargs) -> MainWindow:
+    window = MainWindow(session or SceneSession("fake", factory=lambda _n: FakeScene()),
+                        install_features=False, **kwargs)
+    qtbot.addWidget(window)
+    return window
+
+
+def test_add_dock_and_workspaces_show_their_docks(qtbot):
+    window = make_window(qtbot)
+    window.show()
+    qtbot.waitExposed(window)
+    plans = window.add_dock("plans", "Plans", QtWidgets.QLabel("plans"), workspace="inspector")
+    rollouts = window.add_dock("rollouts", "Rollouts", QtWidgets.QLabel("r"), Area.LeftDockWidgetArea,
+                               workspace=("review", "evaluation"))
+    assert plans.objectName() == "plans" and window.dock("plans") is plans
+    assert plans.isVisible() and not rollouts.isVisible()
+    seen = []
+    window.workspaceChanged.connect(seen.append)
+    window.set_workspace("review")
+    assert not plans.isVisible() and rollouts.isVisible() and window.camera_view.isVisible()
+    assert seen == ["review"] and window.workspace == "review"
+    assert "Plans" in [a.text() for a in window.panels_menu.actions()]
+    with pytest.raises(ValueError, match="already exists"):
+        window.add_dock("plans", "Plans", QtWidgets.QLabel())
+    with pytest.raises(ValueError, match="unknown workspace"):
+        window.set_workspace("nope")
+
+
+def install_fake_feature(monkeypatch, install) -> None:
+    """Make `app.inspector_workspace` a module with this install() and the only feature."""
+    import sys
+    import types
+
+    module = types.ModuleType("app.inspector_workspace")
+    module.install = install
+    monkeypatch.setitem(sys.modules, "app.inspector_workspace", module)
+    monkeypatch.setattr("app.main_window.FEATURES", ("inspector",))
+
+
+def test_saved_dock_layout_is_restored_on_reopen(qtbot, monkeypatch):
+    install_fake_feature(monkeypatch, lambda w: w.add_dock("plans", "Plans", QtWidgets.QLabel("p"),
+                                                           Area.LeftDockWidgetArea))
+    first = MainWindow(SceneSession("fake", factory=lambda _n: FakeScene()))
+    qtbot.addWidget(first)
+    first.show()
+    qtbot.waitExposed(first)
+    first.addDockWidget(Area.BottomDockWidgetArea, first.dock("plans"))   # the user moves it
+    first.dock("camera").hide()                                            # and closes one
+    first.set_workspace("evaluation")
+    first.close()                                                          # saves the layout
+
+    second = MainWindow(SceneSession("fake", factory=lambda _n: FakeScene()))
+    qtbot.addWidget(second)
+    second.show()
+    qtbot.waitExposed(second)
+    assert second.dockWidgetArea(second.dock("plans")) == Area.BottomDockWidgetArea
+    assert not second.dock("camera").isVisible()
+    assert second.workspace == "evaluation"
+    # a dock created later (e.g. on demand) also gets its saved place back
+    late = second.add_dock("late", "Late", QtWidgets.QLabel("l"), Area.RightDockWidgetArea)
+    assert second.dockWidgetArea(late) == Area.RightDockWidgetArea
+
+    second.reset_layout()
+    assert second.dockWidgetArea(second.dock("plans")) == Area.LeftDockWidgetArea
+    assert second.dock("camera").isVisible()
+
+
+def test_play_steps_the_simulation_and_the_mirror_follows(qtbot):
+    window = make_window(qtbot)
+    window.show()
+    assert window.load_scene()
+    poses_before = window.session.link_poses().copy()
+    window.play_action.trigger()
+    assert window.session.playing and window.play_action.text() == "Pause"
+    qtbot.waitUntil(lambda: window.session.step_count >= 3, timeout=3000)
+    window.play_action.trigger()
+    assert not window.session.playing
+    assert window.session.sim_time_s == pytest.approx(0.1 * window.session.step_count)
+    mirrored = window.scene_view._links[1].transform().data()[12:15]  # robot node translation
+    assert not np.allclose(window.session.link_poses(), poses_before)
+    assert mirrored[1] == pytest.approx(window.session.link_poses()[1, 1], abs=1e-6)
+
+
+def test_scene_that_cannot_load_shows_a_dialog_and_the_app_keeps_running(qtbot, dialogs):
+    def broken(_name):
+        raise SceneError("scene asset not found: /nowhere/panda.urdf")
+
+    window = make_window(qtbot, SceneSession("mug_grasp", factory=broken))
+    window.show()
+    assert window.load_scene() is False
+    assert dialogs == [("Cannot load scene", "scene asset not found: /nowhere/panda.urdf")]
+    assert window.isVisible() and not window.session.loaded
+    window.play_action.trigger()  # nothing to play: stays paused instead of crashing
+    assert not window.session.playing
+
+
+def test_bad_urdf_path_in_a_real_scene_gives_one_dialog(qtbot, dialogs, tmp_path):
+    pytest.importorskip("pybullet")
+    from scenes import make_scene
+
+    window = make_window(qtbot, SceneSession(
+        "mug_grasp", factory=lambda name: make_scene(name, asset_root=str(tmp_path))))
+    assert window.load_scene() is False
+    assert len(dialogs) == 1 and str(tmp_path) in dialogs[0][1]
+
+
+def test_files_dispatch_to_the_first_matching_handler(qtbot, dialogs, tmp_path):
+    window = make_window(qtbot)
+    recording = tmp_path / "run.h5"
+    recording.write_bytes(b"")
+    checkpoint = tmp_path / "ckpt"
+    checkpoint.mkdir()
+    opened: list[tuple[str, str]] = []
+    window.register_drop_handler(lambda p: p.endswith(".h5"), lambda p: opened.append(("h5", p)))
+    window.register_policy_handler(lambda spec: opened.append(("policy", spec)))
+
+    window.open_paths([str(recording), str(checkpoint), str(tmp_path / "notes.txt")])
+    assert opened == [("h5", str(recording)), ("policy", str(checkpoint))]
+    assert len(dialogs) == 1 and "notes.txt" in dialogs[0][1]
+    assert window.recent_files()[0] == str(recording)
+
+    def corrupt(path):
+        raise UserFacingError(f"{path}: not an HDF5 file")
+    window._drop_handlers.clear()
+    window.register_drop_handler(lambda p: True, corrupt)
+    window.open_paths([str(recording)])
+    assert dialogs[-1] == ("Cannot open run.h5", f"{recording}: not an HDF5 file")
+
+
+def test_drop_event_opens_dropped_files(qtbot, tmp_path):
+    window = make_window(qtbot)
+    opened = []
+    window.register_drop_handler(lambda p: True, opened.append)
+    mime = QtCore.QMimeData()
+    mime.setUrls([QtCore.QUrl.fromLocalFile(str(tmp_path))])
+    from PySide6 import QtGui
+    event = QtGui.QDropEvent(QtCore.QPointF(10, 10), QtCore.Qt.DropAction.CopyAction, mime,
+                             QtCore.Qt.MouseButton.LeftButton, QtCore.Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(event)
+    qtbot.waitUntil(lambda: opened == [os.path.abspath(str(tmp_path))], timeout=1000)
+
+
+def test_feature_workspaces_install_when_present(qtbot, monkeypatch):
+    install_fake_feature(monkeypatch, lambda w: w.add_dock("probe", "Probe", QtWidgets.QLabel(),
+                                                           workspace="inspector"))
+    window = MainWindow(SceneSession("fake", factory=lambda _n: FakeScene()))
+    qtbot.addWidget(window)
+    assert window.features["inspector"] is window.dock("probe")
+
+
+def test_a_feature_with_a_missing_dependency_is_not_silently_skipped(qtbot, monkeypatch):
+    def import_module(name):
+        raise ModuleNotFoundError("No module named 'somedep'", name="somedep")
+    monkeypatch.setattr("app.main_window.importlib.import_module", import_module)
+    with pytest.raises(ModuleNotFoundError, match="somedep"):
+        MainWindow(SceneSession("fake", factory=lambda _n: FakeScene()))

@@ -1,0 +1,33 @@
+"""Fixtures shared by every test package. Keep this small: package-specific fakes live beside
+their tests (e.g. tests/app/shell_fakes.py)."""
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def isolated_settings(tmp_path_factory, monkeypatch):
+    """Every test gets its own QSettings file (app/settings.py), never the user's."""
+    directory = tmp_path_factory.mktemp("settings")
+    monkeypatch.setenv("PLANSCOPE_SETTINGS_DIR", str(directory))
+    return directory
+
+
+@pytest.fixture
+def fake_scene_session():
+    """A SceneSession over tests/app/shell_fakes.FakeScene (no pybullet), not yet loaded."""
+    from app.state.scene_session import SceneSession
+    from tests.app.shell_fakes import FakeScene
+
+    session = SceneSession("fake", factory=lambda _name: FakeScene())
+    yield session
+    session.close()
+
+
+@pytest.fixture(scope="session")
+def qapp(qapp_args):
+    """pytest-qt's QApplication, created the way the app creates it (app/qt_app.py): shared GL
+    contexts (pyqtgraph caches compiled shaders across GL views) and the planscope theme."""
+    from app.qt_app import ensure_qapp
+
+    return ensure_qapp(qapp_args)
