@@ -110,17 +110,20 @@ def columns_to_rows(cols: dict[str, np.ndarray]) -> list[dict[str, Any]]:
     return rows
 
 
-def write_summary(parent: h5py.Group, cols: dict[str, np.ndarray]) -> None:
-    """Write /summary: one dataset per column, attrs columns (JSON list) and num_rows."""
-    group = parent.create_group("summary")
+def write_summary(parent: h5py.Group, cols: dict[str, np.ndarray],
+                  name: str = "summary") -> h5py.Group:
+    """Write a column table (default /summary): one dataset per column, attrs columns (JSON
+    list) and num_rows. Also used for /review/tags."""
+    group = parent.create_group(name)
     n = len(cols["id"])
-    for name, col in cols.items():
+    for column, col in cols.items():
         if col.dtype.kind == "U":
-            group.create_dataset(name, data=col.astype(object), dtype=_STR)
+            group.create_dataset(column, data=col.astype(object), dtype=_STR)
         else:
-            group.create_dataset(name, data=col)
+            group.create_dataset(column, data=col)
     group.attrs["columns"] = json.dumps(list(cols))
     group.attrs["num_rows"] = n
+    return group
 
 
 def read_summary(group: h5py.Group) -> dict[str, np.ndarray]:
