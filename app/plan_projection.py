@@ -1,0 +1,168 @@
+"""PlanProjection: N plans projected onto two world axes (top x–y or side x–z), pyqtgraph.
+
+Drawing many curves: every plan of one colour goes into ONE PlotDataItem through a `connect`
+array (a break after each plan's last waypoint), so the item count is bounded by the palette
+(one layer per mode colour, plus grey, infeasible, selected, baseline) and never grows with N.
+Items are created once; redraws only call setData.
+
+Coordinates are world metres; the axes say so.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore
+
+from app.mode_colors import (BASELINE_HEX, INFEASIBLE_HEX, MODE_HEX, SELECTED_HEX, UNLABELLED_HEX,
+                             mode_hex)
+
+AXIS_NAMES = ("x", "y", "z")
+
+
+def polyline_arrays(paths: np.ndarray, i: int, j: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """paths [M, H, >=3] -> (x [M*H], y [M*H], connect [M*H] bool) for one PlotDataItem: consecutive
+    waypoints of a plan are joined, plans are not joined to each other."""
+    m, h = paths.shape[:2]
+    x = np.ascontiguousarray(paths[:, :, i], dtype=np.float64).reshape(-1)
+    y = np.ascontiguousarray(paths[:, :, j], dtype=np.float64).reshape(-1)
+    connect = np.ones(m * h, dtype=bool)
+    connect[h - 1::h] = False
+    return x, y, connect
+
+
+def plan_alpha(n: int) -> int:
+    """Line alpha (0..255) for n plans: opaque for a few, translucent for many so density shows."""
+    return int(np.clip(255 * 6.0 / np.sqrt(max(n, 1)), 70, 230))
+
+
+class PlanProjection(pg.PlotWidget):
+    """One 2-D projection. `set_plans(paths, labels, feasible, bad_waypoint)`; `set_selected`,
+    `set_baseline`, `set_marker`; emits `sampleClicked(index)` with the nearest drawn plan."""
+
+    sampleClicked = QtCore.Signal(int)
+
+    def __init__(self, axes: tuple[int, int], title: str, parent=None) -> None:
+        super().__init__(parent=parent)
+        self.axes_ij = axes
+        i, j = axes
+        self.setTitle(title, size="9pt")
+        self.setLabel("bottom", f"{AXIS_NAMES[i]} (m)")
+        self.setLabel("left", f"{AXIS_NAMES[j]} (m)")
+        for side in ("bottom", "left"):
+            self.getAxis(side).enableAutoSIPrefix(False)  # keep metres, never "(x0.001)"
+        self.showGrid(x=True, y=True, alpha=0.15)
+        self.setAspectLocked(True)
+        self.setMenuEnabled(False)
+        self._mode_layers: list[pg.PlotDataItem] = []
+        for hex_colour in (*MODE_HEX, UNLABELLED_HEX):
+            item = pg.PlotDataItem(pen=pg.mkPen(hex_colour, width=1), skipFiniteCheck=True)
+            self.addItem(item)
+            self._mode_layers.append(item)
+        self._infeasible = pg.PlotDataItem(
+            pen=pg.mkPen(INFEASIBLE_HEX, width=1, style=QtCore.Qt.PenStyle.DashLine))
+        self._baseline = pg.PlotDataItem(
+            pen=pg.mkPen(BASELINE_HEX, width=2.5, style=QtCore.Qt.PenStyle.DashLine),
+            symbol="s", symbolSize=4, symbolBrush=BASELINE_HEX, symbolPen=None)
+        self._selected = pg.PlotDataItem(pen=pg.mkPen(SELECTED_HEX, width=3), symbol="o",
+                                         symbolSize=5, symbolBrush=SELECTED_HEX, symbolPen=None)
+        self._collisions = pg.ScatterPlotItem(symbol="x", size=11, pen=pg.mkPen(INFEASIBLE_HEX, width=2),
+                                              brush=INFEASIBLE_HEX)
+        self._markers = pg.ScatterPlotItem(size=14, pxMode=True)
+        for item in (self._infeasible, self._baseline, self._selected, self._collisions, self._markers):
+            self.addItem(item)
+        self._paths = np.zeros((0, 1, 3))
+        self._drawn = np.zeros(0, dtype=np.int64)  # sample index of each drawn plan
+        self.scene().sigMouseClicked.connect(self._on_click)
+
+    # ---- data --------------------------------------------------------------------------------
+    def set_plans(self, paths: np.ndarray | None, labels: np.ndarray | None = None,
+                  visible: np.ndarray | None = None, feasible: np.ndarray | None = None,
+                  bad_waypoint: np.ndarray | None = None) -> None:
+        """paths [N, H, D>=3] metres; labels [N] mode index (-1 grey); visible [N] bool; feasible
+        [N] bool and bad_waypoint [N] int mark infeasible plans (red dashed, x at the waypoint)."""
+        if paths is None or len(paths) == 0:
+            for item in (*self._mode_layers, self._infeasible, self._collisions):
+                item.setData([], [])
+            self._paths, self._drawn = np.zeros((0, 1, 3)), np.zeros(0, dtype=np.int64)
+            return
+        n = len(paths)
+        labels = np.full(n, -1) if labels is None else np.asarray(labels)
+        visible = np.ones(n, dtype=bool) if visible is None else np.asarray(visible, dtype=bool)
+        infeasible = np.zeros(n, dtype=bool) if feasible is None else ~np.asarray(feasible, dtype=bool)
+        i, j = self.axes_ij
+        alpha = plan_alpha(int(visible.sum()))
+        colour_index = np.where(labels < 0, len(MODE_HEX), labels % len(MODE_HEX))
+        for layer_index, item in enumerate(self._mode_layers):
+            members = visible & ~infeasible & (colour_index == layer_index)
+            self._set_layer(item, paths[members], alpha, (*MODE_HEX, UNLABELLED_HEX)[layer_index])
+        bad = visible & infeasible
+        self._set_layer(self._infeasible, paths[bad], max(alpha, 160), INFEASIBLE_HEX, dashed=True)
+        if bad_waypoint is not None and bad.any():
+            rows = np.flatnonzero(bad & (np.asarray(bad_waypoint) >= 0))
+            points = paths[rows, np.asarray(bad_waypoint)[rows]]
+            self._collisions.setData(points[:, i], points[:, j])
+        else:
+            self._collisions.setData([], [])
+        self._paths = paths
+        self._drawn = np.flatnonzero(visible)
+
+    def _set_layer(self, item: pg.PlotDataItem, paths: np.ndarray, alpha: int, hex_colour: str,
+                   dashed: bool = False) -> None:
+        if len(paths) == 0:
+            item.setData([], [])
+            return
+        x, y, connect = polyline_arrays(paths, *self.axes_ij)
+        colour = pg.mkColor(hex_colour)
+        colour.setAlpha(alpha)
+        style = QtCore.Qt.PenStyle.DashLine if dashed else QtCore.Qt.PenStyle.SolidLine
+        item.setPen(pg.mkPen(colour, width=1.2 if dashed else 1, style=style))
+        item.setData(x, y, connect=connect)
+
+    def set_selected(self, path: np.ndarray | None, label: int = -1) -> None:
+        """path [H, D>=3] or None. Drawn white on top, with its mode colour as the point fill."""
+        if path is None:
+            self._selected.setData([], [])
+            return
+        i, j = self.axes_ij
+        self._selected.setData(path[:, i], path[:, j], symbolBrush=mode_hex(label))
+
+    def set_baseline(self, path: np.ndarray | None) -> None:
+        if path is None:
+            self._baseline.setData([], [])
+            return
+        i, j = self.axes_ij
+        self._baseline.setData(path[:, i], path[:, j])
+
+    def set_markers(self, points: list[tuple[np.ndarray, str, str]]) -> None:
+        """points: (xyz [3] metres, hex colour, symbol) — e.g. the observed mug and end effector."""
+        i, j = self.axes_ij
+        spots = [{"pos": (float(p[i]), float(p[j])), "brush": pg.mkBrush(c), "symbol": s,
+                  "pen": pg.mkPen("#FFFFFF", width=1)} for p, c, s in points]
+        self._markers.setData(spots)
+
+    def set_range_from(self, lo: np.ndarray, hi: np.ndarray, pad: float = 0.08) -> None:
+        """Fix the view to world box [lo, hi] (metres) so the plot does not jump between steps."""
+        i, j = self.axes_ij
+        self.setXRange(lo[i] - pad, hi[i] + pad, padding=0)
+        self.setYRange(lo[j] - pad, hi[j] + pad, padding=0)
+
+    # ---- picking -----------------------------------------------------------------------------
+    def nearest_sample(self, x: float, y: float, tolerance: float) -> int | None:
+        """Index of the drawn plan with a waypoint nearest (x, y), if within `tolerance` metres."""
+        if self._drawn.size == 0:
+            return None
+        i, j = self.axes_ij
+        pts = self._paths[self._drawn][:, :, [i, j]]
+        d2 = ((pts[..., 0] - x) ** 2 + (pts[..., 1] - y) ** 2).min(axis=1)
+        best = int(np.argmin(d2))
+        return int(self._drawn[best]) if d2[best] <= tolerance ** 2 else None
+
+    def _on_click(self, event) -> None:
+        view = self.getPlotItem().vb
+        if not view.sceneBoundingRect().contains(event.scenePos()):
+            return
+        point = view.mapSceneToView(event.scenePos())
+        (x0, x1), _ = view.viewRange()
+        index = self.nearest_sample(point.x(), point.y(), tolerance=0.03 * (x1 - x0))
+        if index is not None:
+            self.sampleClicked.emit(index)

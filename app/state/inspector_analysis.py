@@ -1,0 +1,132 @@
+"""Turn a PlanBatch into what the inspector draws: modes, feasibility, per-step chain statistics.
+
+Qt-free and run on the worker thread (the scene's check_plan and the clustering cost tens of ms).
+Ground-truth mode labels come from the scene (`label_mode`), the verdict, clusters and commit steps
+from planners.modes when it is available; the labels-only path below is what remains when a
+scene knows no modes or a plugin planner's batch has no chain.
+
+Shapes: plans [N, H, D] (x, y, z metres, gripper), chain [S+1, N, H, D], x0_estimates [S, N, H, D].
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from app.state.inspector import (UNLABELLED, ChainStats, Feasibility, ModeSummary, SampleResult)
+from recordings.plan_batch import PlanBatch
+
+MIN_CLUSTER_SHARE = 0.02  # a "mode" in the per-step count holds at least 2 % of the samples
+
+
+def label_paths(scene: Any, paths: np.ndarray, names: Sequence[str]) -> np.ndarray:
+    """[N] index into `names` of scene.label_mode(path) per path; UNLABELLED for "" / unknown /
+    non-finite paths. paths [N, H, D]."""
+    index = {name: i for i, name in enumerate(names)}
+    out = np.full(len(paths), UNLABELLED, dtype=np.int64)
+    for n, path in enumerate(paths):
+        if np.isfinite(path[:, :3]).all():
+            out[n] = index.get(scene.label_mode(path), UNLABELLED)
+    return out
+
+
+def feasibility_of(scene: Any, plans: np.ndarray) -> Feasibility:
+    """Run the scene's feasibility check on every plan [N, H, D]. Non-finite plans are infeasible
+    at waypoint 0 without asking the scene (PyBullet's IK would choke on NaN)."""
+    n = len(plans)
+    finite = np.isfinite(plans.reshape(n, -1)).all(axis=1)
+    feasible = np.zeros(n, dtype=bool)
+    bad = np.zeros(n, dtype=np.int64)
+    hit = ["non-finite"] * n
+    rows = np.flatnonzero(finite)
+    if hasattr(scene, "check_plans"):
+        checks = scene.check_plans(plans[rows]) if rows.size else []
+    else:
+        checks = [scene.check_plan(plans[r]) for r in rows]
+    for r, check in zip(rows, checks):
+        feasible[r] = bool(check.feasible)
+        bad[r] = -1 if check.feasible else max(check.first_bad_waypoint, 0)
+        hit[r] = next((c for c in check.collides_with if c), "") if not check.feasible else ""
+    return Feasibility(feasible=feasible, bad_waypoint=bad, collides_with=hit)
+
+
+def normalized_entropy(shares: np.ndarray) -> float:
+    """H(shares) / log M over the M modes; 0 for a single mode."""
+    shares = np.asarray(shares, dtype=np.float64)
+    if len(shares) < 2 or shares.sum() <= 0:
+        return 0.0
+    p = shares[shares > 0] / shares.sum()
+    return float(-(p * np.log(p)).sum() / np.log(len(shares)))
+
+
+def commit_steps(step_labels: np.ndarray, final: np.ndarray) -> np.ndarray:
+    """step_labels [S, N], final [N] -> [N] the first step k (1..S) after which every later
+    x0-estimate (and the final plan) has the final mode; -1 when the final plan has no mode."""
+    s, n = step_labels.shape
+    agrees = np.concatenate([step_labels, final[None]], axis=0) == final[None]   # [S+1, N]
+    # walking back from the end, the last disagreement + 1 is where the sample stops changing
+    tail_ok = np.flip(np.cumprod(np.flip(agrees, axis=0), axis=0), axis=0).astype(bool)
+    first = np.where(tail_ok.any(axis=0), tail_ok.argmax(axis=0), s)
+    return np.where(final >= 0, np.clip(first + 1, 1, s), -1).astype(np.int64)
+
+
+def summary_from_labels(names: Sequence[str], labels: np.ndarray, data_shares: dict[str, float] | None,
+                        step_labels: np.ndarray | None = None, verdict: str = "",
+                        reason: str = "") -> ModeSummary:
+    """Shares, entropy and coverage from per-sample labels [N] (index into names, -1 = none)."""
+    m = len(names)
+    shares = np.array([(labels == i).mean() if len(labels) else 0.0 for i in range(m)])
+    data = None
+    coverage = None
+    if data_shares:
+        data = np.array([float(data_shares.get(name, 0.0)) for name in names])
+        present = data >= 0.05
+        coverage = float(((shares > MIN_CLUSTER_SHARE) & present).sum() / max(present.sum(), 1))
+    commit = commit_steps(step_labels, labels) if step_labels is not None and len(step_labels) else None
+    return ModeSummary(names=list(names), labels=labels, shares=shares, data_shares=data,
+                       entropy=normalized_entropy(shares), coverage=coverage, verdict=verdict,
+                       reason=reason, commit_step=commit, step_labels=step_labels)
+
+
+def chain_stats(batch: PlanBatch, summary: ModeSummary | None) -> ChainStats | None:
+    """spread_m [S+1]: mean distance (m) of x_t's end-effector waypoints from the batch mean at each
+    chain index; clusters [S+1]: modes holding >= 2 % of the samples' x0-estimates at that step."""
+    if not batch.has_chain:
+        return None
+    xyz = batch.chain[..., :3].astype(np.float64)                          # [S+1, N, H, 3]
+    centre = np.nanmean(xyz, axis=1, keepdims=True)
+    spread = np.nanmean(np.linalg.norm(xyz - centre, axis=-1), axis=(1, 2))
+    s = batch.num_steps
+    clusters = np.zeros(s + 1, dtype=np.int64)
+    if summary is not None and summary.step_labels is not None:
+        rows = list(summary.step_labels) + [summary.labels]
+        for k, labels in enumerate(rows[: s + 1]):
+            counts = np.bincount(labels[labels >= 0], minlength=summary.num_modes)
+            clusters[k] = int((counts >= MIN_CLUSTER_SHARE * len(labels)).sum())
+    return ChainStats(spread_m=spread, clusters=clusters)
+
+
+def analyse(batch: PlanBatch, scene: Any | None, data_shares: dict[str, float] | None = None,
+            *, feasibility: bool = True, chain_labels: bool = True) -> SampleResult:
+    """Everything the views need for one final batch. scene may be None (no labels, no checks)."""
+    summary = None
+    if scene is not None and getattr(scene, "modes", ()):
+        names = list(scene.modes)
+        labels = label_paths(scene, batch.plans, names)
+        step_labels = None
+        if batch.has_chain and chain_labels:
+            step_labels = np.stack([label_paths(scene, x0, names) for x0 in batch.x0_estimates])
+        summary = summary_from_labels(names, labels, data_shares, step_labels)
+        summary.verdict, summary.reason = verdict_of(batch, summary, data_shares)
+    feas = feasibility_of(scene, batch.plans) if (scene is not None and feasibility) else None
+    return SampleResult(batch=batch, summary=summary, feasibility=feas, stats=chain_stats(batch, summary))
+
+
+def verdict_of(batch: PlanBatch, summary: ModeSummary,
+               data_shares: dict[str, float] | None) -> tuple[str, str]:
+    """(verdict, one-line reason) from planners.modes; ("", reason) when it is not available."""
+    try:
+        from planners import modes as planner_modes
+    except ImportError:
+        return "", "mode analysis unavailable (planners.modes missing)"
+    return planner_modes.verdict_for_app(batch, summary, data_shares)  # replaced when modes lands
