@@ -32,7 +32,8 @@ from app.mesh_io import MeshReadError
 if TYPE_CHECKING:
     from scenes.api import SceneDescription
 
-BACKGROUND = (30, 33, 38)        # matches the dark theme's base colour
+BACKGROUND = (30, 33, 38)
+VERTICAL_FOV_DEG = 27.0          # kept constant on resize; pyqtgraph's opts["fov"] is horizontal        # matches the dark theme's base colour
 GRID_COLOR = (120, 130, 145, 70)
 
 # Key light from above-front plus a dimmer fill from the other side, two-sided, so meshes with
@@ -198,11 +199,21 @@ class SceneView(gl.GLViewWidget):
         center[0] -= 0.15 * (hi[0] - lo[0])
         center[2] = lo[2] + 0.4 * (hi[2] - lo[2])
         extent = float(np.linalg.norm(hi - lo))
-        self.opts["fov"] = 40
         self.setCameraPosition(pos=Vector(*center), distance=max(1.5, 2.5 * extent),
                                elevation=26, azimuth=-40)
 
     # ---- rendering --------------------------------------------------------------------------
+    def _fit_fov(self, width: int, height: int) -> None:
+        """Keep the vertical field of view fixed, so a narrower view (docks open) shows the
+        same height of the scene instead of shrinking it."""
+        aspect = max(width, 1) / max(height, 1)
+        half = np.radians(VERTICAL_FOV_DEG / 2)
+        self.opts["fov"] = float(np.degrees(2 * np.arctan(np.tan(half) * aspect)))
+
+    def resizeGL(self, w: int, h: int) -> None:  # noqa: N802 (Qt override)
+        self._fit_fov(w, h)
+        super().resizeGL(w, h)
+
     def paintGL(self) -> None:  # noqa: N802 (Qt override)
         start = time.perf_counter()
         super().paintGL()
@@ -217,7 +228,7 @@ class SceneView(gl.GLViewWidget):
         """Frames painted per second over the last (up to) 60 frames and 2 s; 0 when idle."""
         now = time.perf_counter()
         recent = [t for t in self._frame_times if now - t < 2.0]
-        if len(recent) < 2:
+        if len(recent) < 3:
             return 0.0
         return (len(recent) - 1) / max(recent[-1] - recent[0], 1e-6)
 
@@ -228,5 +239,9 @@ class SceneView(gl.GLViewWidget):
         the window was created under a real or virtual X display)."""
         width = int(width or max(self.width(), 1))
         height = int(height or max(self.height(), 1))
-        bgra = self.renderToArray((width, height))
+        self._fit_fov(width, height)
+        try:
+            bgra = self.renderToArray((width, height))
+        finally:
+            self._fit_fov(self.width(), self.height())
         return np.ascontiguousarray(bgra[..., [2, 1, 0, 3]])
