@@ -16,11 +16,16 @@ if TYPE_CHECKING:  # scenes/__init__ may import pybullet; keep it off the start-
     from scenes.api import VisualShape
 
 
-def shape_mesh(shape: "VisualShape") -> tuple[gl.MeshData, bool]:
+# Visual meshes are simplified to this grid (metres) for drawing: software GL on a 2-core machine
+# pays per triangle, and the Panda's meshes carry ~100k triangles of sub-millimetre detail.
+MESH_CELL_M = 0.004
+
+
+def shape_mesh(shape: "VisualShape", cell_m: float = MESH_CELL_M) -> tuple[gl.MeshData, bool]:
     """MeshData for one visual shape and whether it carries its own face colours."""
     kind = shape.kind
     if kind == "mesh":
-        mesh = read_mesh(shape.mesh_file)
+        mesh = read_mesh(shape.mesh_file, cell_m)
         scale = np.asarray(shape.size[:3] if len(shape.size) >= 3 else (1.0, 1.0, 1.0), np.float32)
         colors = None
         if mesh.face_colors is not None:

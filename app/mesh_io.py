@@ -30,11 +30,38 @@ class MeshReadError(ValueError):
     """A mesh file is missing or cannot be parsed."""
 
 
-def read_mesh(path: str) -> TriMesh:
-    """Read an .obj or .stl file (by extension). Raises MeshReadError on a bad file."""
+def read_mesh(path: str, cell_m: float = 0.0) -> TriMesh:
+    """Read an .obj or .stl file (by extension). Raises MeshReadError on a bad file.
+
+    cell_m > 0 simplifies the mesh by vertex clustering on a grid of that size (metres, in the
+    mesh's own units before scaling): a visual-only simplification for the 3-D view."""
     if not os.path.isfile(path):
         raise MeshReadError(f"mesh file not found: {path}")
-    return _read_cached(os.path.abspath(path), os.path.getmtime(path))
+    mesh = _read_cached(os.path.abspath(path), os.path.getmtime(path))
+    return simplify(mesh, cell_m) if cell_m > 0 else mesh
+
+
+def simplify(mesh: TriMesh, cell_m: float) -> TriMesh:
+    """Vertex clustering: vertices in the same cell_m grid cell merge into their mean; faces that
+    collapse or duplicate are dropped. Keeps silhouettes within ~cell_m; the Panda's visual meshes
+    lose about half their triangles at 4 mm with no visible change at the view's scale.
+    Small meshes (< 4000 faces, e.g. the mug) are returned as they are: little to gain there."""
+    if len(mesh.faces) < 4000:
+        return mesh
+    key = np.floor(mesh.vertices / cell_m).astype(np.int64)
+    _, inverse = np.unique(key, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    count = np.bincount(inverse)
+    sums = np.zeros((len(count), 3), np.float64)
+    np.add.at(sums, inverse, mesh.vertices)
+    vertices = (sums / count[:, None]).astype(np.float32)
+    faces = inverse[mesh.faces]
+    ok = (faces[:, 0] != faces[:, 1]) & (faces[:, 1] != faces[:, 2]) & (faces[:, 0] != faces[:, 2])
+    faces = faces[ok]
+    _, first = np.unique(np.sort(faces, axis=1), axis=0, return_index=True)
+    keep = np.sort(first)
+    colors = None if mesh.face_colors is None else mesh.face_colors[ok][keep]
+    return TriMesh(vertices, faces[keep].astype(np.int32), colors)
 
 
 @lru_cache(maxsize=64)

@@ -4,8 +4,9 @@ Per frame: new link poses (a simulation step's worth) are set on the mirror and 
 repainted and finished (glFinish), so the figure is what the GPU/CPU really spends per frame.
 References measured in the same run:
 - empty:  the same view with only the ground grid (fixed cost of a frame),
-- merged: one mesh holding all the scene's triangles (the cost of the triangles alone; the
-  scene/merged ratio is the overhead of drawing one item per visual shape).
+- merged: one mesh holding all the scene's triangles at their world poses, same colours and
+  shader (the cost of the pixels and triangles alone; scene/merged is the overhead of the
+  mirror's scene graph: one item per visual shape under one transform node per link).
 Also: set_poses (CPU side of the mirror update) and scene.link_poses() (PyBullet query).
 """
 from __future__ import annotations
@@ -38,7 +39,8 @@ def run(args) -> dict:
     import pyqtgraph.opengl as gl
 
     from app.qt_app import ensure_display, ensure_qapp
-    from app.scene_view import SceneView
+    from app.gl_meshes import pose_matrix
+    from app.scene_view import _LIT, SceneView
     from app.state.scene_session import SceneSession
 
     display = ensure_display()
@@ -77,17 +79,25 @@ def run(args) -> dict:
 
         scene_ms = _frame_ms(view, app, frames, lambda i: view.set_poses(poses[i % len(poses)]))
 
-        # merged reference: all triangles in one item, no per-link transforms
-        verts, faces, offset = [], [], 0
-        for c in items:
-            md = c.opts["meshdata"]
-            verts.append(md.vertexes())
-            faces.append(md.faces() + offset)
-            offset += len(md.vertexes())
+        # merged reference: the same triangles, colours, shader and screen coverage (vertices
+        # moved to their world pose on the CPU) drawn as one item with no scene graph
+        verts, faces, colors, offset = [], [], [], 0
+        for node, pose in zip(view._links, poses[-1]):
+            link_t = pose_matrix(pose[:3], pose[3:7])
+            for c in node.childItems():
+                md = c.opts["meshdata"]
+                local = np.array(c.transform().data(), dtype=np.float64).reshape(4, 4).T
+                t = link_t @ local
+                verts.append(md.vertexes() @ t[:3, :3].T + t[:3, 3])
+                faces.append(md.faces() + offset)
+                fc = md.faceColors() if md.hasFaceColor() else None
+                colors.append(fc if fc is not None else np.tile(c.opts["color"], (len(md.faces()), 1)))
+                offset += len(md.vertexes())
         view.clear_scene()
-        merged = gl.GLMeshItem(meshdata=gl.MeshData(vertexes=np.vstack(verts),
-                                                    faces=np.vstack(faces)),
-                               smooth=False, color=(0.8, 0.8, 0.8, 1.0), shader="shaded")
+        merged = gl.GLMeshItem(meshdata=gl.MeshData(vertexes=np.vstack(verts).astype(np.float32),
+                                                    faces=np.vstack(faces),
+                                                    faceColors=np.vstack(colors).astype(np.float32)),
+                               smooth=False, shader=_LIT)
         view.addItem(merged)
         merged_ms = _frame_ms(view, app, frames)
         view.close()
