@@ -18,7 +18,7 @@ import numpy as np
 from PySide6 import QtCore
 
 from app.state.inspector import InspectorState, LoadedPolicy, SampleResult
-from app.state.inspector_analysis import analyse
+from app.state.inspector_analysis import analyse, mode_references
 from app.workers import JobHandle, JobRunner, run_now
 from recordings.errors import UserFacingError
 
@@ -324,7 +324,11 @@ def sample_job(h: JobHandle, scene: Any, policy: LoadedPolicy, baseline: LoadedP
         bb = baseline.planner.plan(flat, settings.num_samples, seed=settings.seed,
                                    solver=settings.solver, steps=settings.steps,
                                    temperature=settings.temperature)
-        base = analyse(bb, scene, baseline.data_shares or policy.data_shares)
+        # judge the baseline against the policy's modes: is it between them (averaging)?
+        refs = None
+        if result.summary is not None and result.summary.names:
+            refs = mode_references(batch.plans, result.summary.labels, result.summary.names)
+        base = analyse(bb, scene, baseline.data_shares or policy.data_shares, mode_refs=refs or None)
     return SampleOutcome(obs, result, base)
 
 

@@ -66,9 +66,9 @@ class ModesView(QtWidgets.QWidget):
         self.plot.setLabel("bottom", "mode")
         self.plot.getAxis("left").enableAutoSIPrefix(False)
         self.plot.showGrid(y=True, alpha=0.15)
-        self.plot.setYRange(0, 100, padding=0.02)
+        self.plot.setYRange(0, 118, padding=0)   # headroom above 100 % for the legend
         self.plot.setMinimumHeight(170)
-        legend = self.plot.addLegend(offset=(-5, 5), labelTextSize="8pt")
+        legend = self.plot.addLegend(offset=(5, 2), labelTextSize="8pt", colCount=2)
         self._bars = pg.BarGraphItem(x=[], height=[], width=BAR_WIDTH)
         self._data_bars = pg.BarGraphItem(x=[], height=[], width=BAR_WIDTH,
                                           brush=pg.mkBrush(255, 255, 255, 30),
@@ -147,7 +147,7 @@ class ModesView(QtWidgets.QWidget):
             self._none_bar.setOpts(x=[], height=[])
         self.plot.getAxis("bottom").setTicks([ticks])
         self.plot.setXRange(-0.7, len(ticks) - 0.3, padding=0)
-        parts = [f"entropy <b>{summary.entropy:.2f}</b> (H / log M)"]
+        parts = [f"entropy <b>{max(summary.entropy, 0.0):.2f}</b> (H / log M)"]
         if summary.coverage is not None:
             parts.append(f"coverage <b>{summary.coverage:.0%}</b> of data modes")
         if none_share > 0:
@@ -160,6 +160,8 @@ class ModesView(QtWidgets.QWidget):
     def _rebuild_buttons(self, texts: list[str]) -> None:
         for button in self.mode_buttons:
             self.buttons_row.removeWidget(button)
+            button.hide()            # gone now, not only when the event loop gets to deleteLater
+            button.setParent(None)
             button.deleteLater()
         self.mode_buttons = []
         for i, text in enumerate(texts):

@@ -50,8 +50,13 @@ def spec_rows(policy: LoadedPolicy) -> list[tuple[str, str]]:
             ("Parameters", f"{spec.num_parameters:,}" if spec.num_parameters else "unknown")]
     if policy.data_shares:
         rows.append(("Data modes", ", ".join(f"{k} {v:.0%}" for k, v in policy.data_shares.items())))
-    rows.append(("Source", policy.source))
+    rows.append(("Source", elide_middle(policy.source)))
     return rows
+
+
+def elide_middle(text: str, limit: int = 38) -> str:
+    """Keep the start and the end of a long path (the end names the checkpoint)."""
+    return text if len(text) <= limit else text[: limit // 3] + "…" + text[-(2 * limit) // 3:]
 
 
 class PolicySlot(QtWidgets.QGroupBox):
@@ -80,12 +85,13 @@ class PolicySlot(QtWidgets.QGroupBox):
         self.status.setWordWrap(True)
         self.form = QtWidgets.QFormLayout()
         self.form.setContentsMargins(0, 0, 0, 0)
-        top = QtWidgets.QHBoxLayout()
-        top.addWidget(self.name, 1)
-        top.addWidget(self.open_button)
-        top.addWidget(self.clear_button)
+        buttons = QtWidgets.QHBoxLayout()
+        buttons.addWidget(self.open_button)
+        buttons.addWidget(self.clear_button)
+        buttons.addStretch(1)
         layout = QtWidgets.QVBoxLayout(self)
-        layout.addLayout(top)
+        layout.addWidget(self.name)
+        layout.addLayout(buttons)
         layout.addWidget(self.status)
         layout.addLayout(self.form)
         self.show_policy(None)
@@ -105,6 +111,8 @@ class PolicySlot(QtWidgets.QGroupBox):
             value = QtWidgets.QLabel(text)
             value.setWordWrap(True)
             value.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+            if label == "Source":
+                value.setToolTip(policy.source)
             self.form.addRow(label, value)
 
     def show_status(self, text: str) -> None:

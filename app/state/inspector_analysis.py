@@ -107,26 +107,48 @@ def chain_stats(batch: PlanBatch, summary: ModeSummary | None) -> ChainStats | N
 
 
 def analyse(batch: PlanBatch, scene: Any | None, data_shares: dict[str, float] | None = None,
-            *, feasibility: bool = True, chain_labels: bool = True) -> SampleResult:
-    """Everything the views need for one final batch. scene may be None (no labels, no checks)."""
-    summary = None
-    if scene is not None and getattr(scene, "modes", ()):
-        names = list(scene.modes)
-        labels = label_paths(scene, batch.plans, names)
-        step_labels = None
-        if batch.has_chain and chain_labels:
-            step_labels = np.stack([label_paths(scene, x0, names) for x0 in batch.x0_estimates])
-        summary = summary_from_labels(names, labels, data_shares, step_labels)
-        summary.verdict, summary.reason = verdict_of(batch, summary, data_shares)
+            *, feasibility: bool = True, chain_labels: bool = True,
+            mode_refs: dict[str, np.ndarray] | None = None) -> SampleResult:
+    """Everything the views need for one final batch. scene may be None (clusters only, no
+    feasibility). mode_refs {mode: [H, D]} are the modes' reference plans for the averaging
+    score (default: the mean plan of each labelled mode in this batch)."""
+    from planners.modes import analyze_modes
+
+    names = list(getattr(scene, "modes", ()) or ()) if scene is not None else []
+    label_idx = label_paths(scene, batch.plans, names) if names else None
+    label_text = None
+    if label_idx is not None:
+        label_text = [names[i] if i >= 0 else "" for i in label_idx]
+        if mode_refs is None:
+            mode_refs = mode_references(batch.plans, label_idx, names)
+    analysis = analyze_modes(batch.plans, x0_estimates=batch.x0_estimates if batch.has_chain else None,
+                             labels=label_text, data_shares=data_shares or None,
+                             mode_refs=mode_refs or None, seed=int(batch.seed))
+    step_labels = None
+    if names and batch.has_chain and chain_labels:
+        step_labels = np.stack([label_paths(scene, x0, names) for x0 in batch.x0_estimates])
+    if names:
+        summary = summary_from_labels(names, label_idx, data_shares, step_labels)
+        if analysis.coverage is not None:
+            summary.coverage = float(analysis.coverage)
+    else:   # the scene knows no modes: the clusters are the modes
+        names = [f"cluster {c.index + 1}" for c in analysis.clusters]
+        summary = summary_from_labels(names, np.asarray(analysis.assignment), None, None)
+    summary.entropy = float(analysis.entropy)
+    summary.verdict, summary.reason = analysis.verdict, analysis.reason
+    if analysis.commit_step is not None:
+        commit = np.asarray(analysis.commit_step, dtype=np.int64)
+        summary.commit_step = np.where((commit > 0) & (summary.labels >= 0), commit, -1)
     feas = feasibility_of(scene, batch.plans) if (scene is not None and feasibility) else None
     return SampleResult(batch=batch, summary=summary, feasibility=feas, stats=chain_stats(batch, summary))
 
 
-def verdict_of(batch: PlanBatch, summary: ModeSummary,
-               data_shares: dict[str, float] | None) -> tuple[str, str]:
-    """(verdict, one-line reason) from planners.modes; ("", reason) when it is not available."""
-    try:
-        from planners import modes as planner_modes
-    except ImportError:
-        return "", "mode analysis unavailable (planners.modes missing)"
-    return planner_modes.verdict_for_app(batch, summary, data_shares)  # replaced when modes lands
+def mode_references(plans: np.ndarray, labels: np.ndarray, names: Sequence[str],
+                    min_count: int = 2) -> dict[str, np.ndarray]:
+    """{mode: mean plan [H, D]} over the plans labelled with that mode (modes with >= min_count)."""
+    refs = {}
+    for i, name in enumerate(names):
+        members = plans[labels == i]
+        if len(members) >= min_count:
+            refs[name] = members.mean(axis=0)
+    return refs

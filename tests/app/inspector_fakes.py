@@ -12,6 +12,8 @@ import numpy as np
 
 from planners.protocol import PlannerSpec
 from recordings.plan_batch import PlanBatch
+from scenes.api import PlanCheck
+from tests.app.shell_fakes import FakeScene as ShellFakeScene
 
 MUG = np.array([0.6, 0.0, 0.1])
 START = np.array([0.35, 0.0, 0.35])
@@ -57,38 +59,49 @@ def labels_of(batch: PlanBatch) -> np.ndarray:
     return np.where(mid_y > 0.05, 0, np.where(mid_y < -0.05, 1, -1))
 
 
-class FakeScene:
-    """The parts of the Scene protocol the inspector uses: label_mode and check_plan."""
+class FakeScene(ShellFakeScene):
+    """The shell's in-memory scene dressed as mug_grasp: a mug that can be moved (what-if),
+    label_mode by the side of the mug a path passes, check_plan hitting the mug's centre."""
     name = "mug_grasp"
     modes = ("left", "right")
     obs_spec = (("ee_pos", 3), ("gripper", 1), ("mug_pos", 3), ("mug_yaw", 2))
 
     def __init__(self) -> None:
+        super().__init__()
         self.mug = MUG.copy()
 
     def reset(self, seed: int) -> dict:
+        super().reset(seed)
         self.mug = MUG.copy()
         return self.observe()
-
-    def set_object_pose(self, x: float, y: float, yaw: float) -> None:
-        self.mug = np.array([x, y, self.mug[2]])
-
-    def close(self) -> None:
-        pass
 
     def observe(self) -> dict:
         return {"ee_pos": START.astype(np.float32), "gripper": np.ones(1, np.float32),
                 "mug_pos": self.mug.astype(np.float32), "mug_yaw": np.array([1, 0], np.float32)}
 
+    def get_state(self) -> np.ndarray:
+        return np.concatenate([super().get_state(), self.mug])
+
+    def set_state(self, state: np.ndarray) -> None:
+        super().set_state(state[:2])
+        self.mug = np.asarray(state[2:5], dtype=np.float64).copy()
+
+    def link_poses(self) -> np.ndarray:
+        poses = super().link_poses()
+        poses[2, :3] = self.mug
+        return poses
+
+    def set_object_pose(self, x: float, y: float, yaw: float) -> None:
+        self.mug = np.array([x, y, self.mug[2]])
+
     def label_mode(self, path: np.ndarray) -> str:
         mid = path[len(path) // 2, 1] - self.mug[1]
-        return "left" if mid > 0.05 else "right" if mid < -0.05 else "unlabelled"
+        return "left" if mid > 0.05 else "right" if mid < -0.05 else ""
 
-    def check_plan(self, plan: np.ndarray):
-        from scenes.api import PlanCheck
+    def check_plan(self, plan: np.ndarray) -> PlanCheck:
         d = np.linalg.norm(plan[:, :2] - self.mug[:2], axis=1)
-        hit = (d < 0.04) & (plan[:, 2] < 0.2)
-        hit[-3:] = False  # the grasp itself touches the mug on purpose
+        hit = (d < 0.05) & (plan[:, 2] < 0.2)
+        hit[-1:] = False  # the grasp itself touches the mug on purpose
         return PlanCheck(feasible=not hit.any(), collides_with=["mug" if h else "" for h in hit],
                          unreachable=np.zeros(len(plan), bool), joint_limit=np.zeros(len(plan), bool))
 
