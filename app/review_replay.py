@@ -76,22 +76,20 @@ class SceneReplay:
             self.problem = "this file has no simulator states: the 3-D view cannot replay it"
             return
         session = self.window.session
-        if scene_name and (not session.loaded or session.scene_name != scene_name):
+        live = session.loaded and (not scene_name or session.scene_name == scene_name)
+        if not live:
             try:
                 from scenes import scene_names
                 known = scene_names()
             except Exception:  # noqa: BLE001  scenes unavailable: nothing to replay into
                 known = ()
-            if scene_name not in known:
+            if scene_name and scene_name not in known:
                 self.problem = (f"scene {scene_name!r} of this recording is not installed: "
                                 "the 3-D view cannot replay it")
                 return
-            if not self.window.load_scene(scene_name):
-                self.problem = f"scene {scene_name!r} could not be loaded"
+            if not self.window.load_scene(scene_name or None):
+                self.problem = f"scene {scene_name or session.scene_name!r} could not be loaded"
                 return
-        elif not session.loaded and not self.window.load_scene():
-            self.problem = "the scene could not be loaded"
-            return
         if self.visible:
             path = np.asarray(data.ee_path, dtype=np.float32)
             self._items["review_path"].setData(pos=path if len(path) > 1 else np.zeros((2, 3)))

@@ -174,8 +174,13 @@ class RolloutFilterProxy(QtCore.QSortFilterProxyModel):
             if failed_only:
                 mask &= ~src.columns["success"].astype(bool)
         # indexed like the source's `keys` (unsorted), so sorting never invalidates it
-        self._mask = mask
-        self.invalidateFilter()
+        if hasattr(self, "beginFilterChange"):  # Qt >= 6.9
+            self.beginFilterChange()
+            self._mask = mask
+            self.endFilterChange(QtCore.QSortFilterProxyModel.Direction.Rows)
+        else:
+            self._mask = mask
+            self.invalidateRowsFilter()
 
     def filterAcceptsRow(self, source_row, source_parent) -> bool:  # noqa: N802
         if self._mask is None:

@@ -255,12 +255,19 @@ class ReviewSession:
         old = self.recordings[index]
         old.close()
         self.recordings[index] = open_recording(old.path)
+        self._rebuild_queue()
+        current = self.current
+        if current is not None and current.file == index:
+            self.current, self.rollout = None, None
+        if self.compare is not None and self.compare.file == index:
+            self.compare, self.compare_rollout = None, None
         self.recordings_changed.emit()
-        if self.current is not None and self.current.file == index:
-            row = min(self.current.row, len(self.recordings[index]) - 1)
+        if current is not None and current.file == index:
+            row = min(current.row, len(self.recordings[index]) - 1)
             if row >= 0:
                 self.select(RolloutKey(index, row))
-        self._rebuild_queue()
+            else:
+                self.rollout_changed.emit(None)
 
     # ---------------------------------------------------------------- hardest-20 queue
     def set_weights(self, weights: dict[str, float] | None) -> None:
