@@ -119,7 +119,37 @@ class MugGraspExpert(Expert):
         return np.column_stack([xyz, grip]), 12
 
 
-EXPERTS = {"mug_grasp": MugGraspExpert}
+class ObstacleReachExpert(Expert):
+    """Through the chosen gap of each row (nearest first), then on to the target."""
+
+    SPEED = 0.025   # metres per control step (0.25 m/s)
+
+    def _draw_offsets(self):
+        rng = self._rng_noise
+        return {"gaps": rng.normal(0, 3 * self.noise, (self.scene.rows, 2)),
+                "approach": rng.normal(0, self.noise, 3)}
+
+    def _reference(self, obs):
+        from scenes.obstacle_reach import START_EE, WORK_Z
+        scene = self.scene
+        target = np.asarray(obs["target_pos"], float)
+        vias = [np.asarray(START_EE, float)]
+        half_gap = 0.5 * (scene.row_x[1] - scene.row_x[0]) if scene.rows > 1 else 0.08
+        for i, (x_row, side) in enumerate(zip(scene.row_x, scene.mode_sides(self.mode))):
+            dy, dz = np.clip(self._offsets["gaps"][i], -0.015, 0.015)
+            y = scene.gap_y(side) + dy
+            vias += [np.array([x_row - half_gap, y, WORK_Z + dz]),
+                     np.array([x_row + half_gap, y, WORK_Z + dz])]
+        vias.append(target + np.clip(self._offsets["approach"], -0.005, 0.005) * [1, 1, 0])
+        segs = [vias[0][None]]
+        for a, b in zip(vias[:-1], vias[1:]):
+            n = max(2, int(np.ceil(np.linalg.norm(b - a) / self.SPEED)))
+            segs.append(_min_jerk(a, b, n))
+        xyz = np.concatenate(segs + [np.repeat(vias[-1][None], 40, 0)])
+        return np.column_stack([xyz, np.ones(len(xyz))]), 0
+
+
+EXPERTS = {"mug_grasp": MugGraspExpert, "obstacle_reach": ObstacleReachExpert}
 
 
 def make_expert(scene, mode_mix: Sequence[float] | None = None, noise: float | None = None,

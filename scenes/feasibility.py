@@ -60,9 +60,15 @@ class PlanChecker:
         self.bodies: dict[str, int] = {"table": load_table(p, self.c, asset_root)}
         if with_mug:
             self.bodies["mug"] = load_mug(p, self.c, asset_root, (0.5, 0, 0), 0.0, mass=0.0)
-        for name, half, pos in boxes:
-            col = p.createCollisionShape(p.GEOM_BOX, halfExtents=list(half), physicsClientId=self.c)
-            self.bodies[name] = p.createMultiBody(0, col, basePosition=list(pos), physicsClientId=self.c)
+        grouped: dict[str, list] = {}
+        for name, half, pos in boxes:   # boxes sharing a name form one static compound body
+            grouped.setdefault(name, []).append((list(half), list(pos)))
+        for name, parts in grouped.items():
+            col = p.createCollisionShapeArray([p.GEOM_BOX] * len(parts),
+                                              halfExtents=[h for h, _ in parts],
+                                              collisionFramePositions=[c for _, c in parts],
+                                              physicsClientId=self.c)
+            self.bodies[name] = p.createMultiBody(0, col, basePosition=[0, 0, 0], physicsClientId=self.c)
         palm = p.createCollisionShape(p.GEOM_BOX, halfExtents=PALM_HALF.tolist(), physicsClientId=self.c)
         finger = p.createCollisionShape(p.GEOM_BOX, halfExtents=FINGER_HALF.tolist(), physicsClientId=self.c)
         self.palm = p.createMultiBody(0, palm, basePosition=[0, 0, 5], physicsClientId=self.c)

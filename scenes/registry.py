@@ -10,7 +10,7 @@ from scenes.api import SceneError
 # name -> (module, class). Modules are imported on demand so listing names costs nothing.
 SCENES: dict[str, tuple[str, str]] = {
     "mug_grasp": ("scenes.mug_grasp", "MugGrasp"),
-    # "obstacle_reach" is registered once scenes/obstacle_reach.py lands
+    "obstacle_reach": ("scenes.obstacle_reach", "ObstacleReach"),
 }
 
 

@@ -37,6 +37,7 @@ class CollectSummary:
     successes: int
     mode_counts: dict[str, int]
     wall_s: float
+    control_steps: int = 0
     per_mode_success: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     @property
@@ -154,7 +155,7 @@ def collect(scene: str, episodes: int, seed: int, out: str, *,
     jobs = [(scene, options, perturbation, s, mix, noise) for s in seeds]
     counts = {m: 0 for m in modes}
     per_mode = {m: [0, 0] for m in modes}
-    successes, t0 = 0, time.perf_counter()
+    successes, steps, t0 = 0, 0, time.perf_counter()
     try:
         with RecordingWriter(tmp, env_args=env_args, config=config, seed_panel=seeds,
                              perturbations=perturbation, kind="demos", durable=False) as writer:
@@ -164,6 +165,7 @@ def collect(scene: str, episodes: int, seed: int, out: str, *,
                 per_mode[rollout.mode][0] += int(rollout.success)
                 per_mode[rollout.mode][1] += 1
                 successes += int(rollout.success)
+                steps += int(rollout.actions.shape[0])
                 if progress:
                     progress(i + 1, len(jobs), successes)
         os.replace(tmp, path)
@@ -173,7 +175,7 @@ def collect(scene: str, episodes: int, seed: int, out: str, *,
     finally:
         _remove_parts(tmp)
     return CollectSummary(path=path, episodes=len(jobs), successes=successes, mode_counts=counts,
-                          wall_s=time.perf_counter() - t0,
+                          wall_s=time.perf_counter() - t0, control_steps=steps,
                           per_mode_success={m: (a, b) for m, (a, b) in per_mode.items()})
 
 

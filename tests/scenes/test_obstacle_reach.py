@@ -1,0 +1,45 @@
+"""obstacle_reach: 2^k modes, expert per mode, labels, feasibility of the mode-averaged path."""
+import numpy as np
+import pytest
+
+from scenes import make_expert, make_scene
+from scenes.api import SceneError
+from tests.scenes.conftest import run_expert
+
+
+@pytest.fixture(scope="module")
+def two_rows():
+    scene = make_scene("obstacle_reach", rows=2)
+    yield scene
+    scene.close()
+
+
+def test_rows_define_the_modes(two_rows):
+    assert two_rows.modes == ("LL", "LR", "RL", "RR")
+    one = make_scene("obstacle_reach")
+    try:
+        assert one.modes == ("left", "right")
+        assert {l.body for l in one.describe().links} >= {"row1", "table", "panda", "target"}
+    finally:
+        one.close()
+    with pytest.raises(SceneError, match="rows=5 must be 1 or 2"):
+        make_scene("obstacle_reach", rows=5)
+
+
+@pytest.mark.parametrize("mode", ["LL", "LR", "RL", "RR"])
+def test_expert_reaches_the_target_in_every_mode(two_rows, mode):
+    success, actions, states, _, events = run_expert(two_rows, 4, mode)
+    assert success, events
+    assert not [e for e in events if e.kind == "contact"]
+    assert two_rows.label_mode(actions) == mode
+    assert two_rows.check_plan(actions[:16]).feasible
+
+
+def test_averaged_path_hits_the_central_block(two_rows):
+    obs = two_rows.reset(2)
+    expert = make_expert(two_rows, seed=2)
+    left, right = (expert.plan_for(obs, m, horizon=40) for m in ("LL", "RR"))
+    check = two_rows.check_plan((left + right) / 2)
+    assert not check.feasible and "row1" in check.collides_with
+    assert two_rows.label_mode((left + right) / 2) == ""
+    assert two_rows.clearance((left + right) / 2) < 0 < two_rows.clearance(left)
