@@ -19,7 +19,7 @@ def run_open(args) -> int:
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         raise UserFacingError("no display to open a window on (DISPLAY is unset); run under "
                               "xvfb-run, or render headless with `planscope snapshot --out FILE.png`")
-    from PySide6 import QtCore
+    from PySide6 import QtCore, QtWidgets
 
     from app.main_window import MainWindow
     from app.qt_app import ensure_qapp
@@ -33,7 +33,10 @@ def run_open(args) -> int:
         if os.environ.get(STARTUP_PROBE_ENV):
             _report_startup(window)
             return
-        window.load_scene()
+        window.status(f"Loading scene {window.session.scene_name}…", 0)
+        QtWidgets.QApplication.processEvents()  # paint the message before the load blocks
+        if window.load_scene():
+            window.status("")
         for spec in getattr(args, "policy", None) or []:
             window.open_policy(spec)
         window.open_paths(getattr(args, "files", None) or [])

@@ -182,3 +182,39 @@ def test_a_feature_with_a_missing_dependency_is_not_silently_skipped(qtbot, monk
     monkeypatch.setattr("app.main_window.importlib.import_module", import_module)
     with pytest.raises(ModuleNotFoundError, match="somedep"):
         MainWindow(SceneSession("fake", factory=lambda _n: FakeScene()))
+
+
+def test_planscope_files_and_policy_reach_the_feature_handlers(qtbot, monkeypatch, tmp_path):
+    """`planscope run.h5 --policy ckpt` (run_open): window shown, scene loaded, then the policy
+    and the files go to the handlers the features registered."""
+    import argparse
+
+    from app.commands import open_app
+    from app.state import scene_session
+
+    opened = []
+
+    def install(window):
+        window.register_policy_handler(lambda spec: opened.append(("policy", spec)))
+        window.register_drop_handler(lambda p: p.endswith(".h5"), lambda p: opened.append(("h5", p)))
+    install_fake_feature(monkeypatch, install)
+
+    class FakeSession(SceneSession):
+        def __init__(self, scene_name="fake", seed=0, factory=None):
+            super().__init__(scene_name, seed, lambda _name: FakeScene())
+    monkeypatch.setattr(scene_session, "SceneSession", FakeSession)
+    windows = []
+
+    def fake_exec(app):
+        qtbot.waitUntil(lambda: len(opened) == 2, timeout=3000)
+        windows.extend(w for w in app.topLevelWidgets() if isinstance(w, MainWindow))
+        return 0
+    monkeypatch.setattr(QtWidgets.QApplication, "exec", fake_exec)
+    recording = tmp_path / "run.h5"
+    recording.write_bytes(b"")
+    args = argparse.Namespace(files=[str(recording)], policy=["ckpt_dir"], scene="fake")
+    assert open_app.run_open(args) == 0
+    assert opened == [("policy", "ckpt_dir"), ("h5", str(recording))]
+    window = next(w for w in windows if w.isVisible())
+    qtbot.addWidget(window)
+    assert window.session.loaded and window.session.scene_name == "fake"
