@@ -42,6 +42,7 @@ from app.camera_view import CameraView
 from app.dialogs import show_error
 from app.scene_view import SceneView
 from app.settings import app_settings
+from app.theme import app_icon, glyph_icon
 from app.state.scene_session import SceneSession
 from recordings.errors import UserFacingError
 
@@ -64,6 +65,7 @@ class MainWindow(QtWidgets.QMainWindow):
         super().__init__()
         self.setObjectName("planscope_main_window")
         self.setWindowTitle("planscope")
+        self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
         self.setDockNestingEnabled(True)
         self.session = session or SceneSession()
@@ -271,9 +273,16 @@ class MainWindow(QtWidgets.QMainWindow):
         self.help_menu.addAction(self.about_action)
 
     def _build_toolbar(self) -> None:
+        icon = self.style().standardIcon
+        pixmap = QtWidgets.QStyle.StandardPixmap
+        self._play_icon, self._pause_icon = glyph_icon("play"), glyph_icon("pause")
+        self.play_action.setIcon(self._play_icon)
+        self.step_action.setIcon(glyph_icon("step"))
+        self.reset_scene_action.setIcon(icon(pixmap.SP_BrowserReload))
         self.toolbar = QtWidgets.QToolBar("Main", self)
         self.toolbar.setObjectName("main_toolbar")
         self.toolbar.setMovable(False)
+        self.toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.toolbar)
         for action in self._workspace_actions.values():
             self.toolbar.addAction(action)
@@ -350,6 +359,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.play_action.blockSignals(True)
             self.play_action.setChecked(self.session.playing)
             self.play_action.setText("Pause" if self.session.playing else "Play")
+            self.play_action.setIcon(self._pause_icon if self.session.playing else self._play_icon)
             self.play_action.blockSignals(False)
         elif event == "closed":
             self._play_timer.stop()

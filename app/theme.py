@@ -5,7 +5,7 @@ hard-coding their own so the whole window stays consistent.
 """
 from __future__ import annotations
 
-from PySide6 import QtGui, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 COLORS = {
     "window": "#1e2126",
@@ -79,3 +79,60 @@ def apply_theme(app: QtWidgets.QApplication) -> None:
         font.setPointSizeF(10)
         app.setFont(font)
     pg.setConfigOptions(background=COLORS["base"], foreground=COLORS["text"], antialias=True)
+
+
+def app_icon() -> QtGui.QIcon:
+    """The window icon, drawn here so no image file has to ship: a dark rounded square with a
+    fan of plans (three curves leaving one start point, one highlighted)."""
+    icon = QtGui.QIcon()
+    for size in (16, 32, 64, 128, 256):
+        pixmap = QtGui.QPixmap(size, size)
+        pixmap.fill(QtGui.QColor(0, 0, 0, 0))
+        p = QtGui.QPainter(pixmap)
+        p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
+        s = size / 64.0
+        p.setBrush(QtGui.QColor(COLORS["panel"]))
+        p.setPen(QtGui.QPen(QtGui.QColor(COLORS["border"]), max(1.0, 2 * s)))
+        p.drawRoundedRect(QtCore.QRectF(2 * s, 2 * s, 60 * s, 60 * s), 12 * s, 12 * s)
+        for dy, color, width in ((-18, COLORS["muted"], 3), (18, COLORS["muted"], 3),
+                                 (0, COLORS["accent"], 5)):
+            path = QtGui.QPainterPath(QtCore.QPointF(12 * s, 46 * s))
+            path.cubicTo(QtCore.QPointF(28 * s, 46 * s), QtCore.QPointF(30 * s, (26 + dy) * s),
+                         QtCore.QPointF(52 * s, (22 + dy * 0.6) * s))
+            pen = QtGui.QPen(QtGui.QColor(color), max(1.0, width * s))
+            pen.setCapStyle(QtCore.Qt.PenCapStyle.RoundCap)
+            p.setPen(pen)
+            p.setBrush(QtCore.Qt.BrushStyle.NoBrush)
+            p.drawPath(path)
+        p.setPen(QtCore.Qt.PenStyle.NoPen)
+        p.setBrush(QtGui.QColor(COLORS["text"]))
+        p.drawEllipse(QtCore.QPointF(12 * s, 46 * s), 4 * s, 4 * s)
+        p.end()
+        icon.addPixmap(pixmap)
+    return icon
+
+
+def glyph_icon(kind: str, size: int = 32) -> QtGui.QIcon:
+    """Flat light glyphs for the dark toolbar (Fusion's media icons are black on dark):
+    kind in "play", "pause", "step"."""
+    pixmap = QtGui.QPixmap(size, size)
+    pixmap.fill(QtGui.QColor(0, 0, 0, 0))
+    p = QtGui.QPainter(pixmap)
+    p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
+    p.setPen(QtCore.Qt.PenStyle.NoPen)
+    p.setBrush(QtGui.QColor(COLORS["text"]))
+    s = size / 32.0
+    if kind in ("play", "step"):
+        right = 24 if kind == "play" else 20
+        p.drawPolygon(QtGui.QPolygonF([QtCore.QPointF(8 * s, 6 * s), QtCore.QPointF(right * s, 16 * s),
+                                       QtCore.QPointF(8 * s, 26 * s)]))
+        if kind == "step":
+            p.drawRoundedRect(QtCore.QRectF(21 * s, 6 * s, 4 * s, 20 * s), 1 * s, 1 * s)
+    elif kind == "pause":
+        p.drawRoundedRect(QtCore.QRectF(8 * s, 6 * s, 6 * s, 20 * s), 1.5 * s, 1.5 * s)
+        p.drawRoundedRect(QtCore.QRectF(18 * s, 6 * s, 6 * s, 20 * s), 1.5 * s, 1.5 * s)
+    else:
+        p.end()
+        raise ValueError(f"unknown glyph {kind!r}")
+    p.end()
+    return QtGui.QIcon(pixmap)
