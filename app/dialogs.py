@@ -43,3 +43,31 @@ def guarded(title: str, parent_attr: str | None = None) -> Callable[[F], F]:
                 return None
         return inner  # type: ignore[return-value]
     return wrap
+
+
+def install_excepthook(parent: QtWidgets.QWidget | None) -> None:
+    """Route exceptions that escape Qt slots (bugs, or a UserFacingError nobody caught) to one
+    dialog instead of a traceback on a terminal the user may not see; the app keeps running.
+
+    The traceback still goes to stderr. While a dialog is open, further errors are only logged
+    (an error raised on every paint must not stack up dialogs)."""
+    import sys
+
+    showing = False
+
+    def hook(exc_type, exc, tb) -> None:
+        nonlocal showing
+        if issubclass(exc_type, KeyboardInterrupt):
+            sys.__excepthook__(exc_type, exc, tb)
+            return
+        sys.__excepthook__(exc_type, exc, tb)
+        if showing or QtWidgets.QApplication.instance() is None:
+            return
+        showing = True
+        try:
+            title = "Error" if isinstance(exc, UserFacingError) else "Unexpected error"
+            show_error(parent, title, exc)
+        finally:
+            showing = False
+
+    sys.excepthook = hook

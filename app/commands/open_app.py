@@ -21,12 +21,14 @@ def run_open(args) -> int:
                               "xvfb-run, or render headless with `planscope snapshot --out FILE.png`")
     from PySide6 import QtCore, QtWidgets
 
+    from app.dialogs import install_excepthook
     from app.main_window import MainWindow
     from app.qt_app import ensure_qapp
     from app.state.scene_session import SceneSession
 
     app = ensure_qapp()
     window = MainWindow(SceneSession(getattr(args, "scene", None) or "mug_grasp"))
+    install_excepthook(window)
     window.show()
 
     def after_shown() -> None:

@@ -218,3 +218,24 @@ def test_planscope_files_and_policy_reach_the_feature_handlers(qtbot, monkeypatc
     window = next(w for w in windows if w.isVisible())
     qtbot.addWidget(window)
     assert window.session.loaded and window.session.scene_name == "fake"
+
+
+def test_an_exception_escaping_a_slot_becomes_one_dialog(qtbot, monkeypatch):
+    import sys
+
+    from app import dialogs
+
+    shown = []
+    monkeypatch.setattr(dialogs, "show_error", lambda parent, title, exc: shown.append((title, str(exc))))
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)
+    monkeypatch.setattr(sys, "__excepthook__", lambda *a: None)  # keep the test output clean
+    dialogs.install_excepthook(None)
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError:
+        sys.excepthook(*sys.exc_info())
+    try:
+        raise UserFacingError("bad file")
+    except UserFacingError:
+        sys.excepthook(*sys.exc_info())
+    assert shown == [("Unexpected error", "boom"), ("Error", "bad file")]
