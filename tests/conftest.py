@@ -31,3 +31,18 @@ def qapp(qapp_args):
     from app.qt_app import ensure_qapp
 
     return ensure_qapp(qapp_args)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def isolated_cache(tmp_path_factory):
+    """The mesh cache (app/mesh_io.py) lives in a per-session folder, not the user's cache."""
+    import os
+
+    directory = str(tmp_path_factory.mktemp("cache"))
+    old = os.environ.get("PLANSCOPE_CACHE_DIR")
+    os.environ["PLANSCOPE_CACHE_DIR"] = directory
+    yield directory
+    if old is None:
+        os.environ.pop("PLANSCOPE_CACHE_DIR", None)
+    else:
+        os.environ["PLANSCOPE_CACHE_DIR"] = old
