@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -194,25 +196,66 @@ def run_evaluation(config: EvalConfig, out: str, *, backend: str = "local",
     with RecordingWriter(path, env_args=env_args, config=header, seed_panel=config.seeds,
                          perturbations={"grid": config.perturbations,
                                         "names": config.perturbation_names},
-                         kind="eval", mode="a" if resume else "w", durable=durable) as writer:
+                         kind="eval", mode="a" if resume else "w", durable=durable) as writer, \
+            _InterruptAfterWrites() as guard:
         try:
             with contextlib.closing(runner_backend.run(todo)) as outcomes:
                 for outcome in outcomes:
                     buffer[position[outcome.job.index]] = outcome
                     while next_pos in buffer:
-                        write(writer, buffer.pop(next_pos))
+                        with guard.deferred():
+                            write(writer, buffer[next_pos])
+                            del buffer[next_pos]
                         next_pos += 1
         except KeyboardInterrupt:
             # Save every finished rollout (out of order is fine now), then let the writer close
             # the file as partial by re-raising inside its context.
-            for pos in sorted(buffer):
-                write(writer, buffer.pop(pos))
+            with guard.deferred(reraise=False):
+                for pos in sorted(buffer):
+                    write(writer, buffer.pop(pos))
             result.partial = True
             result.seconds = time.perf_counter() - start
             raise
     result.seconds = time.perf_counter() - start
     result.partial = result.skipped + result.written < result.total
     return result
+
+
+class _InterruptAfterWrites:
+    """Ctrl+C never lands inside a rollout write: during `deferred()` a SIGINT is remembered and
+    raised as KeyboardInterrupt when the write is done; elsewhere it interrupts at once. Only
+    installed in the main thread (Python delivers signals there)."""
+
+    def __init__(self) -> None:
+        self._writing = False
+        self._pending = False
+        self._previous: Any = None
+
+    def __enter__(self) -> "_InterruptAfterWrites":
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self._writing:
+            self._pending = True
+        else:
+            raise KeyboardInterrupt
+
+    @contextlib.contextmanager
+    def deferred(self, reraise: bool = True):
+        self._writing = True
+        try:
+            yield
+        finally:
+            self._writing = False
+        if self._pending and reraise:
+            self._pending = False
+            raise KeyboardInterrupt
 
 
 def print_progress(done: int, total: int, outcome: JobOutcome) -> None:

@@ -10,9 +10,12 @@ executed chunks of one rollout commit to one mode like a good policy. The "avera
 executes the mean of the left and right plans: the mode-averaging failure the seed text describes
 (it descends onto the rim and collides).
 
-The expert keeps a clock (control steps since reset). A planner only sees observations, so the
-clock restarts when the observation is a reset one (hand near its start pose, gripper open)
-and advances by Ta per call: valid for the evaluation runner, which executes Ta steps per replan.
+The expert follows a reference path with a clock (control steps since reset). A planner sees only
+observations, so this wrapper is stateless: it finds where the hand is along the expert's path
+(the nearest waypoint in position and gripper opening) and returns the path from the next
+waypoint on. Sample 0's mode is the side of the mug the hand is already on (the expert's seeded
+choice while the hand is still above the mug's centre line), so a rollout keeps one mode. Being
+stateless, it gives the same plans whatever ran before in the process (worker-count independent).
 """
 from __future__ import annotations
 
@@ -23,11 +26,9 @@ import numpy as np
 from planners.protocol import PlannerSpec
 from recordings.plan_batch import PlanBatch
 
-# A reset observation: the hand within 4 cm of its start pose with the gripper reading open. Loose
-# enough for observation noise (sigma ~1 cm), tight enough that a hand already on its way (>= 10 cm
-# down after the first chunk) is never taken for a new rollout.
-_START_TOLERANCE_M = 0.04
-_OPEN_READING = 0.8
+_SIDE_M = 0.01          # the hand is "on a side" of the mug beyond 1 cm off its centre line
+_GRIP_WEIGHT = 0.05     # gripper opening (0..1) vs metres when locating the hand on the path
+_FULL_PATH = 400        # control steps: longer than any reference path
 
 
 class ExpertPlanner:
@@ -47,9 +48,6 @@ class ExpertPlanner:
             obs_keys=tuple(self._scene.obs_spec), default_solver="expert", default_steps=0,
             extra={"data_mode_shares": {m: 1.0 / len(self._scene.modes)
                                         for m in self._scene.modes}})
-        self._clock = 0
-        self._mode = self._scene.modes[0]
-        self._rollout_seed = 0
 
     def _obs_dict(self, obs: np.ndarray) -> dict[str, np.ndarray]:
         out, i = {}, 0
@@ -58,36 +56,42 @@ class ExpertPlanner:
             i += size
         return out
 
-    def _is_reset(self, obs: dict[str, np.ndarray]) -> bool:
-        from scenes.mug_grasp import START_EE
-        return bool(np.linalg.norm(obs["ee_pos"] - np.asarray(START_EE)) < _START_TOLERANCE_M
-                    and obs["gripper"][0] > _OPEN_READING)
-
-    def _plan_in_mode(self, obs: dict, mode: str, seed: int) -> np.ndarray:
+    def _reference(self, obs: dict, mode: str, seed: int) -> np.ndarray:
+        """[T, 4] the expert's whole path in `mode` from reset (waypoints, gripper command)."""
         expert = self._make_expert(self._scene, seed=seed, noise=self.noise)
         expert.mode = mode
-        expert.advance(self._clock)
-        return expert.act(obs)
+        return expert.act(obs, horizon=_FULL_PATH, executed=0)
+
+    def _from_here(self, path: np.ndarray, obs: dict) -> np.ndarray:
+        """[H, 4] the path from the waypoint after the one nearest the observed hand state."""
+        from scenes.api import PLAN_HORIZON
+        here = np.append(obs["ee_pos"], _GRIP_WEIGHT * obs["gripper"][0])
+        pts = np.column_stack([path[:, :3], _GRIP_WEIGHT * path[:, 3]])
+        nearest = int(np.argmin(np.linalg.norm(pts - here, axis=1)))
+        idx = np.minimum(np.arange(nearest + 1, nearest + 1 + PLAN_HORIZON), len(path) - 1)
+        return path[idx]
+
+    def _current_mode(self, obs: dict, rng: np.random.Generator) -> str:
+        modes = self._scene.modes
+        offset = float(obs["ee_pos"][1] - obs["mug_pos"][1])
+        if abs(offset) > _SIDE_M and len(modes) == 2:
+            return "left" if offset > 0 else "right"
+        return modes[int(rng.integers(len(modes)))]
 
     def plan(self, obs: np.ndarray, num_samples: int, *, seed: int, solver: str = "expert",
              steps: int = 0, temperature: float = 1.0, on_step=None, cancel=None) -> PlanBatch:
         """[N, H, 4] plans from the current observation; see the module docstring."""
-        from scenes.api import ACTION_STEPS
         t0 = time.perf_counter()
         o = self._obs_dict(np.asarray(obs, dtype=np.float64).reshape(-1))
         rng = np.random.default_rng(seed)
         modes = self._scene.modes
-        if self._is_reset(o):
-            self._clock = 0
-            self._mode = modes[int(rng.integers(len(modes)))]
-            self._rollout_seed = int(seed)
-        sample_modes = [self._mode] + [modes[int(k)] for k in rng.integers(len(modes),
-                                                                              size=num_samples - 1)]
-        plans = np.stack([self._plan_in_mode(o, m, self._rollout_seed + 7919 * i)
+        sample_modes = [self._current_mode(o, rng)] + \
+            [modes[int(k)] for k in rng.integers(len(modes), size=num_samples - 1)]
+        plans = np.stack([self._from_here(self._reference(o, m, seed + 7919 * i), o)
                           for i, m in enumerate(sample_modes)])
         if self.averaging:
-            plans[0] = np.mean([self._plan_in_mode(o, m, self._rollout_seed) for m in modes], axis=0)
-        self._clock += ACTION_STEPS
+            plans[0] = np.mean([self._from_here(self._reference(o, m, seed), o) for m in modes],
+                               axis=0)
         return PlanBatch.without_chain(plans.astype(np.float32), solver=solver, seed=seed,
                                        planner=self.spec.name,
                                        wall_ms=(time.perf_counter() - t0) * 1e3)

@@ -15,6 +15,7 @@ arrive in, so 1 worker, 2 workers and Ray give identical arrays.
 from __future__ import annotations
 
 import json
+import sys
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -53,6 +54,7 @@ def load_planner(ref: str) -> Any:
         from planners import load_planner as _load
         planner = _load(ref)
         _PLANNERS[ref] = planner
+    limit_threads()
     return planner
 
 
@@ -69,9 +71,11 @@ def clear_caches() -> None:
 
 def limit_threads() -> None:
     """One intra-op thread per worker: parallelism comes from processes, and a fixed thread count
-    keeps float reductions (hence rollouts) bit-identical however many workers run."""
-    import torch
-    torch.set_num_threads(1)
+    keeps float reductions (hence rollouts) bit-identical however many workers run. Only touches
+    torch when a planner has imported it (a numpy planner's workers never pay for torch)."""
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.get_num_threads() != 1:
+        torch.set_num_threads(1)
 
 
 @dataclass

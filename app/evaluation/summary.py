@@ -88,17 +88,13 @@ class EvalSummary:
         return out
 
     def worst(self, k: int = 20) -> list[int]:
-        """Row indices of the k worst rollouts: failures first (failed-to-run last among them),
-        then more unsafe contacts, smaller clearance, more mode switches, larger plan gap."""
-        c = self.columns
-        failed_to_run = np.asarray(c["failure_label"]) == FAILED_TO_RUN
-        success = np.asarray(c["success"], dtype=bool)
-        contacts = np.nan_to_num(self.metric("contacts"))
-        clearance = np.nan_to_num(self.metric("min_clearance"), nan=np.inf)
-        switches = np.nan_to_num(self.metric("mode_switches"))
-        gap = np.nan_to_num(self.metric("plan_exec_gap"))
-        order = np.lexsort((-gap, -switches, clearance, -contacts, failed_to_run, success))
-        return [int(i) for i in order[:k]]
+        """Row indices of the k hardest rollouts, by the review queue's hardness ranking
+        (recordings.ranking: failures first, then clearance, mode switches, plan gap, sample
+        disagreement) with unsafe contacts weighted in too, so the report and the review screen
+        agree on what "worst" means."""
+        from recordings.ranking import hardness
+        cols = {key: np.asarray(v) for key, v in self.columns.items()}
+        return [int(i) for i in hardness(cols, {"contacts": 1.0}).top(k)]
 
     def failure_counts(self, policy: str) -> dict[str, int]:
         idx = self.rows(policy)
