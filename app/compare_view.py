@@ -95,6 +95,7 @@ class CompareView(QtWidgets.QWidget):
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addLayout(row)
         layout.addWidget(sides, 1)
+        self._stale = True
         session.rollout_changed.connect(self._on_rollout)
         session.compare_changed.connect(self._on_compare)
 
@@ -105,12 +106,31 @@ class CompareView(QtWidgets.QWidget):
 
     def _on_rollout(self, data: RolloutData | None) -> None:
         self.left.set_rollout(data, self._name(self.session.current))
-        self._fill_picker()
+        if self.isVisible():
+            self._fill_picker()
 
-    def _on_compare(self, data: RolloutData | None) -> None:
-        self.right.set_rollout(data, self._name(self.session.compare))
+    def _on_compare(self, _key) -> None:
+        self._stale = True
+        if self.isVisible():
+            self.refresh()
+
+    def refresh(self) -> None:
+        """Read the comparison rollout (if not yet) and draw both sides at the current step."""
+        if self._stale:
+            self._stale = False
+            try:
+                data = self.session.compare_rollout
+            except Exception as exc:  # noqa: BLE001  dialog; the app keeps running
+                from app.review_dialogs import show_error
+                show_error(self, exc)
+                data = None
+            self.right.set_rollout(data, self._name(self.session.compare))
+            self._fill_picker()
         self.set_step(self.session.step)
-        self._fill_picker()
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        self.refresh()
 
     def _fill_picker(self) -> None:
         """Candidates: rollouts with the current seed in every open file (cheap: summary only)."""

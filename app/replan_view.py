@@ -83,19 +83,24 @@ class ReplanTopView(pg.PlotWidget):
             self.getPlotItem().getAxis(axis).enableAutoSIPrefix(False)
         self.setTitle("Plans at replan", size="9pt")
         self._fitted_for = None
+        self._shown_replan: tuple | None = None  # (rollout, replan step) drawn now
 
     def show_replan(self, data: RolloutData | None, replan: ReplanView | None, step: int) -> None:
         if data is None:
             self.path_item.setData([], [])
             self.ee_item.setData([], [])
             self._show_samples(None)
+            self._shown_replan = None
             return
         path = data.ee_path
         upto = path[: step + 1]
         self.path_item.setData(upto[:, 0], upto[:, 1])
         self.ee_item.setData([path[step, 0]], [path[step, 1]])
         self._show_objects(data, step)
-        self._show_samples(replan)
+        shown = (id(data), None if replan is None else replan.step)
+        if shown != self._shown_replan:   # 256 plans are re-sent only when the replan changes
+            self._shown_replan = shown
+            self._show_samples(replan)
         if replan is None:
             self.setTitle(f"step {step}: no plans recorded" if not data.has_replans
                           else f"step {step}: before the first replan", size="9pt")

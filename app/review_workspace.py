@@ -65,6 +65,7 @@ class ReviewWorkspace(QtCore.QObject):
         self._stolen: list[tuple[Any, QtGui.QKeySequence]] = []
         self._file_warned: set[str] = set()
         self.docks: dict[str, QtWidgets.QDockWidget] = {}
+        self._camera_parked = False
 
     # ---- drawing
     def _schedule(self) -> None:
@@ -92,7 +93,8 @@ class ReviewWorkspace(QtCore.QObject):
             self.replans.chunk_view.set_cursor(step)
             replan = None if data is None else data.replan(data.replan_index_at(step))
             self.replans.top_view.show_replan(data, replan, step)
-            self.compare.set_step(step)
+            if self.compare.isVisible():  # a hidden tab is drawn when it is shown
+                self.compare.refresh()
         except RecordingError as exc:
             s.set_playing(False)
             self._file_problem(exc)
@@ -168,6 +170,20 @@ class ReviewWorkspace(QtCore.QObject):
         except Exception as exc:  # noqa: BLE001  one dialog; the app keeps running
             show_error(self.window, exc)
 
+    def _park_camera(self, active: bool) -> None:
+        """PyBullet's own camera rendering costs ~120 ms a frame on software GL, which would cap
+        scrubbing at a few fps: the Camera dock starts hidden in review (View > Panels shows
+        it) and comes back when leaving review."""
+        camera = self.window.dock("camera") if hasattr(self.window, "dock") else None
+        if camera is None:
+            return
+        if active and camera.isVisible():
+            self._camera_parked = True
+            camera.hide()
+        elif not active and self._camera_parked:
+            self._camera_parked = False
+            camera.show()
+
     def _set_corners(self, active: bool) -> None:
         """In review the side columns run to the bottom (tall table, tall plan view); the
         timeline and curves sit under the 3-D view. Other workspaces get the corners back."""
@@ -226,6 +242,7 @@ class ReviewWorkspace(QtCore.QObject):
         for shortcut in self._shortcuts:
             shortcut.setEnabled(active)
         self._set_corners(active)
+        self._park_camera(active)
         self.replay.show(active)
         if active:
             self._dirty_rollout = True
@@ -247,8 +264,9 @@ def install(window) -> ReviewWorkspace:
     plots = _dock(window, "review_curves", "Action and state curves", ws.plots,
                   area.BottomDockWidgetArea)
     window.splitDockWidget(timeline, plots, Qt.Vertical)
-    _dock(window, "review_compare", "Compare", ws.compare, area.BottomDockWidgetArea,
-          tabify_with=plots)
+    compare = _dock(window, "review_compare", "Compare", ws.compare, area.BottomDockWidgetArea,
+                    tabify_with=plots)
+    compare.visibilityChanged.connect(lambda shown: ws.compare.refresh() if shown else None)
     replans = _dock(window, "review_replans", "Plans at replan", ws.replans,
                     area.RightDockWidgetArea)
     queue = _dock(window, "review_queue", "Review queue and tags", ws.queue, area.RightDockWidgetArea)
@@ -291,9 +309,6 @@ def prepare_snapshot(window, args) -> None:
         before = data.replan_steps[data.replan_steps <= target]
         s.set_step(int(before[-1]) if before.size else target)
     ws.replans.tabs.setCurrentIndex(0)
-    camera = window.dock("camera") if hasattr(window, "dock") else None
-    if camera is not None:  # the live camera adds nothing to a review screenshot
-        camera.hide()
     QtWidgets.QApplication.processEvents()
     ws.size_docks()
     ws.draw_now()

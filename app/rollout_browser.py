@@ -19,6 +19,8 @@ KEY_ROLE = Qt.UserRole + 2
 COLUMNS = (("file", "File"), ("id", "Id"), ("seed", "Seed"), ("policy", "Policy"),
            ("perturbation", "Perturbation"), ("success", "Success"),
            ("failure_label", "Failure label"), ("hardness", "Hardness"), ("tags", "Tags"))
+COLUMN_WIDTHS = {"file": 110, "id": 44, "seed": 48, "policy": 82, "perturbation": 110,
+                 "success": 62, "failure_label": 96, "hardness": 66, "tags": 120}
 FAIL_BRUSH = QtGui.QBrush(QtGui.QColor("#FF6B5E"))
 OK_BRUSH = QtGui.QBrush(QtGui.QColor("#5BC46A"))
 
@@ -246,7 +248,9 @@ class RolloutBrowser(QtWidgets.QWidget):
                 "perturbation", "policy", "tags") and not any(str(v) for v in values)
             self.table.setColumnHidden(column, empty and key != "tags")
         self.apply_filter()
-        self.table.resizeColumnsToContents()
+        for column, (key, _title) in enumerate(COLUMNS):
+            # fixed widths: resizeColumnsToContents() scans every row (seconds at 10,000)
+            self.table.setColumnWidth(column, COLUMN_WIDTHS.get(key, 80))
         self.show_current()
 
     def _update_count(self) -> None:

@@ -48,7 +48,7 @@ class ReviewSession:
         self.current: RolloutKey | None = None
         self.rollout: RolloutData | None = None
         self.compare: RolloutKey | None = None
-        self.compare_rollout: RolloutData | None = None
+        self._compare_data: RolloutData | None = None
         self.step = 0
         self.playing = False
         self.speed = 1.0
@@ -88,7 +88,7 @@ class ReviewSession:
             rec.close()
         self.recordings.clear()
         self.current = self.compare = None
-        self.rollout = self.compare_rollout = None
+        self.rollout = self._compare_data = None
         self.queue = []
         self.recordings_changed.emit()
         self.rollout_changed.emit(None)
@@ -114,9 +114,19 @@ class ReviewSession:
         return data
 
     def set_compare(self, key: RolloutKey | None) -> None:
+        """Pick the comparison rollout; its arrays are read when a view first asks for them
+        (`compare_rollout`), so selecting rollouts with the Compare panel hidden costs nothing."""
+        if key == self.compare and (key is None or self._compare_data is not None):
+            return
         self.compare = key
-        self.compare_rollout = None if key is None else self.recordings[key.file].load(key.row)
-        self.compare_changed.emit(self.compare_rollout)
+        self._compare_data = None
+        self.compare_changed.emit(key)
+
+    @property
+    def compare_rollout(self) -> RolloutData | None:
+        if self.compare is not None and self._compare_data is None:
+            self._compare_data = self.recordings[self.compare.file].load(self.compare.row)
+        return self._compare_data
 
     def _default_compare(self) -> None:
         """Pair the current rollout with the same seed in another file (or another policy in
@@ -260,7 +270,7 @@ class ReviewSession:
         if current is not None and current.file == index:
             self.current, self.rollout = None, None
         if self.compare is not None and self.compare.file == index:
-            self.compare, self.compare_rollout = None, None
+            self.compare, self._compare_data = None, None
         self.recordings_changed.emit()
         if current is not None and current.file == index:
             row = min(current.row, len(self.recordings[index]) - 1)

@@ -8,7 +8,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from app.bench.review_fixture import synthetic_rollout, write_synthetic
+from app.bench._review_data import synthetic_rollout, write_synthetic
 from recordings.writer import RecordingWriter
 
 __all__ = ["write_synthetic", "write_ranked", "write_robomimic", "RANKED_FAILURES"]

@@ -155,6 +155,8 @@ def test_compare_pairs_the_same_seed_in_the_other_file(qtbot, tmp_path):
     s = ws.session
     s.select(RolloutKey(0, 2))
     assert s.compare == RolloutKey(1, 2) and s.compare_rollout.policy == "regression"
+    window.dock("review_compare").raise_()                  # show the Compare tab
+    QtWidgets.QApplication.processEvents()
     assert "regression" in ws.compare.right.title.text()
     assert ws.compare.picker.currentData() == RolloutKey(1, 2)
     assert not ws.browser.table.isColumnHidden(0)           # File column with two files
@@ -175,7 +177,7 @@ def test_robomimic_file_opens_with_the_views_that_make_sense(qtbot, tmp_path):
 
 
 def test_3d_view_replays_recorded_states(qtbot, tmp_path):
-    from app.bench.review_fixture import synthetic_rollout
+    from app.bench._review_data import synthetic_rollout
     from recordings.writer import RecordingWriter
     path = tmp_path / "fake.h5"
     rollout = synthetic_rollout(0, state_size=2)
