@@ -11,6 +11,7 @@ through `report_error`; the previous policy and plans stay as they were.
 from __future__ import annotations
 
 import sys
+import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -23,6 +24,7 @@ from app.workers import JobHandle, JobRunner, run_now
 from recordings.errors import UserFacingError
 
 ErrorReporter = Callable[[str, BaseException], None]
+PARTIAL_DRAW_S = 0.1   # streamed partial chains are drawn at most 10 times a second
 
 
 @dataclass
@@ -175,7 +177,9 @@ class InspectorController(QtCore.QObject):
             if "torch" in sys.modules:
                 import torch
                 self.cudaAvailable.emit(bool(torch.cuda.is_available()))
-            if target == "policy" or self.state.result is not None:
+            if self.state.sampling:
+                self._resample_pending = True    # the running sampling lacks this policy
+            elif target == "policy" or self.state.result is not None:
                 self.sample()
 
         self._submit(job, done, "Cannot open policy", name="load")
@@ -234,9 +238,17 @@ class InspectorController(QtCore.QObject):
             return sample_job(h, self._sync_scene(live_state, getattr(self.session, "seed", 0)),
                               policy, baseline, settings)
 
+        last_drawn = [0.0]
+
         def progress(payload: tuple) -> None:
+            # the bar moves every step; streamed plans are drawn at most every PARTIAL_DRAW_S
+            # (a redraw of N plans in 3-D and 2-D costs tens of ms under software GL)
             k, total, partial = payload
-            self.state.set_progress(k, total, partial)
+            now = time.perf_counter()
+            draw = now - last_drawn[0] >= PARTIAL_DRAW_S or k >= total
+            if draw:
+                last_drawn[0] = now
+            self.state.set_progress(k, total, partial if draw else None)
 
         def done(outcome: SampleOutcome) -> None:
             self._sample_job = None

@@ -64,12 +64,13 @@ class InspectorWorkspace(QtCore.QObject):
         self.sweep_view = SweepView(self.state, self.controller)
         self.overlay = PlanOverlay(self.state)
         self.overlay.attach(window.scene_view)
+        self._parked: list[tuple[QtGui.QAction, QtGui.QKeySequence]] = []
+        self._closed = False
         self._build_docks()
         self._build_actions()
         self._wire()
         QtWidgets.QApplication.instance().aboutToQuit.connect(self.shutdown)
         window.installEventFilter(self)
-        self._closed = False
 
     # ---- layout ------------------------------------------------------------------------------
     def _build_docks(self) -> None:
@@ -153,12 +154,32 @@ class InspectorWorkspace(QtCore.QObject):
         active = name == WORKSPACE
         for action in self.actions:
             action.setEnabled(active)
-        # Space plays the denoising chain here; elsewhere it is the shell's simulation Play.
-        play = getattr(self.window, "play_action", None)
-        if play is not None:
-            play.setShortcut(QtGui.QKeySequence() if active else QtGui.QKeySequence("Space"))
         if hasattr(self, "inspector_menu"):
             self.inspector_menu.setVisible(active)
+        if not active:
+            self._restore_parked()
+        else:
+            # after every other workspace's handler has run (one may give a shortcut back now)
+            QtCore.QTimer.singleShot(0, self._park_conflicting)
+
+    def _park_conflicting(self) -> None:
+        """Take our keys (Space, arrows, digits, Esc) away from other window actions while the
+        inspector is active, so Qt never sees an ambiguous shortcut; given back on leaving."""
+        if self.window.workspace != WORKSPACE or self._closed:
+            return
+        mine = {seq.toString() for a in self.actions for seq in a.shortcuts()}
+        for action in self.window.findChildren(QtGui.QAction):
+            if action in self.actions or action.shortcut().isEmpty():
+                continue
+            if action.shortcut().toString() in mine:
+                self._parked.append((action, action.shortcut()))
+                action.setShortcut(QtGui.QKeySequence())
+
+    def _restore_parked(self) -> None:
+        for action, key in self._parked:
+            if action.shortcut().isEmpty():
+                action.setShortcut(key)
+        self._parked.clear()
 
     # ---- behaviour ---------------------------------------------------------------------------
     def open_policy(self, source: str, slot: str | None = None) -> None:
