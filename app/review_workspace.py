@@ -61,7 +61,7 @@ class ReviewWorkspace(QtCore.QObject):
         self.session.recordings_changed.connect(self._on_recordings)
         self._poll = QtCore.QTimer(self, interval=TAG_POLL_MS)
         self._poll.timeout.connect(self.poll)
-        self._shortcuts: list[QtGui.QShortcut] = []
+        self._shortcuts: list[QtGui.QAction] = []
         self._stolen: list[tuple[Any, QtGui.QKeySequence]] = []
         self._file_warned: set[str] = set()
         self.docks: dict[str, QtWidgets.QDockWidget] = {}
@@ -209,34 +209,53 @@ class ReviewWorkspace(QtCore.QObject):
 
     # ---- keys
     def install_keys(self) -> None:
+        """Review keys as window actions (so Help > Keyboard shortcuts lists them), enabled only
+        while the review workspace is shown."""
         s, t = self.session, self.timeline
-        keys = [("Space", s.toggle_playing), ("Left", lambda: s.step_by(-1)),
-                ("Right", lambda: s.step_by(1)), ("Shift+Left", lambda: s.jump_event(-1)),
-                ("Shift+Right", lambda: s.jump_event(1)), ("Home", lambda: s.set_step(0)),
-                ("End", lambda: s.set_step(s.num_steps - 1)), ("[", t.slower), ("]", t.faster),
-                ("N", lambda: self._guard(lambda: s.queue_step(1))),
-                ("P", lambda: self._guard(lambda: s.queue_step(-1)))]
+        keys = [("Space", "Review: play / pause", s.toggle_playing),
+                ("Left", "Review: previous step", lambda: s.step_by(-1)),
+                ("Right", "Review: next step", lambda: s.step_by(1)),
+                ("Shift+Left", "Review: previous event", lambda: s.jump_event(-1)),
+                ("Shift+Right", "Review: next event", lambda: s.jump_event(1)),
+                ("Home", "Review: first step", lambda: s.set_step(0)),
+                ("End", "Review: last step", lambda: s.set_step(s.num_steps - 1)),
+                ("[", "Review: slower", t.slower), ("]", "Review: faster", t.faster),
+                ("N", "Review: next in hardest-20 queue",
+                 lambda: self._guard(lambda: s.queue_step(1))),
+                ("P", "Review: previous in hardest-20 queue",
+                 lambda: self._guard(lambda: s.queue_step(-1)))]
         tags = self.queue.tags
-        keys += [(str(n), lambda n=n: tags.tag_taxonomy(n)) for n in range(1, 9)]
-        for key, slot in keys:
-            shortcut = QtGui.QShortcut(QtGui.QKeySequence(key), self.window)
-            shortcut.setContext(Qt.WindowShortcut)
-            shortcut.activated.connect(slot)
-            shortcut.setEnabled(False)
-            self._shortcuts.append(shortcut)
+        from app.state.review_tags import TAXONOMY
+        keys += [(str(n), f"Review: tag {TAXONOMY[n - 1]}", lambda n=n: tags.tag_taxonomy(n))
+                 for n in range(1, 9)]
+        for key, text, slot in keys:
+            action = QtGui.QAction(text, self.window)
+            action.setShortcut(QtGui.QKeySequence(key))
+            action.setShortcutContext(Qt.WindowShortcut)
+            action.triggered.connect(lambda _c=False, f=slot: f())
+            action.setEnabled(False)
+            self.window.addAction(action)
+            self._shortcuts.append(action)
 
     def set_active(self, active: bool) -> None:
         """Entering the review workspace: our keys on, overlapping window keys (Space = scene
         play, Home = reset view) parked so Qt does not see an ambiguous shortcut."""
-        mine = {sc.key().toString() for sc in self._shortcuts}
+        mine = {a.shortcut().toString() for a in self._shortcuts}
         if active and not self._stolen:
             for action in self.window.findChildren(QtGui.QAction):
-                if action.shortcut().toString() in mine:
+                if action not in self._shortcuts and action.shortcut().toString() in mine:
                     self._stolen.append((action, action.shortcut()))
                     action.setShortcut(QtGui.QKeySequence())
+            for shortcut in self.window.findChildren(QtGui.QShortcut):
+                if shortcut.isEnabled() and shortcut.key().toString() in mine:
+                    self._stolen.append((shortcut, None))
+                    shortcut.setEnabled(False)
         elif not active:
-            for action, key in self._stolen:
-                action.setShortcut(key)
+            for owner, key in self._stolen:
+                if key is None:
+                    owner.setEnabled(True)
+                else:
+                    owner.setShortcut(key)
             self._stolen.clear()
             self.session.set_playing(False)
         for shortcut in self._shortcuts:

@@ -228,3 +228,44 @@ def test_bad_inputs_give_dialogs_and_keep_tags(qtbot, synthetic, tmp_path, nonmo
     assert "sidecar is locked" in review_dialogs.LAST_ERRORS[-1]
     assert ws.queue.tags.tag_list.count() == before
     assert window.isVisible()
+
+
+def test_read_only_folder_sends_tags_to_user_dir_with_a_notice(qtbot, synthetic, tmp_path,
+                                                               monkeypatch):
+    import recordings.tags as tags_module
+    elsewhere = tmp_path / "user-data" / "eval.h5.tags.sqlite"
+    notice = f"The folder {synthetic.parent} is read-only: tags are kept in {elsewhere}"
+    # root ignores folder permissions, so the read-only verdict is simulated
+    monkeypatch.setattr(tags_module, "sidecar_location", lambda _rec: (elsewhere, notice))
+    window, ws = make_window(qtbot)
+    window.open_paths([str(synthetic)])
+    assert notice in review_dialogs.LAST_ERRORS
+    assert "read-only" in ws.queue.tags.store_label.text()
+    ws.queue.tags.custom.setText("occluded handle")
+    ws.queue.tags.tag_custom()                              # Enter in the user-tag field
+    assert elsewhere.exists() and not (synthetic.parent / "eval.h5.tags.sqlite").exists()
+    assert [t.label for t in ws.session.tags()] == ["occluded handle"]
+
+
+def test_review_command_rejects_bad_files_in_one_line(tmp_path, capsys):
+    from app.cli import main
+    assert main(["review", str(tmp_path / "missing.h5")]) == 2
+    assert "missing.h5: no such file" in capsys.readouterr().err
+    junk = tmp_path / "junk.h5"
+    junk.write_bytes(b"nope" * 100)
+    assert main(["review", str(junk)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not an HDF5 file" in err
+
+
+def test_review_keys_are_listed_and_only_active_in_review(qtbot, synthetic):
+    window, ws = make_window(qtbot)
+    texts = {a.text(): a for a in window.actions()}
+    assert "Review: tag planning" in texts and texts["Review: tag planning"].shortcut().toString() == "4"
+    assert not texts["Review: play / pause"].isEnabled()    # inspector workspace: keys off
+    window.open_paths([str(synthetic)])
+    assert texts["Review: play / pause"].isEnabled()
+    assert window.play_action.shortcut().isEmpty()           # Space is ours while reviewing
+    window.set_workspace("inspector")
+    assert window.play_action.shortcut().toString() == "Space"
+    assert not texts["Review: play / pause"].isEnabled()
