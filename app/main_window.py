@@ -32,7 +32,6 @@ error inside an existing module is a bug and propagates). Inside install() a fea
 from __future__ import annotations
 
 import importlib
-import os
 from typing import Any, Callable, Iterable
 
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -43,6 +42,7 @@ from app.dialogs import show_error
 from app.scene_view import SceneView
 from app.settings import app_settings
 from app.theme import app_icon, glyph_icon
+from app.window_files import FileOpeningMixin
 from app.state.scene_session import SceneSession
 from recordings.errors import UserFacingError
 
@@ -52,10 +52,9 @@ Qt = QtCore.Qt
 DockArea = Qt.DockWidgetArea
 PLAY_INTERVAL_MS = 100          # 10 Hz control: Play runs the simulation in real time
 LAYOUT_VERSION = 1              # bump when default docks change so stale layouts are ignored
-MAX_RECENT = 10
 
 
-class MainWindow(QtWidgets.QMainWindow):
+class MainWindow(FileOpeningMixin, QtWidgets.QMainWindow):
     workspaceChanged = QtCore.Signal(str)
     sceneLoaded = QtCore.Signal()
     sessionStepped = QtCore.Signal()
@@ -66,15 +65,13 @@ class MainWindow(QtWidgets.QMainWindow):
         self.setObjectName("planscope_main_window")
         self.setWindowTitle("planscope")
         self.setWindowIcon(app_icon())
-        self.setAcceptDrops(True)
         self.setDockNestingEnabled(True)
+        self._init_file_opening()
         self.session = session or SceneSession()
         self.session.subscribe(self._on_session_event)
         self.features: dict[str, Any] = {}
         self.docks: dict[str, QtWidgets.QDockWidget] = {}
         self._dock_workspaces: dict[str, tuple[str, ...] | None] = {}
-        self._drop_handlers: list[tuple[str, Callable[[str], bool], Callable[[str], Any]]] = []
-        self._policy_handler: Callable[[str], Any] | None = None
         self._workspace = "inspector"
         self._settings = app_settings()
         # headless runs (snapshot) set this: errors propagate to the CLI instead of a modal dialog
@@ -384,84 +381,6 @@ class MainWindow(QtWidgets.QMainWindow):
     def reset_scene(self) -> None:
         if self.session.loaded:
             self.run_guarded("Cannot reset scene", self.session.reset, self.seed_box.value())
-
-    # ---- opening files ----------------------------------------------------------------------
-    def register_drop_handler(self, predicate: Callable[[str], bool],
-                              callback: Callable[[str], Any], name: str = "") -> None:
-        """Files/folders for which predicate(path) is True open with callback(path). First match
-        wins, in registration order."""
-        self._drop_handlers.append((name, predicate, callback))
-
-    def register_policy_handler(self, callback: Callable[[str], Any]) -> None:
-        """callback(spec) loads a policy: a checkpoint folder or `module:attr`."""
-        self._policy_handler = callback
-
-    def open_paths(self, paths: Iterable[str]) -> None:
-        """Open each path with the first matching drop handler; a dialog says when none matches."""
-        for path in paths:
-            path = os.path.abspath(os.path.expanduser(path)) if os.path.exists(path) else path
-            for _name, predicate, callback in self._drop_handlers:
-                if predicate(path):
-                    if self.run_guarded(f"Cannot open {os.path.basename(path)}",
-                                        self._call_opener, callback, path) is not False:
-                        self.add_recent_file(path)
-                    break
-            else:
-                if os.path.isdir(path) and self._policy_handler is not None:
-                    self.open_policy(path)
-                    continue
-                self.report_error("Cannot open", UserFacingError(
-                    f"{path}: no installed view opens this kind of file"
-                    + ("" if os.path.exists(path) else " (it does not exist)")))
-
-    @staticmethod
-    def _call_opener(callback: Callable[[str], Any], path: str) -> bool:
-        callback(path)
-        return True
-
-    def open_policy(self, spec: str) -> None:
-        if self._policy_handler is None:
-            self.report_error("Cannot open policy", UserFacingError(
-                f"{spec}: no installed view loads policies (the inspector workspace is missing)"))
-            return
-        self.run_guarded("Cannot open policy", self._policy_handler, spec)
-
-    def _open_policy_dialog(self) -> None:
-        path = QtWidgets.QFileDialog.getExistingDirectory(self, "Open policy checkpoint folder")
-        if path:
-            self.open_policy(path)
-
-    def _open_recording_dialog(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open recording", "",
-                                                        "Recordings (*.h5 *.hdf5);;All files (*)")
-        if path:
-            self.open_paths([path])
-
-    def add_recent_file(self, path: str) -> None:
-        recent = [p for p in self.recent_files() if p != path]
-        self._settings.setValue("recent", [path, *recent][:MAX_RECENT])
-
-    def recent_files(self) -> list[str]:
-        value = self._settings.value("recent") or []
-        return [value] if isinstance(value, str) else [str(v) for v in value]
-
-    def _fill_recent_menu(self) -> None:
-        self.recent_menu.clear()
-        for path in self.recent_files():
-            action = self.recent_menu.addAction(path)
-            action.triggered.connect(lambda _c=False, p=path: self.open_paths([p]))
-        if not self.recent_menu.actions():
-            self.recent_menu.addAction("(none)").setEnabled(False)
-
-    def dragEnterEvent(self, event: QtGui.QDragEnterEvent) -> None:  # noqa: N802
-        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
-            event.acceptProposedAction()
-
-    def dropEvent(self, event: QtGui.QDropEvent) -> None:  # noqa: N802
-        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
-        event.acceptProposedAction()
-        # let the drop finish before a handler opens a dialog or does slow work
-        QtCore.QTimer.singleShot(0, lambda: self.open_paths(paths))
 
     # ---- help -------------------------------------------------------------------------------
     def _toggle_fullscreen(self, on: bool) -> None:
