@@ -99,7 +99,9 @@ class MainWindow(FileOpeningMixin, QtWidgets.QMainWindow):
 
         if install_features:
             self._install_features()
-        self.resize(1500, 920)
+        screen = QtGui.QGuiApplication.primaryScreen()
+        room = screen.availableGeometry() if screen is not None else QtCore.QRect(0, 0, 1600, 1000)
+        self.resize(min(1500, int(room.width() * 0.92)), min(920, int(room.height() * 0.92)))
         self._default_state = self.saveState(LAYOUT_VERSION)
         self.set_workspace(self._workspace)
         if restore_layout:
