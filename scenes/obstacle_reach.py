@@ -58,7 +58,6 @@ class ObstacleReach(BulletScene):
     obs_spec = (("ee_pos", 3), ("gripper", 1), ("target_pos", 3))
     max_steps = 80
     task_object = ""          # nothing to shift or reweigh: pose_shift moves the target instead
-    n_flags = 0
 
     def __init__(self, *, rows: int = 1, **kwargs):
         try:
@@ -68,6 +67,9 @@ class ObstacleReach(BulletScene):
         if not rows_ok:
             raise SceneError(f"obstacle_reach: rows={rows!r} must be 1 or 2")
         self.rows = int(rows)
+        # flags: side (+1 left / -1 right, 0 not yet) where the hand crossed each row, then the
+        # hand's x at the previous control step. Part of the state, so labels replay too.
+        self.n_flags = self.rows + 1
         self.row_x = tuple(FIRST_ROW_X + i * ROW_SPACING for i in range(self.rows))
         if self.rows == 1:
             self.modes = ("left", "right")
@@ -111,6 +113,7 @@ class ObstacleReach(BulletScene):
         self.p.resetBasePositionAndOrientation(self.bodies["target"], [x, y, WORK_Z], [0, 0, 0, 1],
                                                physicsClientId=self.client)
         self.robot.place_ee(START_EE, 1.0)
+        self._flags[self.rows] = START_EE[0]
 
     def target_pos(self) -> np.ndarray:
         return np.array(self.p.getBasePositionAndOrientation(self.bodies["target"],
@@ -121,6 +124,11 @@ class ObstacleReach(BulletScene):
                 "target_pos": self.target_pos()}
 
     def _evaluate(self, action, contacts) -> tuple[bool, str]:
+        ee = self.robot.ee_pos()
+        for i, x_row in enumerate(self.row_x):
+            if self._flags[i] == 0 and self._flags[self.rows] < x_row <= ee[0]:
+                self._flags[i] = 1.0 if ee[1] >= 0 else -1.0
+        self._flags[self.rows] = ee[0]
         for a, b in sorted(contacts):
             if "panda" in (a, b):
                 return False, f"hit_{b if a == 'panda' else a}:{a}:{b}"
@@ -142,15 +150,25 @@ class ObstacleReach(BulletScene):
 
     def label_mode(self, path: np.ndarray) -> str:
         """Mode of an end-effector path [T, >=3]: at each row, the sign of y where the path first
-        crosses the row's plane x = row_x (linear interpolation). "" when the path does not cross
-        every row, or crosses one through the central block."""
+        crosses the row's plane x = row_x (linear interpolation). A row the path does not cross
+        but the hand already crossed in this episode takes the side the hand took (so a plan made
+        after the first row still gets a full label); one the path starts beyond takes the side
+        of its first waypoint. "" when a row is crossed by neither, or
+        the path crosses one through the central block."""
         path = np.asarray(path, dtype=np.float64)
         sides = []
-        for x_row in self.row_x:
+        for i, x_row in enumerate(self.row_x):
             dx = path[:, 0] - x_row
             crossing = np.flatnonzero((dx[:-1] < 0) & (dx[1:] >= 0))
             if crossing.size == 0:
-                return ""
+                if self._flags[i] != 0:
+                    sides.append("L" if self._flags[i] > 0 else "R")
+                elif dx[0] >= 0 and abs(path[0, 1]) >= BLOCK_HALF_Y:
+                    # starts past the row (the hand lags its targets): the side it starts on
+                    sides.append("L" if path[0, 1] > 0 else "R")
+                else:
+                    return ""
+                continue
             i = crossing[0]
             w = -dx[i] / (dx[i + 1] - dx[i])
             y = path[i, 1] + w * (path[i + 1, 1] - path[i, 1])

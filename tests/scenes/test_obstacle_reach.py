@@ -43,3 +43,23 @@ def test_averaged_path_hits_the_central_block(two_rows):
     assert not check.feasible and "row1" in check.collides_with
     assert two_rows.label_mode((left + right) / 2) == ""
     assert two_rows.clearance((left + right) / 2) < 0 < two_rows.clearance(left)
+
+
+def test_plans_after_the_first_row_keep_the_full_label(two_rows):
+    from scenes.obstacle_reach import FIRST_ROW_X
+    obs = two_rows.reset(6)
+    expert = make_expert(two_rows, mode_mix=(0, 1, 0, 0), seed=6)   # LR
+    labels = []
+    while True:
+        plan = expert.act(obs)
+        # past the first row, and the plan gets to the last row (else that row is undecided)
+        if obs["ee_pos"][0] > FIRST_ROW_X + 0.03 and plan[:, 0].max() >= two_rows.row_x[-1]:
+            labels.append(two_rows.label_mode(plan))
+        result = two_rows.step(plan[:8])
+        obs = result.obs
+        if result.done:
+            break
+    assert result.success and labels and set(labels) == {"LR"}
+    state = two_rows.get_state()
+    two_rows.set_state(state)   # the crossing history is part of the state
+    assert two_rows.label_mode(plan) == "LR"
