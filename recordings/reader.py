@@ -18,7 +18,8 @@ import numpy as np
 from recordings.errors import RecordingError
 from recordings.rollout_view import RolloutView
 from recordings.schema import (FORMAT_NAME, LAYOUT_INDEX, LAYOUT_SINGLE, SCHEMA_VERSION,
-                               STANDARD_METRICS, empty_summary, read_summary)
+                               ROWS_DATASET, STANDARD_METRICS, empty_summary, read_summary,
+                               read_summary_rows)
 
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 _DEMO = re.compile(r"^demo_(\d+)$")
@@ -127,9 +128,12 @@ class RecordingReader:
         self.seed_panel = f["seed_panel"][()] if "seed_panel" in f else np.zeros(0, np.int64)
         self.has_review = "review" in f
         if self.is_planscope:
-            if "summary" not in f:
+            if "summary" in f:
+                self._summary: dict[str, np.ndarray] | None = read_summary(f["summary"])
+            elif ROWS_DATASET in f:
+                self._summary = read_summary_rows(f[ROWS_DATASET])
+            else:
                 raise RecordingError(f"{p}: planscope recording without its summary table")
-            self._summary: dict[str, np.ndarray] | None = read_summary(f["summary"])
             self.demo_names = [str(d) for d in self._summary["demo"]]
             missing = [d for d in self.demo_names[-1:] if d not in self._data]
             if missing:

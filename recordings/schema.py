@@ -126,6 +126,29 @@ def write_summary(parent: h5py.Group, cols: dict[str, np.ndarray],
     return group
 
 
+# While a recording is being written its index file keeps the summary as one JSON text per row
+# in /summary_rows (growable): appending a rollout is then one resize and one write, instead of
+# one per column. close() turns it into the /summary column table.
+ROWS_DATASET = "summary_rows"
+
+
+def write_summary_rows(f: h5py.File, rows: list[dict[str, Any]]) -> None:
+    texts = np.empty(len(rows), dtype=object)
+    texts[:] = [json.dumps(r, allow_nan=True) for r in rows]
+    f.create_dataset(ROWS_DATASET, data=texts, dtype=_STR, chunks=(1024,), maxshape=(None,))
+
+
+def append_summary_rows(f: h5py.File, row: dict[str, Any]) -> None:
+    ds = f[ROWS_DATASET]
+    n = ds.shape[0]
+    ds.resize((n + 1,))
+    ds[n] = json.dumps(row, allow_nan=True)
+
+
+def read_summary_rows(ds: h5py.Dataset) -> dict[str, np.ndarray]:
+    return rows_to_columns([json.loads(text) for text in ds.asstr()[()]])
+
+
 def read_summary(group: h5py.Group) -> dict[str, np.ndarray]:
     """Read /summary written by write_summary: M-sized reads only, never a trace."""
     names = json.loads(group.attrs["columns"])

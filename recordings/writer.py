@@ -18,13 +18,8 @@ each pointing only at complete segments: every rollout acknowledged by write_rol
 from __future__ import annotations
 
 import fcntl
-import functools
-import importlib.metadata
-import json
 import os
 import shutil
-import subprocess
-import time
 from typing import Any, Iterable
 
 import h5py
@@ -34,28 +29,9 @@ from recordings import atomic
 from recordings.errors import RecordingError
 from recordings.layout import write_demo
 from recordings.rollout import Rollout
-from recordings.schema import (FORMAT_NAME, KINDS, LAYOUT_INDEX, LAYOUT_SINGLE, SCHEMA_VERSION,
-                               columns_to_rows, json_attr, read_summary, rows_to_columns,
-                               summary_row, write_summary)
-
-
-@functools.lru_cache(maxsize=1)
-def code_version() -> tuple[str, str]:
-    """(planscope version, git commit or '') of the code writing the file."""
-    try:
-        version = importlib.metadata.version("planscope")
-    except importlib.metadata.PackageNotFoundError:
-        version = "unknown"
-    commit = ""
-    try:
-        here = os.path.dirname(os.path.abspath(__file__))
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True,
-                             text=True, timeout=2)
-        if out.returncode == 0:
-            commit = out.stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        pass
-    return version, commit
+from recordings.header import make_header, total_steps, write_header
+from recordings.schema import (LAYOUT_INDEX, LAYOUT_SINGLE, append_summary_rows, columns_to_rows,
+                               json_attr, summary_row)
 
 
 def parts_dir(path: str) -> str:
@@ -85,10 +61,9 @@ class RecordingWriter:
         self._sources: list[tuple[str, str]] = []    # per rollout id: (file in parts, object path)
         self._rows: list[dict[str, Any]] = []
         self._review: tuple[str, str] | None = None
-        if mode not in ("w", "a"):
+        self._index_rows = -1        # rows in the index file on disk (-1: unknown, rebuild)
+        if mode not in ("w", "a"):  # kind is checked by make_header
             raise ValueError(f"mode must be 'w' or 'a', got {mode!r}")
-        if kind not in KINDS:
-            raise RecordingError(f"{self.path}: kind must be one of {', '.join(KINDS)}, got {kind!r}")
         folder = os.path.dirname(self.path)
         if not os.path.isdir(folder):
             raise RecordingError(f"cannot write {self.path}: folder {folder} does not exist")
@@ -97,16 +72,9 @@ class RecordingWriter:
             if mode == "a" and os.path.exists(self.path):
                 self._load_existing(env_args)
             else:
-                try:
-                    self._header = {
-                        "env_args": json_attr(env_args or {}),
-                        "config": json_attr(config or {}),
-                        "seed_panel": np.asarray(list(seed_panel), dtype=np.int64).reshape(-1),
-                        "perturbations": json_attr(perturbations or {}), "kind": kind,
-                        "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-                except (TypeError, ValueError) as exc:
-                    raise RecordingError(f"{self.path}: header is not JSON-serialisable: {exc}") \
-                        from None
+                self._header = make_header(self.path, env_args=env_args, config=config,
+                                           seed_panel=seed_panel, perturbations=perturbations,
+                                           kind=kind)
             self._write_index()
             if mode == "w":   # only now: the old FILE.h5 may have pointed at these segments
                 self._clean_parts()
@@ -160,10 +128,11 @@ class RecordingWriter:
         self._sources.append((name, "/demo"))
         self._rows.append(summary_row(rollout, rid))
         try:
-            self._write_index()
+            self._append_index()
         except BaseException:
             self._sources.pop()
             self._rows.pop()
+            self._index_rows = -1      # unknown state on disk: next update rebuilds the index
             raise
         return rid
 
@@ -196,32 +165,22 @@ class RecordingWriter:
             if entry != ".lock":
                 atomic.remove_quietly(os.path.join(self._parts, entry))
 
-    def _root_attrs(self, partial: bool, layout: str) -> dict[str, Any]:
-        version, commit = code_version()
-        h = self._header
-        return {"schema_version": SCHEMA_VERSION, "format": FORMAT_NAME, "kind": h["kind"],
-                "partial": partial, "layout": layout, "config": h["config"],
-                "perturbations": h["perturbations"], "planscope_version": version,
-                "git_commit": commit, "created_utc": h["created_utc"]}
-
     def _write_header(self, f: h5py.File, *, partial: bool, layout: str) -> h5py.Group:
-        for key, value in self._root_attrs(partial, layout).items():
-            f.attrs[key] = value
-        data = f.create_group("data")
-        data.attrs["env_args"] = self._header["env_args"]
-        data.attrs["total"] = int(sum(int(r["num_steps"]) for r in self._rows))
-        f.create_dataset("seed_panel", data=self._header["seed_panel"])
-        write_summary(f, rows_to_columns(self._rows))
-        return data
+        return write_header(f, self._header, self._rows, partial=partial, layout=layout)
+
+    def _link(self, data: h5py.Group, rid: int) -> None:
+        name, obj = self._sources[rid]
+        data[f"demo_{rid}"] = h5py.ExternalLink(f"{self._rel_parts}/{name}", obj)
 
     def _write_index(self) -> None:
+        """Build the index file from scratch (open, resume): O(rollouts)."""
         tmp = self.path + ".index.tmp"
         try:
             with h5py.File(tmp, "w") as f:
                 data = self._write_header(f, partial=True, layout=LAYOUT_INDEX)
                 f.attrs["parts_dir"] = self._rel_parts
-                for rid, (name, obj) in enumerate(self._sources):
-                    data[f"demo_{rid}"] = h5py.ExternalLink(f"{self._rel_parts}/{name}", obj)
+                for rid in range(len(self._sources)):
+                    self._link(data, rid)
                 if self._review is not None:
                     f["review"] = h5py.ExternalLink(f"{self._rel_parts}/{self._review[0]}",
                                                     self._review[1])
@@ -229,21 +188,48 @@ class RecordingWriter:
         except OSError as exc:
             atomic.remove_quietly(tmp)
             raise RecordingError(f"cannot write {self.path}: {exc}") from None
+        self._index_rows = len(self._rows)
+
+    def _append_index(self) -> None:
+        """Index with one more rollout: copy the current index (a few MB at most), add one link
+        and one summary row to the copy, rename it over FILE.h5. O(1) HDF5 work per rollout, so
+        10,000-rollout evaluations do not slow down as they grow."""
+        rid = len(self._rows) - 1
+        if self._index_rows != rid:
+            self._write_index()
+            return
+        tmp = self.path + ".index.tmp"
+        try:
+            shutil.copyfile(self.path, tmp)
+            with h5py.File(tmp, "r+") as f:
+                data = f["data"]
+                self._link(data, rid)
+                data.attrs["total"] = total_steps(self._rows)
+                append_summary_rows(f, self._rows[rid])
+            atomic.replace(tmp, self.path, durable=self.durable)
+        except OSError as exc:
+            atomic.remove_quietly(tmp)
+            raise RecordingError(f"cannot write {self.path}: {exc}") from None
+        self._index_rows = len(self._rows)
 
     def _finish(self, *, partial: bool) -> None:
         tmp = self.path + ".merge.tmp"
-        opened: dict[str, h5py.File] = {}
+        opened: dict[str, h5py.File] = {}     # at most one segment + the base stay open
+
+        def source(name: str) -> h5py.File:
+            if name not in opened:
+                for other in [k for k in opened if k.startswith("demo_")]:
+                    opened.pop(other).close()
+                opened[name] = h5py.File(os.path.join(self._parts, name), "r")
+            return opened[name]
         try:
             with h5py.File(tmp, "w") as f:
                 data = self._write_header(f, partial=partial, layout=LAYOUT_SINGLE)
                 for rid, (name, obj) in enumerate(self._sources):
-                    src = opened.get(name) or opened.setdefault(
-                        name, h5py.File(os.path.join(self._parts, name), "r"))
+                    src = source(name)
                     src.copy(src[obj], data, name=f"demo_{rid}")
                 if self._review is not None:
-                    src = opened.get(self._review[0]) or h5py.File(
-                        os.path.join(self._parts, self._review[0]), "r")
-                    opened[self._review[0]] = src
+                    src = source(self._review[0])
                     src.copy(src[self._review[1]], f, name="review")
             for src in opened.values():
                 src.close()

@@ -225,3 +225,22 @@ def test_plain_robomimic_file_without_extras_opens(tmp_path):
         assert ro.num_steps == 11 and ro.actions(0)[0] == 10
         assert ro.events == [] and len(ro.replans) == 0 and ro.metrics == {}
         assert ro.obs("robot0_eef_pos", slice(0, 2)).shape == (2, 3)
+
+
+def test_write_recording_in_one_go(tmp_path):
+    from recordings.header import write_recording
+    rollouts = [make_rollout(i) for i in range(3)]
+    path = tmp_path / "bulk.h5"
+    assert write_recording(path, rollouts, env_args=ENV_ARGS, config={"k": 1}, kind="demos") == 3
+    assert sorted(os.listdir(tmp_path)) == ["bulk.h5"]
+    with RecordingReader(path) as r:
+        assert len(r) == 3 and not r.partial and r.config == {"k": 1}
+        for i, ro in enumerate(rollouts):
+            check_same(r.rollout(i), ro)
+
+    def broken():
+        yield make_rollout(0)
+        raise RuntimeError("simulator died")
+    with pytest.raises(RuntimeError):
+        write_recording(tmp_path / "b2.h5", broken(), env_args=ENV_ARGS)
+    assert sorted(os.listdir(tmp_path)) == ["bulk.h5"]     # nothing half-written
