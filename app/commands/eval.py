@@ -67,14 +67,18 @@ def run(args: argparse.Namespace) -> int:
                         perturbations=[parse_perturbation(t) for t in args.perturb],
                         settings=settings, accept_metric=args.accept_metric or "success",
                         min_improvement=args.min_improvement)
-    print(f"planscope eval: {len(config.policies)} policies x {len(config.seeds)} seeds x "
-          f"{len(config.perturbations)} perturbation cells = {len(config.jobs())} rollouts "
-          f"({args.backend}, workers={args.workers if args.workers is not None else 'all cores'})",
-          file=sys.stderr)
+    def announce(result) -> None:
+        workers = args.workers if args.workers is not None else "all cores"
+        resumed = f", {result.skipped} already done" if result.skipped else ""
+        print(f"planscope eval: {len(config.policies)} policies x {len(config.seeds)} seeds x "
+              f"{len(config.perturbations)} perturbation cells = {result.total} rollouts"
+              f"{resumed} ({args.backend}, workers={workers})", file=sys.stderr, flush=True)
+
     try:
         result = run_evaluation(config, args.out, backend=args.backend, workers=args.workers,
                                 ray_address=args.ray_address, resume=args.resume,
-                                progress=None if args.quiet else print_progress)
+                                progress=None if args.quiet else print_progress,
+                                on_start=announce)
     except KeyboardInterrupt:
         print(f"\nplanscope eval: interrupted; finished rollouts are saved in {args.out} "
               f"(marked partial). Run the same command with --resume to finish.", file=sys.stderr)

@@ -188,8 +188,19 @@ def _run_jobs(jobs: list[tuple], workers: int):
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
     # spawn: a forked child would share the parent's PyBullet/Qt state.
-    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(jobs)),
+                               mp_context=mp.get_context("spawn"), initializer=_ignore_sigint)
+    try:
         yield from pool.map(_episode_job, jobs, chunksize=max(1, len(jobs) // (8 * workers)))
+    finally:
+        # On Ctrl+C or a write error: drop the episodes not started instead of finishing them all.
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _ignore_sigint() -> None:
+    """Workers leave Ctrl+C to the parent, which cleans up and reports once."""
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _remove_quietly(path: str) -> None:

@@ -147,7 +147,8 @@ def _failed_rollout(outcome: JobOutcome, settings) -> Any:
 def run_evaluation(config: EvalConfig, out: str, *, backend: str = "local",
                    workers: int | None = None, ray_address: str | None = None,
                    resume: bool = False, progress: Progress | None = None,
-                   on_dispatch=None, durable: bool = True) -> EvalResult:
+                   on_dispatch=None, durable: bool = True,
+                   on_start: Callable[["EvalResult"], None] | None = None) -> EvalResult:
     """Run the grid and write the artifact at `out` (see module docstring)."""
     from recordings.rollout import perturbation_key
     from recordings.writer import RecordingWriter
@@ -164,6 +165,8 @@ def run_evaluation(config: EvalConfig, out: str, *, backend: str = "local",
 
     todo = [job for job in jobs if key(job) not in done_keys]
     result = EvalResult(path=path, total=len(jobs), skipped=len(jobs) - len(todo))
+    if on_start is not None:     # everything is validated: the run starts now
+        on_start(result)
     env_args = {"env_name": config.settings.scene, "type": "planscope",
                 "env_kwargs": dict(config.settings.scene_options), "obs_spec": facts["obs_spec"]}
     header = {"eval": config.to_json(), "facts": facts, "backend": backend,

@@ -77,42 +77,37 @@ def _acceptance(s: EvalSummary) -> str:
             'perturbations, and must not increase unsafe events.</p>')
 
 
-def _success_section(s: EvalSummary) -> str:
-    groups = s.perturbations
-    shape = (len(s.policies), len(groups))
-    rate, lo, hi = np.full(shape, np.nan), np.full(shape, np.nan), np.full(shape, np.nan)
-    unsafe, ulo, uhi = np.full(shape, np.nan), np.full(shape, np.nan), np.full(shape, np.nan)
-    rows = []
+def _cell_arrays(s: EvalSummary):
+    """[P, G] success rate, its CI, unsafe-rollout rate and its CI (NaN where no rollouts)."""
     from app.evaluation.stats import wilson
+    shape = (len(s.policies), len(s.perturbations))
+    out = {k: np.full(shape, np.nan) for k in ("rate", "lo", "hi", "unsafe", "ulo", "uhi")}
     for i, policy in enumerate(s.policies):
-        for j, pert in enumerate(groups):
+        for j, pert in enumerate(s.perturbations):
             c = s.cells.get((policy, pert))
             if c is None or c.n == 0:
                 continue
-            rate[i, j], (lo[i, j], hi[i, j]) = c.rate, c.ci
-            unsafe[i, j] = c.unsafe_rollouts / c.n
-            ulo[i, j], uhi[i, j] = wilson(c.unsafe_rollouts, c.n)
-            rows.append(f"<tr><td>{escape(policy)}</td><td>{escape(pert)}</td>"
-                        f"<td class=num>{_pct(c.rate)}</td><td class=num>[{_pct(c.ci[0])}, "
-                        f"{_pct(c.ci[1])}]</td><td class=num>{c.unsafe_events}</td>"
-                        f"<td class=num>{_pct(c.unsafe_rollouts / c.n)}</td><td class=num>{c.n}"
-                        f"</td><td class=num>{c.failed_to_run or ''}</td></tr>")
-    chart = svg.grouped_bars(groups, s.policies, rate, lo, hi,
-                             title="Success rate per perturbation (95% Wilson interval)",
-                             ylabel="success")
-    chart2 = svg.grouped_bars(groups, s.policies, unsafe, ulo, uhi,
-                              title="Rollouts with an unsafe contact (collision), per perturbation",
-                              ylabel="rollouts with a collision")
-    table = ("<table><tr><th>policy</th><th>perturbation</th><th>success</th><th>95% CI</th>"
-             "<th>unsafe events</th><th>rollouts with one</th><th>n</th><th>failed to run</th>"
-             "</tr>" + "".join(rows) + "</table>")
-    return (f"<h2>Success and collisions</h2><figure>{chart}</figure><figure>{chart2}</figure>"
-            f"{table}")
+            out["rate"][i, j], (out["lo"][i, j], out["hi"][i, j]) = c.rate, c.ci
+            out["unsafe"][i, j] = c.unsafe_rollouts / c.n
+            out["ulo"][i, j], out["uhi"][i, j] = wilson(c.unsafe_rollouts, c.n)
+    return out
 
 
-def _modes_section(s: EvalSummary) -> str:
-    if not s.modes:
-        return ""
+def success_chart(s: EvalSummary) -> str:
+    a = _cell_arrays(s)
+    return svg.grouped_bars(s.perturbations, s.policies, a["rate"], a["lo"], a["hi"],
+                            title="Success rate per perturbation (95% Wilson interval)",
+                            ylabel="success")
+
+
+def collision_chart(s: EvalSummary) -> str:
+    a = _cell_arrays(s)
+    return svg.grouped_bars(s.perturbations, s.policies, a["unsafe"], a["ulo"], a["uhi"],
+                            title="Rollouts with an unsafe contact (collision), per perturbation",
+                            ylabel="rollouts with a collision")
+
+
+def modes_chart(s: EvalSummary) -> str:
     parts = [*s.modes, "other"]
     colours = [MODE_COLOURS[i % len(MODE_COLOURS)] for i in range(len(s.modes))] + [OTHER_COLOUR]
     names, shares = [], []
@@ -124,9 +119,48 @@ def _modes_section(s: EvalSummary) -> str:
         m = s.mode_shares(policy)
         names.append(policy)
         shares.append([m[p] for p in parts])
-    chart = svg.stacked_shares(names, parts, np.asarray(shares, np.float64), colours=colours,
-                               title="Mode shares of the sampled plans at the first replan "
-                                     "(nominal), against the training data")
+    return svg.stacked_shares(names, parts, np.asarray(shares, np.float64), colours=colours,
+                              title="Mode shares of the sampled plans at the first replan "
+                                    "(nominal), against the training data")
+
+
+def latency_chart(s: EvalSummary, samples: list[np.ndarray] | None = None) -> str:
+    samples = samples if samples is not None else [s.latencies(p) for p in s.policies]
+    return svg.histograms(s.policies, samples, title="Replan latency (sampling N plans)",
+                          xlabel="milliseconds per replan")
+
+
+def chart_svgs(s: EvalSummary) -> dict[str, str]:
+    """The report's charts by tab title (the GUI's Evaluation view shows exactly these)."""
+    charts = {"Success": success_chart(s), "Collisions": collision_chart(s)}
+    if s.modes:
+        charts["Modes"] = modes_chart(s)
+    charts["Latency"] = latency_chart(s)
+    return charts
+
+
+def _success_section(s: EvalSummary) -> str:
+    rows = []
+    for policy in s.policies:
+        for pert in s.perturbations:
+            c = s.cells.get((policy, pert))
+            if c is None or c.n == 0:
+                continue
+            rows.append(f"<tr><td>{escape(policy)}</td><td>{escape(pert)}</td>"
+                        f"<td class=num>{_pct(c.rate)}</td><td class=num>[{_pct(c.ci[0])}, "
+                        f"{_pct(c.ci[1])}]</td><td class=num>{c.unsafe_events}</td>"
+                        f"<td class=num>{_pct(c.unsafe_rollouts / c.n)}</td><td class=num>{c.n}"
+                        f"</td><td class=num>{c.failed_to_run or ''}</td></tr>")
+    table = ("<table><tr><th>policy</th><th>perturbation</th><th>success</th><th>95% CI</th>"
+             "<th>unsafe events</th><th>rollouts with one</th><th>n</th><th>failed to run</th>"
+             "</tr>" + "".join(rows) + "</table>")
+    return (f"<h2>Success and collisions</h2><figure>{success_chart(s)}</figure>"
+            f"<figure>{collision_chart(s)}</figure>{table}")
+
+
+def _modes_section(s: EvalSummary) -> str:
+    if not s.modes:
+        return ""
     executed = []
     modes_col = np.asarray(s.columns.get("mode", []))
     for policy in s.policies:
@@ -134,16 +168,15 @@ def _modes_section(s: EvalSummary) -> str:
         got = [str(x) or "none" for x in modes_col[idx]]
         counts = ", ".join(f"{escape(k)} {got.count(k)}" for k in sorted(set(got)))
         executed.append(f"<tr><td>{escape(policy)}</td><td>{counts}</td></tr>")
-    return (f"<h2>Modes</h2><figure>{chart}</figure><p class=meta>'other' = samples between the "
-            f"modes or in none (an averaged path lands on the rim). Executed mode of each nominal "
-            f"rollout:</p><table><tr><th>policy</th><th>executed mode (rollouts)</th></tr>"
-            + "".join(executed) + "</table>")
+    return (f"<h2>Modes</h2><figure>{modes_chart(s)}</figure><p class=meta>'other' = samples "
+            f"between the modes or in none (an averaged path lands on the rim). Executed mode of "
+            f"each nominal rollout:</p><table><tr><th>policy</th><th>executed mode (rollouts)"
+            f"</th></tr>" + "".join(executed) + "</table>")
 
 
 def _latency_section(s: EvalSummary) -> str:
     samples = [s.latencies(p) for p in s.policies]
-    chart = svg.histograms(s.policies, samples, title="Replan latency (sampling N plans)",
-                           xlabel="milliseconds per replan")
+    chart = latency_chart(s, samples)
     rows = []
     n = s.config["eval"]["settings"]["record_samples"]
     for policy, lat in zip(s.policies, samples):

@@ -50,7 +50,7 @@ def grouped_bars(groups: list[str], series: list[str], values: np.ndarray, lo: n
     (NaN = no whisker). Values in [0, 1] are drawn as percentages when `percent`."""
     values, lo, hi = (np.asarray(a, np.float64) for a in (values, lo, hi))
     colours = colours or [policy_colour(i) for i in range(len(series))]
-    left, right, top, bottom = 56, 16, 44, 52
+    left, right, top, bottom = 56, 16, 64, 52
     pw, ph = width - left - right, height - top - bottom
     finite = np.concatenate([values[np.isfinite(values)], hi[np.isfinite(hi)]])
     ymax = 1.0 if percent else (float(finite.max()) * 1.1 if finite.size and finite.max() > 0 else 1.0)
@@ -134,7 +134,7 @@ def histograms(series: list[str], samples: list[np.ndarray], *, title: str, xlab
     data = [np.asarray(s, np.float64) for s in samples]
     data = [d[np.isfinite(d) & (d > 0)] for d in data]
     allv = np.concatenate([d for d in data if d.size]) if any(d.size for d in data) else np.zeros(0)
-    left, right, top, bottom = 56, 16, 44, 46
+    left, right, top, bottom = 56, 16, 60, 46
     pw, ph = width - left - right, height - top - bottom
     body = [_text(left, 18, title, anchor="start", size=14, weight="bold")]
     body += _legend(series, colours, left, 36)
