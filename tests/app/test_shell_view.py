@@ -106,3 +106,18 @@ def test_overlays_are_added_replaced_and_removed(view):
 def test_wrong_number_of_poses_is_rejected(view):
     with pytest.raises(ValueError, match="link poses"):
         view.set_poses(np.zeros((2, 7)))
+
+
+def test_a_missing_mesh_file_hides_only_that_shape(qtbot, tmp_path):
+    from scenes.api import LinkVisual, SceneDescription, VisualShape
+
+    missing = VisualShape("mesh", (1, 1, 1), (1, 1, 1, 1), (0, 0, 0), (0, 0, 0, 1),
+                          mesh_file=str(tmp_path / "gone.obj"))
+    box = VisualShape("box", (0.1, 0.1, 0.1), (0, 1, 0, 1), (0, 0, 0), (0, 0, 0, 1))
+    widget = SceneView()
+    qtbot.addWidget(widget)
+    widget.set_scene(SceneDescription("t", [LinkVisual("a", -1, (missing, box))],
+                                      ((0, 0, 0), (1, 1, 1)), ()),
+                     np.array([[0, 0, 0, 0, 0, 0, 1.0]]))
+    assert len(widget.mesh_errors) == 1 and "gone.obj" in widget.mesh_errors[0]
+    assert len(widget._links[0].childItems()) == 1
