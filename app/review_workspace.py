@@ -66,6 +66,8 @@ class ReviewWorkspace(QtCore.QObject):
         self._file_warned: set[str] = set()
         self.docks: dict[str, QtWidgets.QDockWidget] = {}
         self._camera_parked = False
+        self._chunks_stale = True
+        self.replans.tabs.currentChanged.connect(lambda _i: self._schedule())
 
     # ---- drawing
     def _schedule(self) -> None:
@@ -86,6 +88,10 @@ class ReviewWorkspace(QtCore.QObject):
                 self._dirty_rollout = False
                 rec = s.recording()
                 self.replay.set_rollout(data, rec.scene_name if rec else "")
+                self._chunks_stale = True
+            if self._chunks_stale and self.replans.chunk_view.isVisible():
+                # reads every replan of the rollout: only when its tab is on screen
+                self._chunks_stale = False
                 self.replans.chunk_view.set_rollout(data)
             step = s.step
             self.replay.draw(step)

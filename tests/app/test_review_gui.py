@@ -269,3 +269,17 @@ def test_review_keys_are_listed_and_only_active_in_review(qtbot, synthetic):
     window.set_workspace("inspector")
     assert window.play_action.shortcut().toString() == "Space"
     assert not texts["Review: play / pause"].isEnabled()
+
+
+def test_chunk_boundary_tab_draws_predicted_chunks_when_shown(qtbot, synthetic):
+    window, ws = make_window(qtbot)
+    window.open_paths([str(synthetic)])
+    ws.draw_now()
+    chunks = ws.replans.chunk_view.chunks
+    assert chunks[0].getData()[0] is None or len(chunks[0].getData()[0]) == 0  # hidden: not read
+    ws.replans.tabs.setCurrentIndex(1)
+    ws.draw_now()
+    x_even, _ = chunks[0].getData()
+    x_odd, _ = chunks[1].getData()
+    # replans at 0, 16, 32 (even) and 8, 24 (odd), each a 16-step predicted plan
+    assert len(x_even) == 3 * 16 and len(x_odd) == 2 * 16 and x_odd[0] == 8
