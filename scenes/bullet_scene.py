@@ -87,6 +87,7 @@ class BulletScene:
         self._pending = np.zeros((self.perturbation.delay, ACTION_DIM))
         self._contacts: set[tuple[str, str]] = set()
         self._at_limit: set[int] = set()
+        self._image: np.ndarray | None = None
 
     # --- hooks for subclasses ----------------------------------------------------------------
     n_flags = 0
@@ -107,6 +108,7 @@ class BulletScene:
         """Seeded reset: same seed, same scene, same observation (perturbations included)."""
         self.seed = int(seed)
         self.step_count = 0
+        self._image = None
         self._flags[:] = 0.0
         self._pending = np.zeros((self.perturbation.delay, ACTION_DIM))
         rng = np.random.default_rng([self.seed, 0])
@@ -140,7 +142,11 @@ class BulletScene:
         obs = {k: np.asarray(v, dtype=np.float32) for k, v in self._task_obs().items()}
         obs = self.perturbation.noisy_obs(obs, self.obs_spec, self.seed, self.step_count)
         if self.want_image:
-            obs["image"] = self.camera_image("front")
+            # Rendering costs ~50 ms: reuse the frame until the simulation moves (step, reset,
+            # set_state all clear it), since step() observes the same state twice per chunk.
+            if self._image is None:
+                self._image = self.camera_image("front")
+            obs["image"] = self._image.copy()
         return obs
 
     # --- control -----------------------------------------------------------------------------
@@ -190,6 +196,7 @@ class BulletScene:
             contacts |= self._contact_pairs()
         step = self.step_count
         self.step_count += 1
+        self._image = None
         events = [Event("contact", step, pair, {}) for pair in sorted(contacts - self._contacts)]
         self._contacts = contacts
         limits = set(self.robot.at_joint_limit())
@@ -255,6 +262,7 @@ class BulletScene:
         self._flags = state[i:i + self.n_flags].copy()
         i += self.n_flags
         self._pending = state[i:].reshape(-1, ACTION_DIM).copy()
+        self._image = None
         self._contacts = self._contact_pairs()
         self._at_limit = set(self.robot.at_joint_limit())
 

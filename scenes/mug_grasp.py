@@ -76,6 +76,7 @@ class MugGrasp(BulletScene):
             self.p.stepSimulation(physicsClientId=self.client)
         self._flags[1] = self.mug_pose()[0][2]
         self._contacts = self._contact_pairs()
+        self._image = None
         return self.observe()
 
     def mug_pose(self) -> tuple[np.ndarray, float]:

@@ -19,7 +19,7 @@ def register(subparsers) -> None:
     p.add_argument("--perturb", action="append", nargs="+", default=[], metavar="KEY=VAL",
                    help="perturbation(s): obs_noise, delay, action_noise, pose_shift, friction, mass")
     p.add_argument("--option", action="append", default=[], metavar="KEY=VAL",
-                   help="scene option, e.g. rows=2 for obstacle_reach")
+                   help="scene option, e.g. rows=2 for obstacle_reach, camera=true to record images")
     p.add_argument("--noise", type=float, default=None, metavar="M",
                    help="expert waypoint noise std in metres (default 0.002)")
     p.add_argument("--workers", type=int, default=None,
@@ -47,10 +47,14 @@ def _options(items: list[str]) -> dict:
         key, sep, value = item.partition("=")
         if not sep:
             raise SceneError(f"--option {item!r} must look like KEY=VALUE")
+        value = value.strip()
+        if value.lower() in ("true", "false"):
+            out[key.strip()] = value.lower() == "true"
+            continue
         try:
             out[key.strip()] = int(value)
         except ValueError:
-            out[key.strip()] = value.strip()
+            out[key.strip()] = value
     return out
 
 

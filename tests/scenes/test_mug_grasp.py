@@ -124,3 +124,16 @@ def test_driving_into_the_table_ends_with_a_contact_event(mug):
     assert result.done and not result.success
     kinds = {(e.kind, e.bodies) for e in result.events}
     assert ("contact", ("panda", "table")) in kinds
+
+
+def test_camera_option_adds_an_image_outside_the_flat_vector():
+    scene = make_scene("mug_grasp", camera=True)
+    try:
+        obs = scene.reset(1)
+        assert obs["image"].shape == (240, 320, 3)
+        assert flat_obs(obs, scene.obs_spec).shape == (9,)
+        result = scene.step(np.tile(np.append(obs["ee_pos"], 1.0), (2, 1)))
+        assert len(result.obs_trace) == 2 and "image" in result.obs_trace[1]
+        np.testing.assert_array_equal(result.obs["image"], scene.camera_image("front"))
+    finally:
+        scene.close()
