@@ -1,0 +1,89 @@
+"""Configuration of the diffusion policy: a dataclass validated on construction.
+
+Every invalid value raises ValueError naming the field, the value and what is allowed.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+from planners.protocol import SOLVERS
+
+BetaSchedule = Literal["linear", "scaled_linear", "squaredcos_cap_v2"]
+PredictionType = Literal["epsilon", "sample"]
+BETA_SCHEDULES = ("linear", "scaled_linear", "squaredcos_cap_v2")
+PREDICTION_TYPES = ("epsilon", "sample")
+CHAIN_DTYPES = ("float32", "float16")
+
+
+@dataclass
+class DiffusionConfig:
+    """Model + noise schedule of a diffusion policy.
+
+    obs_dim: flat observation size (To = 1); action_dim D; horizon H (waypoints per plan).
+    down_dims: U-Net channel widths per level (the temporal length halves between levels).
+    kernel_size: temporal convolution width; n_groups: GroupNorm groups (must divide every width).
+    step_embed_dim: sinusoidal diffusion-step embedding size.
+    num_train_timesteps / beta_schedule / prediction_type: the diffusers scheduler settings.
+    default_solver / default_steps: what `plan()` uses when the caller does not say.
+    """
+    obs_dim: int
+    action_dim: int = 4
+    horizon: int = 16
+    down_dims: tuple[int, ...] = (48, 96)
+    kernel_size: int = 5
+    n_groups: int = 8
+    step_embed_dim: int = 32
+    num_train_timesteps: int = 100
+    beta_schedule: BetaSchedule = "squaredcos_cap_v2"
+    prediction_type: PredictionType = "epsilon"
+    clip_sample: bool = True
+    default_solver: str = "dpmpp"
+    default_steps: int = 12
+    scene: str = ""
+    obs_spec: tuple[tuple[str, int], ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        self.down_dims = tuple(int(d) for d in self.down_dims)
+        self.obs_spec = tuple((str(k), int(s)) for k, s in self.obs_spec)
+        for name in ("obs_dim", "action_dim", "horizon", "kernel_size", "n_groups",
+                     "step_embed_dim", "num_train_timesteps", "default_steps"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"DiffusionConfig.{name} must be a positive integer, got {value!r}")
+        if not self.down_dims:
+            raise ValueError("DiffusionConfig.down_dims must list at least one channel width")
+        bad = [d for d in self.down_dims if d < 1 or d % self.n_groups]
+        if bad:
+            raise ValueError(f"DiffusionConfig.down_dims {self.down_dims}: every width must be a positive "
+                             f"multiple of n_groups={self.n_groups}")
+        if self.kernel_size % 2 == 0:
+            raise ValueError(f"DiffusionConfig.kernel_size must be odd (keeps the length), got {self.kernel_size}")
+        if self.horizon % (2 ** (len(self.down_dims) - 1)):
+            raise ValueError(f"DiffusionConfig.horizon={self.horizon} must be divisible by "
+                             f"2**(len(down_dims)-1)={2 ** (len(self.down_dims) - 1)}")
+        _check_choice("beta_schedule", self.beta_schedule, BETA_SCHEDULES)
+        _check_choice("prediction_type", self.prediction_type, PREDICTION_TYPES)
+        _check_choice("default_solver", self.default_solver, SOLVERS)
+        if self.obs_spec and sum(s for _, s in self.obs_spec) != self.obs_dim:
+            raise ValueError(f"DiffusionConfig.obs_spec sums to {sum(s for _, s in self.obs_spec)}, "
+                             f"obs_dim is {self.obs_dim}")
+
+    def to_json(self) -> dict:
+        payload = asdict(self)
+        payload["down_dims"] = list(self.down_dims)
+        payload["obs_spec"] = [list(k) for k in self.obs_spec]
+        return payload
+
+    @classmethod
+    def from_json(cls, payload: dict) -> "DiffusionConfig":
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(payload) - known)
+        if unknown:
+            raise ValueError(f"unknown DiffusionConfig fields {unknown} (allowed: {sorted(known)})")
+        return cls(**payload)
+
+
+def _check_choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ValueError(f"DiffusionConfig.{name}={value!r} is not one of {', '.join(allowed)}")
