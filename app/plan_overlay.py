@@ -39,7 +39,8 @@ class PlanOverlay:
 
     def __init__(self, state: InspectorState) -> None:
         self.state = state
-        self.plans = gl.GLLinePlotItem(mode="lines", width=1.5, antialias=True,
+        # no line smoothing: under software OpenGL (llvmpipe) it doubles the frame time
+        self.plans = gl.GLLinePlotItem(mode="lines", width=1.5, antialias=False,
                                        glOptions="translucent")
         self.selected = gl.GLLinePlotItem(mode="line_strip", width=4.0,
                                           color=hex_to_rgba(SELECTED_HEX), glOptions="translucent")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore
+from PySide6 import QtCore, QtWidgets
 
 from app.mode_colors import (BASELINE_HEX, INFEASIBLE_HEX, MODE_HEX, SELECTED_HEX, UNLABELLED_HEX,
                              mode_hex)
@@ -50,12 +50,19 @@ class PlanProjection(pg.PlotWidget):
         self.setLabel("left", f"{AXIS_NAMES[j]} (m)")
         for side in ("bottom", "left"):
             self.getAxis(side).enableAutoSIPrefix(False)  # keep metres, never "(x0.001)"
+        for side in ("bottom", "left", "top", "right"):
+            self.getAxis(side).setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.showGrid(x=True, y=True, alpha=0.15)
         self.setAspectLocked(True)
         self.setMenuEnabled(False)
         self._mode_layers: list[pg.PlotDataItem] = []
+        # Speed (1024 plans redraw in a few ms): plan layers are drawn without antialiasing as
+        # discrete segments (QPainter.drawLines), and the axes (with their grid) are cached as
+        # pixmaps, so a redraw repaints only the curves.
         for hex_colour in (*MODE_HEX, UNLABELLED_HEX):
-            item = pg.PlotDataItem(pen=pg.mkPen(hex_colour, width=1), skipFiniteCheck=True)
+            item = pg.PlotDataItem(pen=pg.mkPen(hex_colour, width=1), skipFiniteCheck=True,
+                                   antialias=False)
+            item.curve.setSegmentedLineMode("on")
             self.addItem(item)
             self._mode_layers.append(item)
         self._infeasible = pg.PlotDataItem(
