@@ -8,7 +8,6 @@ relies on ("success lost only under delay" needs the nominal outcome).
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -48,17 +47,16 @@ def _parse_value(key: str, raw: str) -> Any:
     try:
         value = json.loads(raw)
     except json.JSONDecodeError:
-        raise EvalConfigError(f"--perturb {key}={raw}: value must be a number or a JSON list") from None
-    if isinstance(value, bool) or not isinstance(value, (int, float, list)):
-        raise EvalConfigError(f"--perturb {key}={raw}: value must be a number or a JSON list")
+        value = None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise EvalConfigError(f"--perturb {key}={raw}: value must be a number")
     return value
 
 
 def parse_perturbation(text: str) -> dict[str, Any]:
     """'obs_noise=0.01' -> {'obs_noise': 0.01}; 'delay=2,obs_noise=0.01' -> one combined cell."""
     cell: dict[str, Any] = {}
-    # split on commas that start a new key=, so JSON lists like pose_shift=[0.02,0] survive
-    for part in re.split(r",(?=[A-Za-z_]+=)", text.strip()):
+    for part in text.strip().split(","):
         key, sep, raw = part.partition("=")
         key = key.strip()
         if not sep or not key:
