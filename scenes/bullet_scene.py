@@ -208,10 +208,14 @@ class BulletScene:
         if success:
             events.append(Event("success", step, (), {}))
         elif violation:
-            events.append(Event("contact", step, tuple(violation.split(":")[1:]) or (),
-                                {"violation": violation.split(":")[0]}))
+            # One marker per violation: the contact's onset event gets the reason attached.
+            reason, *bodies = violation.split(":")
+            pair = tuple(bodies)
+            events = [e for e in events if not (e.kind == "contact" and e.bodies == pair)]
+            events.append(Event("contact", step, pair, {"violation": reason}))
         elif self.step_count >= self.max_steps:
-            events.append(Event("timeout", step, (), {"steps": self.step_count}))
+            if self.step_count == self.max_steps:
+                events.append(Event("timeout", step, (), {"steps": self.step_count}))
             done = True
         return (1.0 if success else 0.0), done, success, events
 
