@@ -10,7 +10,11 @@ A feature lives in `app/<feature>_workspace.py` and exposes
                                                          # <feature>` calls it before rendering
 
 MainWindow imports each of FEATURES if the module exists (a missing module is skipped; an import
-error inside an existing module is a bug and propagates). Inside install() a feature uses:
+error inside an existing module is a bug and propagates), always in FEATURES order, so a later
+feature may look up an earlier one in window.features. `planscope` (defer_features=True) installs
+the features up to the starting workspace before the window shows and the rest right after, before
+any file or policy is opened; a switch to a not-yet-installed workspace installs it first.
+Inside install() a feature uses:
 
     window.add_dock(key, title, widget, area=Qt.LeftDockWidgetArea, workspace="inspector")
         -> QDockWidget (objectName=key so the layout persists; a View ▸ Panels toggle is added;
@@ -21,6 +25,7 @@ error inside an existing module is a bug and propagates). Inside install() a fea
     window.session           SceneSession (Qt-free): scene, seed, reset, step, get/set_state
     window.sceneLoaded       signal emitted after a scene (re)loaded and mirrored
     window.sessionStepped    signal emitted after each simulation step / state change
+    window.closing           signal emitted when the window closes (stop your worker threads)
     window.register_drop_handler(predicate, callback, name="")   path -> bool, path -> None;
                              used for drag & drop, File ▸ Open Recording…, recent files and
                              `planscope FILE ...`
@@ -58,9 +63,15 @@ class MainWindow(FileOpeningMixin, QtWidgets.QMainWindow):
     workspaceChanged = QtCore.Signal(str)
     sceneLoaded = QtCore.Signal()
     sessionStepped = QtCore.Signal()
+    closing = QtCore.Signal()  # before the window closes: stop workers, save your state
 
     def __init__(self, session: SceneSession | None = None, *, install_features: bool = True,
-                 restore_layout: bool = True) -> None:
+                 restore_layout: bool = True, defer_features: bool = False) -> None:
+        """install_features: import and install app/<feature>_workspace.py modules.
+        restore_layout: apply the saved dock layout, geometry and workspace.
+        defer_features: install only the features up to the starting workspace now (FEATURES
+        order); the rest wait for `install_pending_features()` (called on the first workspace
+        switch or file open, or by the caller once the window is shown: faster start-up)."""
         super().__init__()
         self.setObjectName("planscope_main_window")
         self.setWindowTitle("planscope")
@@ -72,6 +83,10 @@ class MainWindow(FileOpeningMixin, QtWidgets.QMainWindow):
         self.features: dict[str, Any] = {}
         self.docks: dict[str, QtWidgets.QDockWidget] = {}
         self._dock_workspaces: dict[str, tuple[str, ...] | None] = {}
+        self._dock_areas: dict[str, Qt.DockWidgetArea] = {}
+        self._late_docks: list[str] = []      # added after the default layout was captured
+        self._pending_features: list[str] = []
+        self._default_state: QtCore.QByteArray | None = None
         self._workspace = "inspector"
         self._settings = app_settings()
         # headless runs (snapshot) set this: errors propagate to the CLI instead of a modal dialog
@@ -98,18 +113,23 @@ class MainWindow(FileOpeningMixin, QtWidgets.QMainWindow):
         self._status_timer.start()
 
         if install_features:
-            self._install_features()
+            names = list(FEATURES)
+            start = self._saved_workspace() if restore_layout else self._workspace
+            if defer_features and start in names:
+                cut = names.index(start) + 1
+                names, self._pending_features = names[:cut], names[cut:]
+            self._install_features(names)
         screen = QtGui.QGuiApplication.primaryScreen()
         room = screen.availableGeometry() if screen is not None else QtCore.QRect(0, 0, 1600, 1000)
         self.resize(min(1500, int(room.width() * 0.92)), min(920, int(room.height() * 0.92)))
         self._default_state = self.saveState(LAYOUT_VERSION)
-        self.set_workspace(self._workspace)
+        self._apply_workspace(self._workspace)
         if restore_layout:
             self.restore_layout()
 
     # ---- feature modules --------------------------------------------------------------------
-    def _install_features(self) -> None:
-        for name in FEATURES:
+    def _install_features(self, names: Iterable[str]) -> None:
+        for name in names:
             module_name = f"app.{name}_workspace"
             try:
                 module = importlib.import_module(module_name)
@@ -118,6 +138,17 @@ class MainWindow(FileOpeningMixin, QtWidgets.QMainWindow):
                     continue
                 raise
             self.features[name] = module.install(self)
+
+    def install_pending_features(self) -> None:
+        """Install the features deferred by `defer_features=True`, in FEATURES order."""
+        pending, self._pending_features = self._pending_features, []
+        if pending:
+            self._install_features(pending)
+            self._apply_workspace(self._workspace)  # their docks follow the current workspace
+
+    def _saved_workspace(self) -> str:
+        value = self._settings.value("window/workspace")
+        return value if isinstance(value, str) and value in WORKSPACES else self._workspace
 
     # ---- docks and workspaces ---------------------------------------------------------------
     def add_dock(self, key: str, title: str, widget: QtWidgets.QWidget,
@@ -134,8 +165,15 @@ class MainWindow(FileOpeningMixin, QtWidgets.QMainWindow):
         dock.setFeatures(QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetClosable
                          | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable
                          | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetFloatable)
-        self.addDockWidget(area, dock)
+        # a dock created after the saved layout was restored still gets its saved place
+        # (restoreDockWidget only works for a dock not yet in the layout)
+        restored = self._default_state is not None and self.restoreDockWidget(dock)
+        if not restored:
+            self.addDockWidget(area, dock)
         self.docks[key] = dock
+        self._dock_areas[key] = area
+        if self._default_state is not None:
+            self._late_docks.append(key)
         spaces = None if workspace is None else (
             (workspace,) if isinstance(workspace, str) else tuple(workspace))
         for space in spaces or ():
@@ -145,9 +183,8 @@ class MainWindow(FileOpeningMixin, QtWidgets.QMainWindow):
         toggle = dock.toggleViewAction()
         toggle.setText(title)
         self.panels_menu.addAction(toggle)
-        dock.setVisible(spaces is None or self._workspace in spaces)
-        # a dock added after the saved layout was restored still gets its saved place
-        self.restoreDockWidget(dock)
+        if not restored:
+            dock.setVisible(spaces is None or self._workspace in spaces)
         return dock
 
     def dock(self, key: str) -> QtWidgets.QDockWidget | None:
@@ -161,6 +198,13 @@ class MainWindow(FileOpeningMixin, QtWidgets.QMainWindow):
         """Show the docks of workspace `name` (and the shared ones), hide the other workspaces'."""
         if name not in WORKSPACES:
             raise ValueError(f"unknown workspace {name!r}; known: {', '.join(WORKSPACES)}")
+        if self._pending_features:
+            self._workspace = name
+            self.install_pending_features()  # applies the workspace once they are installed
+            return
+        self._apply_workspace(name)
+
+    def _apply_workspace(self, name: str) -> None:
         self._workspace = name
         for key, dock in self.docks.items():
             spaces = self._dock_workspaces.get(key)
@@ -177,7 +221,7 @@ class MainWindow(FileOpeningMixin, QtWidgets.QMainWindow):
             self.restoreGeometry(geometry)
         workspace = s.value("window/workspace")
         if isinstance(workspace, str) and workspace in WORKSPACES:
-            self.set_workspace(workspace)
+            self._apply_workspace(workspace)
         state = s.value("window/state")
         if state is not None:
             self.restoreState(state, LAYOUT_VERSION)
@@ -191,9 +235,12 @@ class MainWindow(FileOpeningMixin, QtWidgets.QMainWindow):
 
     def reset_layout(self) -> None:
         self.restoreState(self._default_state, LAYOUT_VERSION)
+        for key in self._late_docks:  # not in the default state: back to the area they asked for
+            self.addDockWidget(self._dock_areas[key], self.docks[key])
         self.set_workspace(self._workspace)
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802
+        self.closing.emit()
         self.save_layout()
         self._play_timer.stop()
         self._status_timer.stop()

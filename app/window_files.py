@@ -2,7 +2,8 @@
 File ▸ Open…, Open Recent and `planscope FILE ... --policy SPEC` all go through.
 
 A mixin of MainWindow (kept apart so main_window.py stays wiring only). It needs from the window:
-`_settings` (QSettings), `recent_menu` (QMenu), `run_guarded` and `report_error`.
+`_settings` (QSettings), `recent_menu` (QMenu), `run_guarded`, `report_error` and
+`install_pending_features`.
 """
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ class FileOpeningMixin:
 
     def open_paths(self, paths: Iterable[str]) -> None:
         """Open each path with the first matching drop handler; a dialog says when none matches."""
+        self.install_pending_features()  # a deferred workspace may be the one that opens it
         for path in paths:
             path = os.path.abspath(os.path.expanduser(path)) if os.path.exists(path) else path
             for _name, predicate, callback in self._drop_handlers:
@@ -61,6 +63,7 @@ class FileOpeningMixin:
         return True
 
     def open_policy(self, spec: str) -> None:
+        self.install_pending_features()
         if self._policy_handler is None:
             self.report_error("Cannot open policy", UserFacingError(
                 f"{spec}: no installed view loads policies (the inspector workspace is missing)"))

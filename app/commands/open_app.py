@@ -27,7 +27,10 @@ def run_open(args) -> int:
     from app.state.scene_session import SceneSession
 
     app = ensure_qapp()
-    window = MainWindow(SceneSession(getattr(args, "scene", None) or "mug_grasp"))
+    # the starting workspace's feature is installed before the window shows, the others right
+    # after it is on screen (before files and policies are opened)
+    window = MainWindow(SceneSession(getattr(args, "scene", None) or "mug_grasp"),
+                        defer_features=True)
     install_excepthook(window)
     window.show()
 
@@ -37,6 +40,7 @@ def run_open(args) -> int:
             return
         window.status(f"Loading scene {window.session.scene_name}…", 0)
         QtWidgets.QApplication.processEvents()  # paint the message before the load blocks
+        window.install_pending_features()
         if window.load_scene():
             window.status("")
         for spec in getattr(args, "policy", None) or []:
@@ -56,8 +60,11 @@ def _report_startup(window) -> None:
     from PySide6 import QtWidgets
 
     start = _process_start_time()
+    QtWidgets.QApplication.processEvents()
+    window.repaint()  # "shown" includes the first paint
     shown_s = time.time() - start
     heavy = {"torch_imported": "torch" in sys.modules, "pybullet_imported": "pybullet" in sys.modules}
+    window.install_pending_features()
     window.load_scene()
     QtWidgets.QApplication.processEvents()
     window.scene_view.repaint()

@@ -239,3 +239,41 @@ def test_an_exception_escaping_a_slot_becomes_one_dialog(qtbot, monkeypatch):
     except UserFacingError:
         sys.excepthook(*sys.exc_info())
     assert shown == [("Unexpected error", "boom"), ("Error", "bad file")]
+
+
+def test_deferred_features_install_on_first_need_and_keep_their_saved_place(qtbot, monkeypatch):
+    import sys
+    import types
+
+    for name, area in (("inspector", Area.LeftDockWidgetArea), ("review", Area.RightDockWidgetArea)):
+        module = types.ModuleType(f"app.{name}_workspace")
+        module.install = (lambda n, a: lambda w: w.add_dock(f"{n}_dock", n, QtWidgets.QLabel(n), a,
+                                                            workspace=n))(name, area)
+        monkeypatch.setitem(sys.modules, f"app.{name}_workspace", module)
+    monkeypatch.setattr("app.main_window.FEATURES", ("inspector", "review"))
+
+    first = make_window(qtbot)  # no features: the fixture helper installs none
+    first.close()
+    first = MainWindow(SceneSession("fake", factory=lambda _n: FakeScene()))
+    qtbot.addWidget(first)
+    first.set_workspace("review")
+    first.addDockWidget(Area.BottomDockWidgetArea, first.dock("review_dock"))
+    first.set_workspace("inspector")
+    first.close()
+
+    window = MainWindow(SceneSession("fake", factory=lambda _n: FakeScene()), defer_features=True)
+    qtbot.addWidget(window)
+    window.show()
+    assert list(window.features) == ["inspector"] and window.dock("review_dock") is None
+    window.set_workspace("review")
+    assert list(window.features) == ["inspector", "review"]
+    review = window.dock("review_dock")
+    assert review.isVisible() and not window.dock("inspector_dock").isVisible()
+    assert window.dockWidgetArea(review) == Area.BottomDockWidgetArea
+    window.reset_layout()
+    assert window.dockWidgetArea(review) == Area.RightDockWidgetArea and review.isVisible()
+
+    other = MainWindow(SceneSession("fake", factory=lambda _n: FakeScene()), defer_features=True)
+    qtbot.addWidget(other)
+    other.open_paths([])              # opening anything installs what was deferred
+    assert "review" in other.features
