@@ -26,6 +26,11 @@ def describe(data: RolloutData | None, name: str = "") -> str:
             f"{verdict}")
 
 
+def on_screen(widget: QtWidgets.QWidget) -> bool:
+    """Visible AND not covered: a dock tabbed behind another reports isVisible() True."""
+    return widget.isVisible() and not widget.visibleRegion().isEmpty()
+
+
 class CompareSide(QtWidgets.QWidget):
     def __init__(self, palette: ModePalette, parent=None) -> None:
         super().__init__(parent)
@@ -106,12 +111,12 @@ class CompareView(QtWidgets.QWidget):
 
     def _on_rollout(self, data: RolloutData | None) -> None:
         self.left.set_rollout(data, self._name(self.session.current))
-        if self.isVisible():
+        if on_screen(self):
             self._fill_picker()
 
     def _on_compare(self, _key) -> None:
         self._stale = True
-        if self.isVisible():
+        if on_screen(self):
             self.refresh()
 
     def refresh(self) -> None:

@@ -82,6 +82,10 @@ class ReplanTopView(pg.PlotWidget):
         for axis in ("bottom", "left"):
             self.getPlotItem().getAxis(axis).enableAutoSIPrefix(False)
         self.setTitle("Plans at replan", size="9pt")
+        self.setToolTip("Top view (x-y, metres) of the plans sampled at the replan in force, "
+                        "coloured by mode (red dashed: infeasible). White: the chunk that ran; "
+                        "white dotted: the rest of the executed plan; grey: the end-effector "
+                        "path so far; red disc: the object.")
         self._fitted_for = None
         self._shown_replan: tuple | None = None  # (rollout, replan step) drawn now
 
@@ -116,11 +120,10 @@ class ReplanTopView(pg.PlotWidget):
                           for m, s in mode_shares(replan).items())
         bad = int((~replan.feasible).sum())
         chosen = replan.mode_labels[replan.executed_index] if replan.executed_index >= 0 else "?"
-        return (f"Replan at step {replan.step}: {len(replan.samples)} plans {shares}"
+        return (f"Replan at step {replan.step}: {len(replan.samples)} plans; executed "
+                f"<b>{chosen or 'unlabelled'}</b><br>{shares}"
                 + (f" <span style='color:{INFEASIBLE_HEX}'>┅ {bad} infeasible</span>" if bad
-                   else "")
-                + f"<br>executed <b>{chosen or 'unlabelled'}</b> (white: chunk run, dotted: rest"
-                  f" of its plan; grey: path so far)")
+                   else ""))
 
     def _show_objects(self, data: RolloutData, step: int) -> None:
         """Objects the plans must reach or avoid (obs fields "<name>_pos" other than the end

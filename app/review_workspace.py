@@ -16,7 +16,7 @@ from typing import Any
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from app.compare_view import CompareView
+from app.compare_view import CompareView, on_screen
 from app.replan_view import ModePalette, ReplanPanel
 from app.review_dialogs import show_error, show_notice
 from app.review_replay import SceneReplay
@@ -99,7 +99,7 @@ class ReviewWorkspace(QtCore.QObject):
             self.replans.chunk_view.set_cursor(step)
             replan = None if data is None else data.replan(data.replan_index_at(step))
             self.replans.top_view.show_replan(data, replan, step)
-            if self.compare.isVisible():  # a hidden tab is drawn when it is shown
+            if on_screen(self.compare):  # a tab behind another is drawn when it is raised
                 self.compare.refresh()
         except RecordingError as exc:
             s.set_playing(False)
@@ -209,7 +209,7 @@ class ReviewWorkspace(QtCore.QObject):
     def size_docks(self) -> None:
         """Default proportions (the 3-D view keeps the middle); saved layouts override them."""
         d, w = self.docks, self.window
-        w.resizeDocks([d["browser"], d["replans"]], [400, 520], Qt.Horizontal)
+        w.resizeDocks([d["browser"], d["replans"]], [470, 500], Qt.Horizontal)
         w.resizeDocks([d["timeline"], d["plots"]], [76, 200], Qt.Vertical)
         w.resizeDocks([d["replans"], d["queue"]], [470, 400], Qt.Vertical)
 

@@ -19,10 +19,23 @@ KEY_ROLE = Qt.UserRole + 2
 COLUMNS = (("file", "File"), ("id", "Id"), ("seed", "Seed"), ("policy", "Policy"),
            ("perturbation", "Perturbation"), ("success", "Success"),
            ("failure_label", "Failure label"), ("hardness", "Hardness"), ("tags", "Tags"))
-COLUMN_WIDTHS = {"file": 110, "id": 44, "seed": 48, "policy": 82, "perturbation": 110,
-                 "success": 62, "failure_label": 96, "hardness": 66, "tags": 120}
+COLUMN_WIDTHS = {"file": 110, "id": 40, "seed": 40, "policy": 112, "perturbation": 96,
+                 "success": 60, "failure_label": 80, "hardness": 60, "tags": 120}
 FAIL_BRUSH = QtGui.QBrush(QtGui.QColor("#FF6B5E"))
 OK_BRUSH = QtGui.QBrush(QtGui.QColor("#5BC46A"))
+
+
+def perturbation_text(value: object) -> str:
+    """'{"action_noise": 0.02}' -> 'action_noise=0.02' (how `planscope eval` names cells)."""
+    text = str(value or "")
+    if not text.startswith("{"):
+        return text
+    try:
+        import json
+        cell = json.loads(text)
+    except ValueError:
+        return text
+    return ",".join(f"{k}={v}" for k, v in cell.items()) if isinstance(cell, dict) else text
 
 
 class RolloutTableModel(QtCore.QAbstractTableModel):
@@ -54,6 +67,8 @@ class RolloutTableModel(QtCore.QAbstractTableModel):
             for key in ("id", "seed", "policy", "perturbation", "success", "failure_label"):
                 col = rec.columns.get(key)
                 cols[key].append(np.full(n, "", dtype=object) if col is None else col.astype(object))
+            cols["perturbation"][-1] = np.asarray(
+                [perturbation_text(v) for v in cols["perturbation"][-1]], dtype=object)
             cols["hardness"].append(rec.rank(self.session.weights)[1].astype(object))
             cols["tags"].append(np.full(n, "", dtype=object))
         self.keys = np.concatenate(keys) if keys else np.zeros((0, 2), np.int64)

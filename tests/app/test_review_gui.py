@@ -278,6 +278,7 @@ def test_chunk_boundary_tab_draws_predicted_chunks_when_shown(qtbot, synthetic):
     chunks = ws.replans.chunk_view.chunks
     assert chunks[0].getData()[0] is None or len(chunks[0].getData()[0]) == 0  # hidden: not read
     ws.replans.tabs.setCurrentIndex(1)
+    QtWidgets.QApplication.processEvents()
     ws.draw_now()
     x_even, _ = chunks[0].getData()
     x_odd, _ = chunks[1].getData()
