@@ -11,6 +11,7 @@ Also: set_poses (CPU side of the mirror update) and scene.link_poses() (PyBullet
 """
 from __future__ import annotations
 
+import os
 import statistics
 import time
 
@@ -19,10 +20,16 @@ import numpy as np
 SIZE = (1280, 800)
 
 
+CPU_MS: dict[str, float] = {}
+
+
 def _frame_ms(view, app, frames: int, before=None) -> float:
+    """Median wall ms per frame; the process's CPU ms per frame (all threads, including the
+    software rasteriser's) goes to CPU_MS["last"]."""
     from OpenGL import GL
 
     samples = []
+    cpu_start = time.process_time()
     for i in range(frames):
         start = time.perf_counter()
         if before is not None:
@@ -32,6 +39,7 @@ def _frame_ms(view, app, frames: int, before=None) -> float:
         GL.glFinish()
         app.processEvents()
         samples.append((time.perf_counter() - start) * 1e3)
+    CPU_MS["last"] = (time.process_time() - cpu_start) * 1e3 / frames
     return statistics.median(samples[2:] if len(samples) > 4 else samples)
 
 
@@ -78,6 +86,7 @@ def run(args) -> dict:
         set_poses_ms = (time.perf_counter() - t0) * 1e3 / 50
 
         scene_ms = _frame_ms(view, app, frames, lambda i: view.set_poses(poses[i % len(poses)]))
+        scene_cpu_ms = CPU_MS["last"]
 
         # merged reference: the same triangles, colours, shader and screen coverage (vertices
         # moved to their world pose on the CPU) drawn as one item with no scene graph
@@ -115,6 +124,8 @@ def run(args) -> dict:
         "build_ms": round(build_ms, 1),
         "frame_ms": round(scene_ms, 2),
         "fps": round(1e3 / scene_ms, 1),
+        "frame_cpu_ms": round(scene_cpu_ms, 2),
+        "load_average_1min": round(os.getloadavg()[0], 2),
         "empty_frame_ms": round(empty_ms, 2),
         "merged_frame_ms": round(merged_ms, 2),
         "frame_vs_empty": round(scene_ms / empty_ms, 2),
@@ -125,6 +136,8 @@ def run(args) -> dict:
     print(f"scene view {result['view_px']}: {result['shapes']} shapes, "
           f"{result['triangles']} triangles (mirror built in {result['build_ms']} ms)")
     print(f"  frame (poses + paint + glFinish): {result['frame_ms']} ms  ({result['fps']} fps)")
+    print(f"  CPU per frame (all threads, incl. software GL): {result['frame_cpu_ms']} ms; "
+          f"1-min load average {result['load_average_1min']} on {os.cpu_count()} cores")
     print(f"  reference empty frame (grid):     {result['empty_frame_ms']} ms  "
           f"-> scene = {result['frame_vs_empty']}x empty")
     print(f"  reference one merged mesh:        {result['merged_frame_ms']} ms  "
