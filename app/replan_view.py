@@ -16,7 +16,7 @@ from app.state.review_data import EE_KEYS, ReplanView, RolloutData
 
 EXECUTED_HEX = "#FFFFFF"
 PATH_HEX = "#9A9A9A"
-NO_MODE = ("", "none", "unknown", "unlabelled", "averaging", "between")
+NO_MODE = ("", "none", "no mode", "unknown", "unlabelled", "averaging", "between")
 DIM_NAMES = ("x", "y", "z", "gripper")
 
 
@@ -48,7 +48,7 @@ def polyline_arrays(paths: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarr
 
 
 def mode_shares(replan: ReplanView) -> dict[str, float]:
-    labels = [m or "unlabelled" for m in replan.mode_labels]
+    labels = [m or "no mode" for m in replan.mode_labels]
     values, counts = np.unique(labels, return_counts=True)
     order = np.argsort(-counts)
     return {str(values[i]): float(counts[i]) / len(labels) for i in order}
@@ -121,7 +121,7 @@ class ReplanTopView(pg.PlotWidget):
         bad = int((~replan.feasible).sum())
         chosen = replan.mode_labels[replan.executed_index] if replan.executed_index >= 0 else "?"
         return (f"Replan at step {replan.step}: {len(replan.samples)} plans; executed "
-                f"<b>{chosen or 'unlabelled'}</b><br>{shares}"
+                f"<b>{chosen or 'no mode'}</b><br>{shares}"
                 + (f" <span style='color:{INFEASIBLE_HEX}'>┅ {bad} infeasible</span>" if bad
                    else ""))
 
@@ -144,7 +144,7 @@ class ReplanTopView(pg.PlotWidget):
         if replan is not None:
             for i, label in enumerate(replan.mode_labels):
                 if replan.feasible[i]:
-                    by_mode.setdefault(label or "unlabelled", []).append(i)
+                    by_mode.setdefault(label or "no mode", []).append(i)
         for label in by_mode:
             if label not in self.mode_items:
                 pen = pg.mkPen(self.palette.hex(label), width=1)

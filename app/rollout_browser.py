@@ -232,6 +232,8 @@ class RolloutBrowser(QtWidgets.QWidget):
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setAlternatingRowColors(True)
         self.table.setWordWrap(False)
+        # "mug_grasp_expert" vs "mug_grasp_averaging" differ at the end: keep both ends
+        self.table.setTextElideMode(Qt.ElideMiddle)
         top = QtWidgets.QHBoxLayout()
         top.addWidget(self.search, 1)
         top.addWidget(self.failed_only)
