@@ -59,7 +59,18 @@ def open_h5(path: str) -> h5py.File:
     try:
         return h5py.File(path, "r")
     except (OSError, ValueError) as exc:
+        if "lock" in str(exc).lower():
+            # Another tool holds a write lock, or the file system has no locks (NFS): a viewer
+            # can still read; our own writer never writes a file in place.
+            try:
+                return h5py.File(path, "r", locking=False)
+            except (OSError, ValueError) as exc2:
+                exc = exc2
         raise _diagnose_open_failure(path, exc) from None
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
 def _json(path: str, text: Any, what: str) -> Any:
@@ -186,16 +197,19 @@ class RecordingReader:
         try:
             for i, name in enumerate(self.demo_names):
                 g = self._data[name]
-                a = g.attrs
+                present = set(g.attrs.keys())          # one call; most files have 1 attr
+                a = {k: g.attrs[k] for k in present & {"num_samples", "seed", "policy",
+                                                       "perturbation", "success",
+                                                       "failure_label", "mode"}}
                 n = a.get("num_samples")
                 if n is None:
                     n = g["actions"].shape[0] if "actions" in g else 0
                 row = {"id": i, "demo": name, "seed": int(a.get("seed", -1)),
-                       "policy": str(a.get("policy", "")),
-                       "perturbation": str(a.get("perturbation", "")),
+                       "policy": _text(a.get("policy", "")),
+                       "perturbation": _text(a.get("perturbation", "")),
                        "success": bool(a.get("success", True)),
-                       "failure_label": str(a.get("failure_label", "unlabelled")),
-                       "mode": str(a.get("mode", "")), "num_steps": float(n)}
+                       "failure_label": _text(a.get("failure_label", "unlabelled")),
+                       "mode": _text(a.get("mode", "")), "num_steps": float(n)}
                 for key in out:
                     out[key].append(row.get(key, np.nan))
         except (OSError, KeyError, ValueError) as exc:

@@ -6,10 +6,7 @@ import hashlib
 import json
 import os
 import random
-import signal
 import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -21,9 +18,8 @@ from recordings.errors import RecordingError
 from recordings.reader import RecordingReader
 from recordings.tags import TAXONOMY, TagStore
 from recordings.writer import RecordingWriter
+from tests.recordings.forked import ForkedChild
 from tests.recordings.helpers import ENV_ARGS, make_rollout
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -70,28 +66,34 @@ def test_two_connections_see_each_other(recording):
     two.close()
 
 
+def tag_work(path: Path):
+    def work(say) -> None:
+        store = TagStore(path, author="child")
+        i = 0
+        while True:
+            tag = store.add(i % 50, TAXONOMY[i % 8], step=None if i % 3 == 0 else i,
+                            note=f"n{i}")
+            say(f"ack {tag.id}")
+            i += 1
+    return work
+
+
 def run_child_and_kill(path: Path, rng: random.Random) -> list[int]:
-    proc = subprocess.Popen([sys.executable, "-m", "tests.recordings.tags_child", str(path)],
-                            cwd=ROOT, stdout=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    child = ForkedChild(tag_work(path))
     target = rng.randint(1, 12)
     acked = []
-    for line in proc.stdout:
-        if line.startswith("ack"):
-            acked.append(int(line.split()[1]))
-            if len(acked) >= target:
-                break
+    for line in child.stdout:
+        acked.append(int(line.split()[1]))
+        if len(acked) >= target:
+            break
     time.sleep(rng.uniform(0, 0.004))
-    proc.send_signal(signal.SIGKILL)
-    acked += [int(x.split()[1]) for x in proc.stdout.read().splitlines() if x.startswith("ack")]
-    proc.wait()
-    return acked
+    return acked + [int(x.split()[1]) for x in child.kill() if x.startswith("ack")]
 
 
 def test_kill_9_loses_no_acknowledged_tag(recording):
     rng = random.Random(99)
     acked: set[int] = set()
-    for _ in range(22):
+    for _ in range(30):
         acked.update(run_child_and_kill(recording, rng))
         with TagStore(recording) as store:          # opens cleanly after every kill
             ids = {t.id for t in store.list()}
@@ -99,7 +101,26 @@ def test_kill_9_loses_no_acknowledged_tag(recording):
         check = sqlite3.connect(recording.with_name("rec.h5.tags.sqlite"))
         assert check.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         check.close()
-    assert len(acked) >= 22
+    assert len(acked) >= 30
+
+
+def test_two_processes_add_at_once_then_die(recording):
+    """Two processes adding to the same sidecar at the same time, both killed: every
+    acknowledged tag of both is there, ids are unique."""
+    children = [ForkedChild(tag_work(recording)) for _ in range(2)]
+    acked: list[int] = []
+    for child in children:                  # both running: wait for 15 acks from each
+        for n, line in enumerate(child.stdout, start=1):
+            acked.append(int(line.split()[1]))
+            if n >= 15:
+                break
+    for child in children:
+        acked += [int(x.split()[1]) for x in child.kill() if x.startswith("ack")]
+    assert len(acked) == len(set(acked)) >= 30
+    with TagStore(recording) as store:
+        tags = store.list()
+        assert set(acked) <= {t.id for t in tags}
+        assert len({t.id for t in tags}) == len(tags)
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".json"])
