@@ -81,6 +81,7 @@ class ChainView(QtWidgets.QWidget):
         self.stats.getPlotItem().scene().addItem(self._clusters_vb)
         self.stats.getPlotItem().getAxis("right").linkToView(self._clusters_vb)
         self.stats.getPlotItem().getAxis("right").setLabel("modes (count)")
+        self.stats.getPlotItem().getAxis("right").setTickSpacing(1, 1)   # counts are integers
         self._clusters_vb.setXLink(self.stats.getPlotItem())
         self.stats.getPlotItem().vb.sigResized.connect(self._sync_views)
         self._clusters = pg.PlotDataItem(pen=pg.mkPen("#E69F00", width=2), stepMode="center")

@@ -1,7 +1,7 @@
 """3-D overlays of the inspector in the scene view (pyqtgraph.opengl, world metres).
 
 - every plan at the current chain step as ONE GLLinePlotItem (mode="lines": vertex pairs, one
-  colour per vertex, so mode colours cost nothing extra); infeasible final plans in red;
+  colour per vertex, so mode colours cost nothing extra); infeasible final plans fainter;
 - the selected plan: a thick white strip with its waypoints;
 - red points at the first colliding waypoint of each infeasible plan;
 - the baseline's plan: a thick orange strip;
@@ -46,7 +46,7 @@ class PlanOverlay:
                                           color=hex_to_rgba(SELECTED_HEX), glOptions="translucent")
         self.selected_points = gl.GLScatterPlotItem(size=7, color=hex_to_rgba(SELECTED_HEX),
                                                     glOptions="translucent")
-        self.collisions = gl.GLScatterPlotItem(size=12, color=hex_to_rgba(INFEASIBLE_HEX),
+        self.collisions = gl.GLScatterPlotItem(size=9, color=hex_to_rgba(INFEASIBLE_HEX),
                                                glOptions="translucent")
         self.baseline = gl.GLLinePlotItem(mode="line_strip", width=4.0,
                                           color=hex_to_rgba(BASELINE_HEX), glOptions="translucent")
@@ -106,7 +106,9 @@ class PlanOverlay:
             final = state.step >= state.num_steps
             feas = result.feasibility if (result is not None and final) else None
             if feas is not None:
-                colours[~feas.feasible] = hex_to_rgba(INFEASIBLE_HEX, max(alpha, 0.6))
+                # infeasible plans keep their mode colour (so modes stay readable when many
+                # collide) but fainter; the red point at the colliding waypoint marks them
+                colours[~feas.feasible, 3] *= 0.55
                 bad = visible & ~feas.feasible & (feas.bad_waypoint >= 0)
                 rows = np.flatnonzero(bad)
                 points = paths[rows, feas.bad_waypoint[rows], :3] if rows.size else np.zeros((0, 3))

@@ -53,7 +53,8 @@ class PlanProjection(pg.PlotWidget):
         for side in ("bottom", "left", "top", "right"):
             self.getAxis(side).setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.showGrid(x=True, y=True, alpha=0.15)
-        self.setAspectLocked(True)
+        # not aspect-locked: the docks are wide and short, and a locked 1:1 view would shrink
+        # the plans to a sliver; both axes are labelled in metres with a grid instead
         self.setMenuEnabled(False)
         self._mode_layers: list[pg.PlotDataItem] = []
         # Speed (1024 plans redraw in a few ms): plan layers are drawn without antialiasing as
@@ -72,7 +73,7 @@ class PlanProjection(pg.PlotWidget):
             symbol="s", symbolSize=4, symbolBrush=BASELINE_HEX, symbolPen=None)
         self._selected = pg.PlotDataItem(pen=pg.mkPen(SELECTED_HEX, width=3), symbol="o",
                                          symbolSize=5, symbolBrush=SELECTED_HEX, symbolPen=None)
-        self._collisions = pg.ScatterPlotItem(symbol="x", size=11, pen=pg.mkPen(INFEASIBLE_HEX, width=2),
+        self._collisions = pg.ScatterPlotItem(symbol="x", size=8, pen=pg.mkPen(INFEASIBLE_HEX, width=1.5),
                                               brush=INFEASIBLE_HEX)
         self._markers = pg.ScatterPlotItem(size=14, pxMode=True)
         for item in (self._infeasible, self._baseline, self._selected, self._collisions, self._markers):
@@ -147,11 +148,12 @@ class PlanProjection(pg.PlotWidget):
                   "pen": pg.mkPen("#FFFFFF", width=1)} for p, c, s in points]
         self._markers.setData(spots)
 
-    def set_range_from(self, lo: np.ndarray, hi: np.ndarray, pad: float = 0.08) -> None:
-        """Fix the view to world box [lo, hi] (metres) so the plot does not jump between steps."""
-        i, j = self.axes_ij
-        self.setXRange(lo[i] - pad, hi[i] + pad, padding=0)
-        self.setYRange(lo[j] - pad, hi[j] + pad, padding=0)
+    def set_range_from(self, lo: np.ndarray, hi: np.ndarray, pad: float = 0.02) -> None:
+        """Fix the view to world box [lo, hi] (metres) plus 10 % and `pad` metres on each side,
+        so the plot does not jump between chain steps (early noise may leave the view)."""
+        for axis, setter in zip(self.axes_ij, (self.setXRange, self.setYRange)):
+            margin = 0.1 * float(hi[axis] - lo[axis]) + pad
+            setter(float(lo[axis]) - margin, float(hi[axis]) + margin, padding=0)
 
     # ---- picking -----------------------------------------------------------------------------
     def nearest_sample(self, x: float, y: float, tolerance: float) -> int | None:

@@ -150,13 +150,15 @@ def test_overlay_one_gl_item_with_mode_colours_and_red_infeasible(qtbot, state):
     state.isolate(0)
     assert overlay.plans.pos.shape[0] == int((labels == 0).sum()) * 30
     state.isolate(None)
-    # mark two plans infeasible: they turn red and get a collision point each
+    # mark two plans infeasible: they fade (mode colour kept) and get a red collision point each
     feas = state.result.feasibility
+    alpha_before = overlay.plans.color[0, 3]
     feas.feasible[[0, 1]] = False
     feas.bad_waypoint[[0, 1]] = 6
     overlay.refresh()
-    assert np.allclose(overlay.plans.color[0, :3], hex_to_rgba(INFEASIBLE_HEX)[:3])
+    assert overlay.plans.color[0, 3] < alpha_before
     assert overlay.collisions.pos.shape == (2, 3)
+    assert np.allclose(overlay.collisions.color[:3], hex_to_rgba(INFEASIBLE_HEX)[:3])
     state.select(4)
     assert overlay.selected.pos.shape == (16, 3)
     assert overlay.baseline.pos.shape == (16, 3)
@@ -218,3 +220,23 @@ def test_sweep_view_plots_and_answers(qtbot, state):
     curves = [i for i in view.shares_plot.getPlotItem().items if isinstance(i, pg.PlotDataItem)]
     assert len(curves) == 2 * 2                                # 2 modes x 2 solvers
     assert view.shares_plot.getAxis("bottom").labelText.startswith("solver steps")
+
+
+def test_3d_click_picks_the_plan_under_the_cursor_and_shift_drag_maps_to_the_table(qtbot, state):
+    import pyqtgraph.opengl as gl
+    from pyqtgraph import Vector
+
+    from app.mug_drag import pick_plan, project_points, ray_plane_xy
+    view = gl.GLViewWidget()
+    qtbot.addWidget(view)
+    view.resize(640, 480)
+    view.setCameraPosition(pos=Vector(0.5, 0.0, 0.2), distance=1.0, elevation=40, azimuth=-120)
+    plan = state.batch.plans[7]
+    px, py = project_points(view, plan[10:11, :3].astype(np.float64))[0]
+    picked = pick_plan(view, state, px, py)
+    assert picked is not None
+    assert np.linalg.norm(state.batch.plans[picked][:, :3] - plan[10, :3], axis=1).min() < 0.02
+    assert pick_plan(view, state, -500.0, -500.0) is None
+    # unprojecting the pixel of a point onto its height gives the point back
+    x, y = ray_plane_xy(view, px, py, float(plan[10, 2]))
+    assert abs(x - plan[10, 0]) < 2e-3 and abs(y - plan[10, 1]) < 2e-3
