@@ -137,6 +137,7 @@ class ReviewWorkspace(QtCore.QObject):
             if rec.stale and os.path.exists(rec.path):
                 try:
                     self.session.reload(i)
+                    self._file_warned.discard(text)  # a later replacement is news again
                     self.window.status(f"reopened {rec.name} (it changed on disk); tags kept")
                 except RecordingError as again:
                     show_error(self.window, again, "Recording problem")

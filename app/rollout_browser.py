@@ -81,12 +81,18 @@ class RolloutTableModel(QtCore.QAbstractTableModel):
         self.endResetModel()
 
     def _fill_tags(self) -> None:
+        """Tags column from each file's tag book: O(number of tags), not O(rows)."""
         tags = self.columns.get("tags")
-        if tags is None:
+        if tags is None or not len(tags):
             return
-        for i, (f, row) in enumerate(self.keys):
-            rec = self.session.recordings[f]
-            tags[i] = rec.tags.labels(rec.rollout_id(int(row)))
+        tags[:] = ""
+        offset = 0
+        for rec in self.session.recordings:
+            for rollout_id in {t.rollout_id for t in rec.tags.all()}:
+                row = rec.row_of(rollout_id)
+                if row is not None:
+                    tags[offset + row] = rec.tags.labels(rollout_id)
+            offset += len(rec)
 
     def _rebuild_search(self) -> None:
         parts = [self.columns[k].astype(str) for k in ("id", "seed", "policy", "perturbation",
