@@ -64,7 +64,7 @@ def _write_events(group: h5py.Group, rollout: Rollout) -> None:
     ev = rollout.events
     group.create_dataset("step", data=np.asarray([e.step for e in ev], dtype=np.int64))
     group.create_dataset("kind", data=_strings([e.kind for e in ev], (len(ev),)), dtype=_STR)
-    group.create_dataset("bodies", data=_strings([json.dumps(list(e.bodies)) for e in ev],
+    group.create_dataset("bodies", data=_strings([json.dumps([str(b) for b in e.bodies]) for e in ev],
                                                  (len(ev),)), dtype=_STR)
     group.create_dataset("detail", data=_strings([json_attr(e.detail) for e in ev], (len(ev),)),
                          dtype=_STR)

@@ -38,9 +38,23 @@ def _array(name: str, value: Any, dtype: Any, ndim: int) -> np.ndarray:
     return arr
 
 
+def json_default(value: Any) -> Any:
+    """json.dumps default=: numpy scalars and arrays become plain Python values."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def to_json(value: Any, **kw: Any) -> str:
+    """Sorted-key JSON that accepts numpy values (NaN allowed)."""
+    return json.dumps(value, sort_keys=True, allow_nan=True, default=json_default, **kw)
+
+
 def _json_text(name: str, value: Any) -> str:
     try:
-        return json.dumps(value, sort_keys=True, allow_nan=True)
+        return to_json(value)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{name} must be JSON-serialisable: {exc}") from None
 
@@ -162,8 +176,8 @@ class Rollout:
             arr = np.ascontiguousarray(value)
             if arr.ndim < 1 or arr.shape[0] != t:
                 raise ValueError(f"obs[{key!r}] must be [T={t},...], got shape {arr.shape}")
-            if arr.dtype.kind == "O":
-                raise ValueError(f"obs[{key!r}] must be numeric, got dtype object")
+            if arr.dtype.kind not in "biufc":
+                raise ValueError(f"obs[{key!r}] must be numeric or bool, got dtype {arr.dtype}")
             obs[str(key)] = arr
         self.obs = obs
         self.events = list(self.events)
@@ -172,6 +186,7 @@ class Rollout:
                 raise ValueError(f"events must be recordings.events.Event, got {type(ev).__name__}")
             if not ev.kind:
                 raise ValueError("event kind must be a non-empty string")
+            _json_text(f"detail of the {ev.kind} event at step {ev.step}", ev.detail)
         self.replans = list(self.replans)
         shapes = {r.samples.shape for r in self.replans if isinstance(r, ReplanRecord)}
         for r in self.replans:
@@ -226,7 +241,7 @@ def perturbation_key(perturbation: dict) -> str:
     """Canonical text of a perturbation dict: sorted compact JSON; {} gives ''."""
     if not perturbation:
         return ""
-    return json.dumps(perturbation, sort_keys=True, separators=(",", ":"), allow_nan=True)
+    return to_json(perturbation, separators=(",", ":"))
 
 
 def finite_or_nan(value: float) -> float:

@@ -13,7 +13,7 @@ from typing import Any, Iterable
 import h5py
 import numpy as np
 
-from recordings.rollout import Rollout
+from recordings.rollout import Rollout, to_json
 
 SCHEMA_VERSION = 1
 FORMAT_NAME = "planscope-recording"
@@ -34,7 +34,7 @@ _STR = h5py.string_dtype("utf-8")
 
 
 def json_attr(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, allow_nan=True)
+    return to_json(value)
 
 
 def derived_metrics(rollout: Rollout) -> dict[str, float]:
@@ -134,7 +134,7 @@ ROWS_DATASET = "summary_rows"
 
 def write_summary_rows(f: h5py.File, rows: list[dict[str, Any]]) -> None:
     texts = np.empty(len(rows), dtype=object)
-    texts[:] = [json.dumps(r, allow_nan=True) for r in rows]
+    texts[:] = [to_json(r) for r in rows]
     f.create_dataset(ROWS_DATASET, data=texts, dtype=_STR, chunks=(1024,), maxshape=(None,))
 
 
@@ -142,7 +142,7 @@ def append_summary_rows(f: h5py.File, row: dict[str, Any]) -> None:
     ds = f[ROWS_DATASET]
     n = ds.shape[0]
     ds.resize((n + 1,))
-    ds[n] = json.dumps(row, allow_nan=True)
+    ds[n] = to_json(row)
 
 
 def read_summary_rows(ds: h5py.Dataset) -> dict[str, np.ndarray]:

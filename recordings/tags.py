@@ -17,6 +17,7 @@ import getpass
 import hashlib
 import os
 import sqlite3
+import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -119,6 +120,7 @@ class TagStore:
             self.author = author if author is not None else getpass.getuser()
         except (KeyError, OSError):
             self.author = ""
+        self._lock = threading.RLock()
         fresh = not self.path.exists()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -194,10 +196,11 @@ class TagStore:
                    author=str(row[5]), created=float(row[6]))
 
     def _run(self, what: str, fn):
-        try:
-            return fn()
-        except sqlite3.OperationalError as exc:
-            raise RecordingError(f"{self.path}: cannot {what} ({exc})") from None
+        with self._lock:     # one connection shared by threads: one statement at a time
+            try:
+                return fn()
+            except sqlite3.DatabaseError as exc:
+                raise RecordingError(f"{self.path}: cannot {what} ({exc})") from None
 
     # ----- public API -----
     def add(self, rollout_id: int, tag: str, *, step: int | None = None, note: str = "",

@@ -68,6 +68,8 @@ class RecordingWriter:
         if not os.path.isdir(folder):
             raise RecordingError(f"cannot write {self.path}: folder {folder} does not exist")
         self._lock_fd = self._lock()
+        for suffix in (".index.tmp", ".merge.tmp"):   # left by a killed writer; ours, by name
+            atomic.remove_quietly(self.path + suffix)
         try:
             if mode == "a" and os.path.exists(self.path):
                 self._load_existing(env_args)
@@ -125,6 +127,9 @@ class RecordingWriter:
         except OSError as exc:
             atomic.remove_quietly(tmp)
             raise RecordingError(f"cannot write rollout {rid} to {self.path}: {exc}") from None
+        except BaseException:      # Ctrl+C, or a bug: leave no half-written segment behind
+            atomic.remove_quietly(tmp)
+            raise
         self._sources.append((name, "/demo"))
         self._rows.append(summary_row(rollout, rid))
         try:

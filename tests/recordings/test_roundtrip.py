@@ -244,3 +244,27 @@ def test_write_recording_in_one_go(tmp_path):
     with pytest.raises(RuntimeError):
         write_recording(tmp_path / "b2.h5", broken(), env_args=ENV_ARGS)
     assert sorted(os.listdir(tmp_path)) == ["bulk.h5"]     # nothing half-written
+
+
+def test_numpy_values_in_json_fields_and_stale_tmp_files(tmp_path):
+    from recordings.events import Event
+    path = tmp_path / "r.h5"
+    (tmp_path / "r.h5.merge.tmp").write_bytes(b"left by a killed writer")
+    ro = make_rollout(1)
+    ro = Rollout(obs=ro.obs, actions=ro.actions, states=ro.states, rewards=ro.rewards,
+                 dones=ro.dones, events=[Event("contact", 1, ("a",), {"f": np.float32(2.5)})],
+                 perturbation={"obs_noise": np.float32(0.5), "delay": np.int64(2)},
+                 attrs={"arr": np.arange(3)}, seed=np.int64(5))
+    write(path, [ro])
+    assert sorted(os.listdir(tmp_path)) == ["r.h5"]
+    with RecordingReader(path) as r:
+        v = r.rollout(0)
+        assert v.perturbation == {"obs_noise": 0.5, "delay": 2}
+        assert v.user_attrs == {"arr": [0, 1, 2]} and v.events[0].detail == {"f": 2.5}
+        assert r.summary["perturbation"][0] == '{"delay":2,"obs_noise":0.5}'
+    with pytest.raises(ValueError, match="obs\\['name'\\] must be numeric"):
+        Rollout(obs={"name": np.array(["a"] * 12)}, actions=ro.actions, states=ro.states,
+                rewards=ro.rewards, dones=ro.dones)
+    with pytest.raises(ValueError, match="JSON"):
+        Rollout(obs={}, actions=ro.actions, states=ro.states, rewards=ro.rewards, dones=ro.dones,
+                perturbation={"f": object()})

@@ -239,3 +239,9 @@ def test_read_only_folder_falls_back_to_user_data_dir(recording, tmp_path, monke
             assert [t.tag for t in again.list()] == ["perception", "control"]
     finally:
         os.chmod(folder, 0o755)
+
+
+def test_corrupt_sidecar_is_one_clear_error(recording):
+    recording.with_name("rec.h5.tags.sqlite").write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(RecordingError, match="tags.sqlite"):
+        TagStore(recording)
