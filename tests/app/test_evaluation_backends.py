@@ -80,8 +80,7 @@ def test_two_workers_and_ray_match_one_worker(one_worker, tmp_path):
     assert_same(comparable(one_worker), comparable(two))
 
     ray = pytest.importorskip("ray")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-             runtime_env={"env_vars": {"PYTHONPATH": os.getcwd()}})
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         on_ray = str(tmp_path / "ray.h5")
         run_evaluation(small_config(), on_ray, backend="ray", durable=False)
