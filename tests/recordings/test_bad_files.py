@@ -114,3 +114,21 @@ def test_replaced_while_open_is_detected(good, tmp_path):
     assert r.changed_on_disk()
     np.testing.assert_array_equal(r.rollout(0).actions(0), make_rollout(0, steps=40).actions[0])
     r.close()
+
+
+def test_reader_of_a_live_file_after_the_writer_closes(tmp_path):
+    path = tmp_path / "live.h5"
+    w = RecordingWriter(path, env_args=ENV_ARGS)
+    for i in range(3):
+        w.write_rollout(make_rollout(i))
+    r = RecordingReader(path)
+    first = r.rollout(0)
+    first.actions()
+    w.close()                                    # merges, replaces the file, deletes the parts
+    assert r.changed_on_disk()
+    np.testing.assert_array_equal(first.actions(), make_rollout(0).actions)   # still open
+    with pytest.raises(RecordingError, match="changed on disk"):
+        r.rollout(2).actions()
+    r.close()
+    with RecordingReader(path) as fresh:
+        assert len(fresh) == 3 and not fresh.partial

@@ -114,13 +114,18 @@ def test_partial_file_readable_while_writing_and_by_plain_h5py(tmp_path):
     for i in range(3):
         w.write_rollout(make_rollout(i))
     with RecordingReader(path) as r:
-        assert r.partial and len(r) == 3
+        assert r.partial and len(r) == 3 and r.layout == "index"
         check_same(r.rollout(2), make_rollout(2))
+        live = r.summary
     with h5py.File(path, "r") as f:
         np.testing.assert_array_equal(f["data/demo_1/actions"][()], make_rollout(1).actions)
     w.close()
     with RecordingReader(path) as r:
-        assert not r.partial and r.kind == "demos" and len(r) == 3
+        assert not r.partial and r.kind == "demos" and len(r) == 3 and r.layout == "single"
+        assert list(r.summary) == list(live)
+        for name, col in r.summary.items():
+            np.testing.assert_array_equal(col, live[name])
+            assert col.dtype.kind == live[name].dtype.kind
 
 
 def test_exception_in_block_leaves_partial_single_file(tmp_path):

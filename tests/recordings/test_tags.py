@@ -245,3 +245,16 @@ def test_corrupt_sidecar_is_one_clear_error(recording):
     recording.with_name("rec.h5.tags.sqlite").write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(RecordingError, match="tags.sqlite"):
         TagStore(recording)
+
+
+def test_saved_review_survives_resume_and_append(recording):
+    with TagStore(recording) as store:
+        store.add(1, "dynamics", step=2)
+        store.save_into_artifact()
+    w = RecordingWriter(recording, env_args=ENV_ARGS, mode="a")
+    with RecordingReader(recording) as live:
+        assert live.review()["tag"].tolist() == ["dynamics"]    # linked from the parts folder
+    w.write_rollout(make_rollout(4))
+    w.close()
+    with RecordingReader(recording) as r:
+        assert len(r) == 5 and r.review()["tag"].tolist() == ["dynamics"]
