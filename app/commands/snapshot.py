@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 
 from recordings.errors import UserFacingError
@@ -103,6 +104,10 @@ def render_window(args: argparse.Namespace, size: tuple[int, int]):
             app.processEvents()
         window.camera_view.render_now()
         app.processEvents()
+        if (window.width(), window.height()) != tuple(size):
+            # the docks' minimum sizes win over --size; say so rather than silently differ
+            print(f"planscope: note: the window needs {window.width()}x{window.height()} pixels "
+                  f"for its panels; the image has that size", file=sys.stderr)
         return grab_window(window)
     finally:
         window.session.close()
