@@ -18,6 +18,7 @@ import time
 import numpy as np
 
 SIZE = (1280, 800)
+SMALL = (640, 480)
 
 
 CPU_MS: dict[str, float] = {}
@@ -87,6 +88,11 @@ def run(args) -> dict:
 
         scene_ms = _frame_ms(view, app, frames, lambda i: view.set_poses(poses[i % len(poses)]))
         scene_cpu_ms = CPU_MS["last"]
+        view.resize(*SMALL)  # about the central view's size in the default window layout
+        app.processEvents()
+        small_ms = _frame_ms(view, app, frames, lambda i: view.set_poses(poses[i % len(poses)]))
+        view.resize(*SIZE)
+        app.processEvents()
 
         # merged reference: the same triangles, colours, shader and screen coverage (vertices
         # moved to their world pose on the CPU) drawn as one item with no scene graph
@@ -125,6 +131,7 @@ def run(args) -> dict:
         "frame_ms": round(scene_ms, 2),
         "fps": round(1e3 / scene_ms, 1),
         "frame_cpu_ms": round(scene_cpu_ms, 2),
+        "frame_ms_640x480": round(small_ms, 2),
         "load_average_1min": round(os.getloadavg()[0], 2),
         "empty_frame_ms": round(empty_ms, 2),
         "merged_frame_ms": round(merged_ms, 2),
@@ -136,6 +143,7 @@ def run(args) -> dict:
     print(f"scene view {result['view_px']}: {result['shapes']} shapes, "
           f"{result['triangles']} triangles (mirror built in {result['build_ms']} ms)")
     print(f"  frame (poses + paint + glFinish): {result['frame_ms']} ms  ({result['fps']} fps)")
+    print(f"  same at 640x480: {result['frame_ms_640x480']} ms")
     print(f"  CPU per frame (all threads, incl. software GL): {result['frame_cpu_ms']} ms; "
           f"1-min load average {result['load_average_1min']} on {os.cpu_count()} cores")
     print(f"  reference empty frame (grid):     {result['empty_frame_ms']} ms  "
