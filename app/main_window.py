@@ -419,7 +419,7 @@ class MainWindow(FileOpeningMixin, QtWidgets.QMainWindow):
     def _play_tick(self) -> None:
         try:
             self.session.tick()
-        except UserFacingError as exc:
+        except Exception as exc:  # noqa: BLE001 - stop first: a failing step would fail every tick
             self.set_playing(False)
             show_error(self, "Simulation stopped", exc)
 

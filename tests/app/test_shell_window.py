@@ -277,3 +277,17 @@ def test_deferred_features_install_on_first_need_and_keep_their_saved_place(qtbo
     qtbot.addWidget(other)
     other.open_paths([])              # opening anything installs what was deferred
     assert "review" in other.features
+
+
+def test_a_failing_simulation_step_stops_play_with_one_dialog(qtbot, dialogs):
+    class Exploding(FakeScene):
+        def step(self, action_chunk):
+            raise RuntimeError("solver diverged")
+
+    window = make_window(qtbot, SceneSession("fake", factory=lambda _n: Exploding()))
+    assert window.load_scene()
+    window.play_action.trigger()
+    qtbot.waitUntil(lambda: not window.session.playing, timeout=2000)
+    qtbot.wait(300)  # several timer periods: no further dialogs
+    assert dialogs == [("Simulation stopped", "solver diverged")]
+    assert not window.play_action.isChecked()
