@@ -11,6 +11,8 @@ Items are created once and updated with setData; the view owns them through `add
 """
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pyqtgraph.opengl as gl
 
@@ -19,6 +21,7 @@ from app.plan_projection import plan_alpha
 from app.state.inspector import InspectorState, observed_positions
 
 KEY_PREFIX = "inspector."
+PARTIAL_3D_S = 0.35
 MUG_RING_RADIUS_M = 0.06
 
 
@@ -60,6 +63,7 @@ class PlanOverlay:
         for item in self.items.values():
             item.setDepthValue(10)  # drawn after the opaque scene meshes
         self.view = None
+        self._last_partial = 0.0
         ev = state.events
         for emitter in (ev.batch, ev.step, ev.selection, ev.isolation, ev.baseline, ev.observation):
             emitter.connect(lambda *_a: self.refresh())
@@ -161,9 +165,15 @@ class PlanOverlay:
                                  color=np.asarray(cols, np.float32).reshape(-1, 4))
 
     def _on_partial(self, partial) -> None:
-        """Streamed x_t while sampling: grey, modes are not known yet."""
+        """Streamed x_t while sampling: grey, modes are not known yet. At most every
+        PARTIAL_3D_S: a 3-D frame costs far more than a 2-D one under software OpenGL, and the
+        GUI must stay responsive while sampling (the 2-D views follow every streamed step)."""
         if partial is None or partial.chain.shape[0] == 0:
             return
+        now = time.perf_counter()
+        if now - self._last_partial < PARTIAL_3D_S:
+            return
+        self._last_partial = now
         paths = partial.chain[-1]
         finite = np.isfinite(paths[..., :3].reshape(len(paths), -1)).all(axis=1)
         colours = label_colours(np.full(len(paths), -1), plan_alpha(len(paths)) / 255.0)

@@ -94,7 +94,8 @@ class ModeSummary:
     samples per mode; data_shares [M] or None; entropy: H / log M in [0, 1]; coverage: modes hit /
     modes in the data (None when unknown); verdict: multimodal | collapsed | averaging |
     unimodal-as-data | "" and a one-line reason; commit_step [N]: solver step (1..S) after which the
-    sample's mode stops changing (-1 unknown); step_labels [S, N] mode per step or None."""
+    sample's mode stops changing (-1 unknown); step_labels [S, n] mode of the x0-estimate per
+    step for the samples step_label_samples [n] (all N when None), or None."""
     names: list[str]
     labels: np.ndarray
     shares: np.ndarray
@@ -105,6 +106,7 @@ class ModeSummary:
     reason: str = ""
     commit_step: np.ndarray | None = None
     step_labels: np.ndarray | None = None
+    step_label_samples: np.ndarray | None = None   # [n] which samples step_labels' columns are
 
     @property
     def num_modes(self) -> int:

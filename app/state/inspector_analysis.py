@@ -17,6 +17,7 @@ from app.state.inspector import (UNLABELLED, ChainStats, Feasibility, ModeSummar
 from recordings.plan_batch import PlanBatch
 
 MIN_CLUSTER_SHARE = 0.02  # a "mode" in the per-step count holds at least 2 % of the samples
+STEP_LABEL_SAMPLES = 128  # samples labelled at every chain step for the per-step mode count
 
 
 def label_paths(scene: Any, paths: np.ndarray, names: Sequence[str]) -> np.ndarray:
@@ -99,7 +100,11 @@ def chain_stats(batch: PlanBatch, summary: ModeSummary | None) -> ChainStats | N
     s = batch.num_steps
     clusters = np.zeros(s + 1, dtype=np.int64)
     if summary is not None and summary.step_labels is not None:
-        rows = list(summary.step_labels) + [summary.labels]
+        final = summary.labels
+        subset = getattr(summary, "step_label_samples", None)
+        if subset is not None:
+            final = final[subset]
+        rows = list(summary.step_labels) + [final]
         for k, labels in enumerate(rows[: s + 1]):
             counts = np.bincount(labels[labels >= 0], minlength=summary.num_modes)
             clusters[k] = int((counts >= MIN_CLUSTER_SHARE * len(labels)).sum())
@@ -126,9 +131,21 @@ def analyse(batch: PlanBatch, scene: Any | None, data_shares: dict[str, float] |
                              mode_refs=mode_refs or None, seed=int(batch.seed))
     step_labels = None
     if names and batch.has_chain and chain_labels:
-        step_labels = np.stack([label_paths(scene, x0, names) for x0 in batch.x0_estimates])
+        # per-step mode counts: label at most STEP_LABEL_SAMPLES samples per step (a count of
+        # modes holding >= 2 % needs no more, and S x N scene queries would cost seconds)
+        subset = np.linspace(0, batch.num_samples - 1, min(batch.num_samples, STEP_LABEL_SAMPLES))
+        subset = np.unique(subset.astype(np.int64))
+        step_labels = np.full((batch.num_steps, batch.num_samples), UNLABELLED, dtype=np.int64)
+        for k, x0 in enumerate(batch.x0_estimates):
+            step_labels[k, subset] = label_paths(scene, x0[subset], names)
+        step_labels = step_labels[:, subset]
+        label_subset = subset
+    else:
+        label_subset = None
     if names:
-        summary = summary_from_labels(names, label_idx, data_shares, step_labels)
+        summary = summary_from_labels(names, label_idx, data_shares, None)
+        summary.step_labels = step_labels
+        summary.step_label_samples = label_subset
         if analysis.coverage is not None:
             summary.coverage = float(analysis.coverage)
     else:   # the scene knows no modes: the clusters are the modes
