@@ -83,7 +83,14 @@ class CameraView(QtWidgets.QWidget):
         interval = max(self.min_interval_ms, 5 * self.last_render_ms)
         if (time.perf_counter() - self._last_render_t) * 1e3 < interval:
             return
-        self.render_now()
+        try:
+            self.render_now()
+        except Exception as exc:  # noqa: BLE001 - a timer slot: show it here, not a dialog per tick
+            self._dirty = False
+            self._last_render_t = time.perf_counter()
+            self._pixmap = None
+            self.image.setText(f"camera unavailable: {exc}")
+            self.image.setWordWrap(True)
 
     def render_now(self) -> np.ndarray | None:
         """Render the chosen camera now; returns the RGB image [h, w, 3] uint8 (None: no scene)."""

@@ -291,3 +291,22 @@ def test_a_failing_simulation_step_stops_play_with_one_dialog(qtbot, dialogs):
     qtbot.wait(300)  # several timer periods: no further dialogs
     assert dialogs == [("Simulation stopped", "solver diverged")]
     assert not window.play_action.isChecked()
+
+
+def test_camera_dock_shows_the_scene_camera_and_survives_a_failing_one(qtbot):
+    class BrokenCamera(FakeScene):
+        def camera_image(self, camera="front", width=320, height=240):
+            if camera == "top":
+                raise RuntimeError("no such camera")
+            return super().camera_image(camera, width, height)
+
+    window = make_window(qtbot, SceneSession("fake", factory=lambda _n: BrokenCamera()))
+    window.show()
+    qtbot.waitExposed(window)
+    assert window.load_scene()
+    camera = window.camera_view
+    assert [camera.combo.itemText(i) for i in range(camera.combo.count())] == ["front", "top"]
+    qtbot.waitUntil(lambda: camera.image.pixmap() is not None and not camera.image.pixmap().isNull(),
+                    timeout=3000)
+    camera.combo.setCurrentText("top")
+    qtbot.waitUntil(lambda: "camera unavailable" in camera.image.text(), timeout=3000)
