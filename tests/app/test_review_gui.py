@@ -284,3 +284,64 @@ def test_chunk_boundary_tab_draws_predicted_chunks_when_shown(qtbot, synthetic):
     x_odd, _ = chunks[1].getData()
     # replans at 0, 16, 32 (even) and 8, 24 (odd), each a 16-step predicted plan
     assert len(x_even) == 3 * 16 and len(x_odd) == 2 * 16 and x_odd[0] == 8
+
+
+def test_ten_thousand_rows_are_one_model_not_widgets(qtbot, tmp_path):
+    """10,000 summary rows: one table model, sorted and filtered with numpy masks."""
+    from app.rollout_browser import COLUMNS, RolloutBrowser
+    from app.state.review import ReviewSession
+    from app.state.review_files import OpenRecording
+    m = 10_000
+
+    class SummaryOnly:
+        env_args = {"env_name": "synthetic_review"}
+        is_planscope = True
+        summary = {"id": np.arange(m), "seed": np.arange(m) % 100,
+                   "policy": np.where(np.arange(m) % 2, "diffusion", "regression"),
+                   "perturbation": np.full(m, ""), "success": np.arange(m) % 5 != 0,
+                   "failure_label": np.full(m, "collision"), "mode": np.full(m, ""),
+                   "mode_switches": (np.arange(m) * 7919 % m).astype(float)}
+
+        def __len__(self):
+            return m
+
+        def close(self):
+            pass
+
+    anchor = tmp_path / "rows.h5"
+    anchor.write_bytes(b"")
+    session = ReviewSession()
+    session.recordings.append(OpenRecording(anchor, SummaryOnly()))
+    browser = RolloutBrowser(session)
+    qtbot.addWidget(browser)
+    session.recordings_changed.emit()
+    assert browser.proxy.rowCount() == m
+    assert len(browser.findChildren(QtWidgets.QWidget)) < 60          # no widget per row
+    column = [k for k, _ in COLUMNS].index("hardness")
+    browser.proxy.sort(column, Qt.DescendingOrder)
+    top = [float(browser.proxy.index(r, column).data()) for r in range(50)]
+    assert top == sorted(top, reverse=True)
+    assert browser.proxy.index(0, [k for k, _ in COLUMNS].index("success")).data() == "FAILED"
+    browser.search.setText("diffusion")
+    browser.failed_only.setChecked(True)
+    assert browser.proxy.rowCount() == sum(1 for i in range(m) if i % 2 and i % 5 == 0)
+    browser.search.setText("")
+    browser.apply_filter()
+    assert browser.proxy.rowCount() == m // 5
+
+
+def test_weights_dialog_reorders_the_queue(qtbot, tmp_path, monkeypatch):
+    from app.review_dialogs import WeightsDialog
+    window, ws = make_window(qtbot)
+    window.open_paths([str(write_ranked(tmp_path / "ranked.h5"))])
+    before = list(ws.session.queue)
+
+    def accept(dialog):
+        dialog.spins["failure"].setValue(0.0)
+        return QtWidgets.QDialog.Accepted
+    monkeypatch.setattr(WeightsDialog, "exec", accept)
+    ws.queue.queue.weights_button.click()
+    assert ws.session.weights["failure"] == 0.0 and ws.session.queue != before
+    first = ws.session.recordings[0].rollout_id(ws.session.queue[0].row)
+    assert first == 17                                     # the most mode switches
+    assert ws.queue.queue.list.item(0).text().startswith("○  1. rollout 17")
