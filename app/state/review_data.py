@@ -145,13 +145,17 @@ class RolloutData:
 
     @property
     def failure_step(self) -> int:
-        """The step a failed rollout went wrong: the first contact that is not a grasp of the
-        target with the gripper, else the last step; -1 for a success."""
+        """The step a failed rollout went wrong: the first event the scene flagged as a
+        violation (detail "violation", e.g. the arm hitting the mug), else the first joint-limit
+        or timeout event, else the first contact, else the last step; -1 for a success."""
         if self.success:
             return -1
-        for event in self.events:
-            if event.kind in ("contact", "joint_limit", "timeout"):
-                return int(event.step)
+        for wanted in (lambda e: bool(e.detail.get("violation")),
+                       lambda e: e.kind in ("joint_limit", "timeout"),
+                       lambda e: e.kind == "contact"):
+            for event in self.events:
+                if wanted(event):
+                    return int(event.step)
         return max(self.num_steps - 1, 0)
 
 

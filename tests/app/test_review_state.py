@@ -199,3 +199,19 @@ def test_file_replaced_while_open_is_detected_and_tags_kept(session, synthetic, 
     session.reload(0)
     assert len(session.recordings[0]) == 3
     assert [t.label for t in session.tags(RolloutKey(0, 0))] == ["evaluation"]
+
+
+def test_failure_step_prefers_the_flagged_violation():
+    from app.state.review_data import RolloutData
+    from recordings.events import Event
+    events = [Event("contact", 4, ("panda", "mug")),          # a grasp: not the failure
+              Event("contact", 9, ("panda", "mug"), {"violation": "hit_mug"}),
+              Event("timeout", 12)]
+    data = RolloutData(rollout_id=0, num_steps=13, actions=np.zeros((13, 4), np.float32), obs={},
+                       rewards=np.zeros(13, np.float32), events=events,
+                       replan_steps=np.zeros(0, np.int64), success=False)
+    assert data.failure_step == 9
+    data.events = events[:1]
+    assert data.failure_step == 4
+    data.success = True
+    assert data.failure_step == -1
