@@ -161,8 +161,14 @@ class TimelineView(QtWidgets.QWidget):
         row.addWidget(self.speed_box)
         row.addWidget(self.step_label)
         row.addStretch(1)
+        self.headline = QtWidgets.QLabel()
+        self.headline.setObjectName("rollout_headline")
+        font = self.headline.font()
+        font.setBold(True)
+        self.headline.setFont(font)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(4, 2, 4, 2)
+        layout.addWidget(self.headline)
         layout.addWidget(self.bar)
         layout.addLayout(row)
         self._clock = QtCore.QTimer(self, interval=16)
@@ -171,8 +177,21 @@ class TimelineView(QtWidgets.QWidget):
         session.playing_changed.connect(self._on_playing)
         session.speed_changed.connect(self._on_speed)
         session.step_changed.connect(lambda _s: self._update_label())
-        session.rollout_changed.connect(lambda _d: self._update_label())
+        session.rollout_changed.connect(self._update_headline)
         self._update_label()
+        self._update_headline(session.rollout)
+
+    def _update_headline(self, data) -> None:
+        """Which rollout, and whether and when it failed, in one line above the bar."""
+        self._update_label()
+        if data is None:
+            self.headline.setText("")
+            return
+        verdict = ("<span style='color:#5BC46A'>success</span>" if data.success else
+                   f"<span style='color:#FF6B5E'>FAILED ({data.failure_label}) at step "
+                   f"{data.failure_step} (t = {data.failure_step / 10:.1f} s)</span>")
+        self.headline.setText(f"Rollout {data.rollout_id} · seed {data.seed} · "
+                              f"{data.policy or 'demo'} · {verdict}")
 
     def _on_playing(self, playing: bool) -> None:
         self.play_button.setIcon(self.style().standardIcon(

@@ -63,6 +63,7 @@ def test_browse_scrub_tag_with_keys_then_reopen(qtbot, synthetic):
     rect = ws.browser.table.visualRect(row)
     qtbot.mouseClick(ws.browser.table.viewport(), Qt.LeftButton, pos=rect.center())
     assert s.current == RolloutKey(0, 3) and not s.rollout.success
+    assert "FAILED (collision) at step 37" in ws.timeline.headline.text()
     # scrub: click in the middle of the timeline bar
     bar = ws.timeline.bar
     qtbot.mouseClick(bar, Qt.LeftButton, pos=QtCore.QPoint(bar.width() // 2, bar.height() // 2))
