@@ -220,6 +220,13 @@ class RecordingReader:
             result[key] = np.asarray(out[key], dtype=dtype).reshape(m)
         return result
 
+    def done_keys(self) -> set[tuple[str, int, str]]:
+        """(policy, seed, perturbation text) of every rollout in the file, as
+        RecordingWriter.done_keys (what an evaluation resuming this file can skip)."""
+        s = self.summary
+        return {(str(p), int(k), str(q)) for p, k, q in zip(s["policy"], s["seed"],
+                                                           s["perturbation"])}
+
     def rollout(self, i: int) -> RolloutView:
         """Rollout i (0-based position; equals its id). Nothing is read until asked for."""
         n = len(self)

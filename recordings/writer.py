@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import secrets
 import shutil
 from typing import Any, Iterable
 
@@ -62,6 +63,10 @@ class RecordingWriter:
         self._rows: list[dict[str, Any]] = []
         self._review: tuple[str, str] | None = None
         self._index_rows = -1        # rows in the index file on disk (-1: unknown, rebuild)
+        self._on_disk = False        # has this writer put FILE.h5 in place yet?
+        # Segment names carry a per-session token, so a new session never overwrites a segment
+        # that an older FILE.h5 (still in place until our first index) points at.
+        self._token = secrets.token_hex(4)
         if mode not in ("w", "a"):  # kind is checked by make_header
             raise ValueError(f"mode must be 'w' or 'a', got {mode!r}")
         folder = os.path.dirname(self.path)
@@ -73,13 +78,13 @@ class RecordingWriter:
         try:
             if mode == "a" and os.path.exists(self.path):
                 self._load_existing(env_args)
+                self._write_index()
             else:
+                # Nothing is written until the first rollout: a run that fails before then
+                # leaves no file, and the file already at path stays as it was.
                 self._header = make_header(self.path, env_args=env_args, config=config,
                                            seed_panel=seed_panel, perturbations=perturbations,
                                            kind=kind)
-            self._write_index()
-            if mode == "w":   # only now: the old FILE.h5 may have pointed at these segments
-                self._clean_parts()
         except BaseException:
             self._unlock()
             raise
@@ -118,7 +123,7 @@ class RecordingWriter:
         if not isinstance(rollout, Rollout):
             raise TypeError(f"write_rollout needs a Rollout, got {type(rollout).__name__}")
         rid = len(self._sources)
-        name = f"demo_{rid}.h5"
+        name = f"demo_{rid}_{self._token}.h5"
         seg, tmp = os.path.join(self._parts, name), os.path.join(self._parts, name + ".tmp")
         try:
             with h5py.File(tmp, "w") as f:
@@ -165,9 +170,11 @@ class RecordingWriter:
             os.close(self._lock_fd)
             self._lock_fd = -1
 
-    def _clean_parts(self) -> None:
+    def _clean_parts(self, keep: set[str] = frozenset()) -> None:
+        """Delete files in the parts folder except the lock and `keep`. Only call it when
+        FILE.h5 points at nothing else there."""
         for entry in os.listdir(self._parts):
-            if entry != ".lock":
+            if entry != ".lock" and entry not in keep:
                 atomic.remove_quietly(os.path.join(self._parts, entry))
 
     def _write_header(self, f: h5py.File, *, partial: bool, layout: str) -> h5py.Group:
@@ -194,6 +201,12 @@ class RecordingWriter:
             atomic.remove_quietly(tmp)
             raise RecordingError(f"cannot write {self.path}: {exc}") from None
         self._index_rows = len(self._rows)
+        self._on_disk = True
+        # FILE.h5 now points at exactly these files: anything else there is stale.
+        keep = {name for name, _ in self._sources}
+        if self._review is not None:
+            keep.add(self._review[0])
+        self._clean_parts(keep)
 
     def _append_index(self) -> None:
         """Index with one more rollout: copy the current index (a few MB at most), add one link
@@ -218,6 +231,11 @@ class RecordingWriter:
         self._index_rows = len(self._rows)
 
     def _finish(self, *, partial: bool) -> None:
+        if partial and not self._on_disk:     # failed before the first rollout: leave no file
+            self._closed = True
+            self._unlock()
+            shutil.rmtree(self._parts, ignore_errors=True)
+            return
         tmp = self.path + ".merge.tmp"
         opened: dict[str, h5py.File] = {}     # at most one segment + the base stay open
 

@@ -128,6 +128,27 @@ def test_partial_file_readable_while_writing_and_by_plain_h5py(tmp_path):
             assert col.dtype.kind == live[name].dtype.kind
 
 
+def test_failure_before_first_rollout_leaves_old_file_untouched(tmp_path):
+    path = tmp_path / "r.h5"
+    write(path, [make_rollout(0), make_rollout(1)])
+    before = path.read_bytes()
+    with pytest.raises(RuntimeError):
+        with RecordingWriter(path, env_args=ENV_ARGS, mode="w"):
+            raise RuntimeError("policy failed to load")
+    assert path.read_bytes() == before and sorted(os.listdir(tmp_path)) == ["r.h5"]
+    with RecordingWriter(tmp_path / "empty.h5", env_args=ENV_ARGS):
+        pass                                         # a clean close writes an empty recording
+    with RecordingReader(tmp_path / "empty.h5") as r:
+        assert len(r) == 0 and not r.partial and r.env_args == ENV_ARGS
+    w = RecordingWriter(path, env_args=ENV_ARGS, mode="w")   # the old file stays readable ...
+    with RecordingReader(path) as r:
+        assert len(r) == 2
+    w.write_rollout(make_rollout(5))                         # ... until the first new rollout
+    with RecordingReader(path) as r:
+        assert len(r) == 1 and r.rollout(0).seed == 105
+    w.close()
+
+
 def test_exception_in_block_leaves_partial_single_file(tmp_path):
     path = tmp_path / "r.h5"
     with pytest.raises(KeyboardInterrupt):
@@ -151,6 +172,8 @@ def test_resume_appends_and_lists_done_keys(tmp_path, interrupted):
         w.close()
     w2 = RecordingWriter(path, env_args=ENV_ARGS, mode="a")
     assert w2.done_keys == {("dp", 100, ""), ("dp", 101, '{"obs_noise":0.01}'), ("dp", 102, "")}
+    with RecordingReader(path) as r:
+        assert r.done_keys() == w2.done_keys
     assert w2.write_rollout(make_rollout(3)) == 3
     w2.close()
     with RecordingReader(path) as r:
