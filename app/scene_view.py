@@ -13,7 +13,7 @@ Extension points for feature views (inspector plans, review trajectories, ...):
     view.render_image(w, h)             # -> [h, w, 4] uint8 RGBA, rendered off-screen
 
 Orbit (left drag), pan (middle drag or ctrl+left), zoom (wheel) are pyqtgraph's; `reset_view()`
-returns to the default camera looking at the scene's workspace.
+(or a double-click) returns to the default camera looking at the scene's workspace.
 """
 from __future__ import annotations
 
@@ -201,6 +201,15 @@ class SceneView(gl.GLViewWidget):
         extent = float(np.linalg.norm(hi - lo))
         self.setCameraPosition(pos=Vector(*center), distance=max(1.5, 2.5 * extent),
                                elevation=26, azimuth=-40)
+
+    def mouseDoubleClickEvent(self, event: QtGui.QMouseEvent) -> None:  # noqa: N802
+        """Double-click: back to the default camera (same as View ▸ Reset view)."""
+        if event.button() == QtCore.Qt.MouseButton.LeftButton:
+            self.reset_view()
+            self.update()
+            event.accept()
+        else:
+            super().mouseDoubleClickEvent(event)
 
     # ---- rendering --------------------------------------------------------------------------
     def _fit_fov(self, width: int, height: int) -> None:

@@ -121,3 +121,16 @@ def test_a_missing_mesh_file_hides_only_that_shape(qtbot, tmp_path):
                      np.array([[0, 0, 0, 0, 0, 0, 1.0]]))
     assert len(widget.mesh_errors) == 1 and "gone.obj" in widget.mesh_errors[0]
     assert len(widget._links[0].childItems()) == 1
+
+
+def test_double_click_resets_the_camera(view, qtbot):
+    from PySide6 import QtCore
+
+    default = dict(view.cameraParams())
+    view.orbit(40, 10)
+    view.opts["distance"] *= 2
+    assert view.cameraParams()["azimuth"] != default["azimuth"]
+    qtbot.mouseDClick(view, QtCore.Qt.MouseButton.LeftButton)
+    params = view.cameraParams()
+    assert params["azimuth"] == pytest.approx(default["azimuth"])
+    assert params["distance"] == pytest.approx(default["distance"])
