@@ -16,7 +16,8 @@ from app.replan_view import ModePalette, plans_gl_arrays
 from app.state.review_data import RolloutData
 from recordings.errors import UserFacingError
 
-OVERLAY_KEYS = ("review_path", "review_plans", "review_chunk")
+OVERLAY_KEYS = ("review_path", "review_plans", "review_chunk", "review_compare_path")
+COMPARE_RGBA = (1.0, 0.54, 0.24, 0.9)   # the compared rollout's path, orange
 
 
 class SceneReplay:
@@ -44,6 +45,9 @@ class SceneReplay:
             "review_chunk": gl.GLLinePlotItem(pos=np.zeros((2, 3)),
                                               color=hex_to_rgba("#FFFFFF", 1.0), width=4.0,
                                               mode="line_strip", antialias=True),
+            "review_compare_path": gl.GLLinePlotItem(pos=np.zeros((2, 3)), color=(0, 0, 0, 0),
+                                                     width=2.0, mode="line_strip",
+                                                     antialias=True),
         }
         for item in self._items.values():
             item.setGLOptions("translucent")
@@ -106,6 +110,17 @@ class SceneReplay:
         centre = (path.min(axis=0) + path.max(axis=0)) / 2
         view.setCameraPosition(pos=Vector(float(centre[0]), float(centre[1]), 0.12),
                                distance=2.0, elevation=35, azimuth=-30)
+
+    def set_compare_path(self, path: np.ndarray | None) -> None:
+        """Overlay the compared rollout's end-effector path [T, 3] (None hides it); its
+        simulator state is not replayed (one scene, one state)."""
+        if not self._items:
+            return
+        item = self._items["review_compare_path"]
+        if path is None or len(path) < 2:
+            item.setData(pos=np.zeros((2, 3)), color=(0, 0, 0, 0))
+        else:
+            item.setData(pos=np.asarray(path, np.float32), color=COMPARE_RGBA)
 
     def draw(self, step: int) -> None:
         """Put the scene in the recorded state of `step` and update the plan overlays."""

@@ -101,6 +101,10 @@ class ReviewWorkspace(QtCore.QObject):
             self.replans.top_view.show_replan(data, replan, step)
             if on_screen(self.compare):  # a tab behind another is drawn when it is raised
                 self.compare.refresh()
+                other = self.compare.right.data
+                self.replay.set_compare_path(None if other is None else other.ee_path)
+            else:
+                self.replay.set_compare_path(None)
         except RecordingError as exc:
             s.set_playing(False)
             self._file_problem(exc)
@@ -292,7 +296,7 @@ def install(window) -> ReviewWorkspace:
     window.splitDockWidget(timeline, plots, Qt.Vertical)
     compare = _dock(window, "review_compare", "Compare", ws.compare, area.BottomDockWidgetArea,
                     tabify_with=plots)
-    compare.visibilityChanged.connect(lambda shown: ws.compare.refresh() if shown else None)
+    compare.visibilityChanged.connect(lambda _shown: ws._schedule())
     replans = _dock(window, "review_replans", "Plans at replan", ws.replans,
                     area.RightDockWidgetArea)
     queue = _dock(window, "review_queue", "Review queue and tags", ws.queue, area.RightDockWidgetArea)

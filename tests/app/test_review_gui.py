@@ -164,6 +164,8 @@ def test_compare_pairs_the_same_seed_in_the_other_file(qtbot, tmp_path):
     s.set_step(12)
     ws.draw_now()
     assert ws.compare.right.cursor.value() == 12
+    compare_path = ws.replay._items["review_compare_path"].pos
+    assert np.allclose(compare_path, s.compare_rollout.ee_path)   # the other path, in 3-D
 
 
 def test_robomimic_file_opens_with_the_views_that_make_sense(qtbot, tmp_path):
