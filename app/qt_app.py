@@ -2,25 +2,63 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import sys
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from app.theme import apply_theme
+from recordings.errors import UserFacingError
 
 
-def ensure_display() -> object | None:
-    """Start a virtual X display when there is none (headless snapshot/bench runs).
+class VirtualDisplay:
+    """An Xvfb server started for this process; `stop()` ends it and restores DISPLAY."""
 
-    Returns the display object (keep it alive; `.stop()` when done) or None when a display exists.
-    OpenGL needs a real X server: Qt's `offscreen` platform has no GL for pyqtgraph.opengl."""
+    def __init__(self, process: subprocess.Popen, display: str, previous: str | None) -> None:
+        self.process, self.display, self._previous = process, display, previous
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        if self._previous is None:
+            os.environ.pop("DISPLAY", None)
+        else:
+            os.environ["DISPLAY"] = self._previous
+
+
+def ensure_display(size: tuple[int, int] = (1920, 1200)) -> VirtualDisplay | None:
+    """Start a virtual X display (Xvfb) when there is none, for headless snapshot/bench runs.
+
+    Returns it (call `.stop()` when done) or None when a display exists. OpenGL needs a real X
+    server: Qt's `offscreen` platform has no GL for pyqtgraph.opengl. Xvfb picks a free display
+    number itself (-displayfd), so parallel runs never collide."""
     if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
         return None
-    from pyvirtualdisplay import Display  # only for headless runs
-
-    display = Display(visible=False, size=(1920, 1200), color_depth=24)
-    display.start()
-    return display
+    xvfb = shutil.which("Xvfb")
+    if xvfb is None:
+        raise UserFacingError("no display (DISPLAY is unset) and Xvfb is not installed; install it "
+                              "(apt-get install xvfb) or run under an X server")
+    read_fd, write_fd = os.pipe()
+    try:
+        process = subprocess.Popen(
+            [xvfb, "-displayfd", str(write_fd), "-screen", "0", f"{size[0]}x{size[1]}x24",
+             "-nolisten", "tcp", "-noreset"],
+            pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    finally:
+        os.close(write_fd)
+    with os.fdopen(read_fd) as pipe:
+        number = pipe.readline().strip()  # Xvfb writes its display number once it is ready
+    if not number.isdigit():
+        process.kill()
+        raise UserFacingError("could not start a virtual display (Xvfb exited); run under an X server")
+    previous = os.environ.get("DISPLAY")
+    os.environ["DISPLAY"] = f":{number}"
+    return VirtualDisplay(process, f":{number}", previous)
 
 
 def ensure_qapp(argv: list[str] | None = None) -> QtWidgets.QApplication:

@@ -72,3 +72,22 @@ def test_bench_lists_the_shell_benchmarks(capsys):
     assert main(["bench", "--list"]) == 0
     listing = capsys.readouterr().out
     assert "scene" in listing and "startup" in listing
+
+
+def test_a_virtual_display_is_started_when_there_is_none(monkeypatch):
+    import shutil
+
+    from app.qt_app import ensure_display
+
+    if shutil.which("Xvfb") is None:
+        pytest.skip("Xvfb is not installed")
+    outer = os.environ["DISPLAY"]
+    assert ensure_display() is None  # a display exists: nothing started
+    monkeypatch.delenv("DISPLAY")
+    display = ensure_display(size=(320, 240))
+    try:
+        assert os.environ["DISPLAY"] == display.display != outer
+        assert display.process.poll() is None
+    finally:
+        display.stop()
+    assert "DISPLAY" not in os.environ and display.process.poll() is not None
