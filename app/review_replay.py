@@ -74,7 +74,7 @@ class SceneReplay:
         self.data = data
         self._replan_index = -2
         self.problem = ""
-        if data is None:
+        if data is None or not self.visible:
             return
         if not data.has_states:
             self.problem = "this file has no simulator states: the 3-D view cannot replay it"
@@ -125,8 +125,8 @@ class SceneReplay:
     def draw(self, step: int) -> None:
         """Put the scene in the recorded state of `step` and update the plan overlays."""
         data = self.data
-        if data is None:
-            return
+        if data is None or not self.visible:
+            return  # another workspace owns the live scene now; redrawn when review returns
         if not self.problem:
             try:
                 state = data.state_at(step)

@@ -195,6 +195,14 @@ def test_3d_view_replays_recorded_states(qtbot, tmp_path):
     assert ws.replay.problem == ""
     assert window.session.scene.robot_y == pytest.approx(0.30)
     assert window.scene_view.overlay("review_plans") is not None
+    window.set_workspace("inspector")                        # the live scene is not ours now
+    assert window.scene_view.overlay("review_plans") is None
+    ws.session.set_step(10)
+    ws.draw_now()
+    assert window.session.scene.robot_y == pytest.approx(0.30)
+    window.set_workspace("review")
+    ws.draw_now()
+    assert window.session.scene.robot_y == pytest.approx(0.10)
 
 
 def test_chunk_boundary_jumps(synthetic):
