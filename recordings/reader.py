@@ -155,6 +155,11 @@ class RecordingReader:
             self.demo_names = sorted(names, key=lambda k: int(_DEMO.match(k).group(1)))
 
     # ----- file level -----
+    def __repr__(self) -> str:
+        state = "partial" if self.partial else "complete"
+        what = f"schema v{self.schema_version}" if self.is_planscope else "plain robomimic"
+        return f"<RecordingReader {self.path}: {len(self)} rollouts, {what}, {state}>"
+
     def __len__(self) -> int:
         return len(self.demo_names)
 

@@ -30,6 +30,9 @@ class RolloutView:
         self.row = row
         self._where = where
 
+    def __repr__(self) -> str:
+        return f"<RolloutView {self.rollout_id} of {self._where}>"
+
     # ----- plumbing -----
     @functools.cached_property
     def _group(self) -> h5py.Group:
