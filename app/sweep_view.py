@@ -50,7 +50,7 @@ class SweepView(QtWidgets.QWidget):
         self.cancel_button.clicked.connect(self.cancel)
         self.num = QtWidgets.QSpinBox()
         self.num.setRange(8, 1024)
-        self.num.setValue(128)
+        self.num.setValue(64)   # 21 settings x 163 steps in all: keep a sweep under a minute on CPU
         self.num.setPrefix("N = ")
         self.num.setToolTip("Samples per setting (same seed and observation for all)")
         self.progress = QtWidgets.QProgressBar()
