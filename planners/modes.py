@@ -23,6 +23,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
@@ -117,11 +118,13 @@ def analyze_modes(plans: np.ndarray, *, x0_estimates: np.ndarray | None = None, 
     refs = {k: np.asarray(v, dtype=np.float64) for k, v in (mode_refs or {}).items()}
     scale = _feature_scale(plans[valid_idx], list(refs.values()))
     feats = _features(plans[valid_idx], scale)
-    assign_valid, centroids, silhouette = _cluster(feats, seed, max_clusters)
+    with _one_thread():
+        project = _projection(feats, seed)
+        assign_valid, centroids, silhouette = _cluster(project(feats), seed, max_clusters)
     assignment = np.full(n, -1, dtype=np.int64)
     assignment[valid_idx] = assign_valid
     label_list = _labels(labels, plans, nonfinite)
-    clusters = _make_clusters(plans, valid_idx, assign_valid, feats, centroids, label_list)
+    clusters = _make_clusters(plans, valid_idx, assign_valid, project(feats), centroids, label_list)
     result = ModeAnalysis(num_samples=n, num_valid=len(valid_idx), nonfinite=nonfinite, assignment=assignment,
                           clusters=clusters, silhouette=silhouette, entropy=0.0, entropy_modes=max(1, len(clusters)),
                           labels=label_list, data_shares={str(k): float(v) for k, v in (data_shares or {}).items()})
@@ -129,12 +132,26 @@ def analyze_modes(plans: np.ndarray, *, x0_estimates: np.ndarray | None = None, 
         _ground_truth(result, label_list, valid_idx)
     result.entropy, result.entropy_modes = _entropy(result)
     if x0_estimates is not None and np.shape(x0_estimates)[0] > 0 and len(valid_idx):
-        result.commit_step = commit_steps(x0_estimates, assignment, centroids, scale)
+        result.commit_step = commit_steps(x0_estimates, assignment, centroids, scale, project)
     if refs and len(valid_idx):
         result.averaging_score = averaging_score(feats, [_features(r[None], scale)[0] for r in refs.values()])
     result.verdict, result.reason = _verdict(result)
     result.elapsed_ms = (time.perf_counter() - start) * 1000.0
     return result
+
+
+def preload() -> None:
+    """Import scikit-learn's pieces now (about a second, once), so the first analysis a user
+    waits for, or a timing, does not pay for the import."""
+    import sklearn.cluster  # noqa: F401
+    import sklearn.decomposition  # noqa: F401
+    import sklearn.metrics  # noqa: F401
+    import threadpoolctl  # noqa: F401
+
+
+def _one_thread():
+    from threadpoolctl import threadpool_limits
+    return threadpool_limits(1)
 
 
 def _feature_scale(plans: np.ndarray, refs: list[np.ndarray]) -> np.ndarray:
@@ -155,11 +172,29 @@ def _features(plans: np.ndarray, scale: np.ndarray) -> np.ndarray:
     h = plans.shape[-2]
     idx = np.unique(np.linspace(0, h - 1, min(WAYPOINTS, h)).round().astype(int))
     sub = plans[..., idx, :] / scale
-    return sub.reshape(*plans.shape[:-2], -1)
+    return sub.reshape(*plans.shape[:-2], len(idx) * plans.shape[-1])
+
+
+def _projection(feats: np.ndarray, seed: int):
+    """A function mapping features [..., F] onto their dominant principal axes [..., P].
+
+    Clustering there, not in all F dimensions, keeps dimensions that carry only sampling noise
+    from diluting the separation between modes (silhouette falls as noise dimensions add up).
+    Kept: axes whose variance is at least a tenth of the first axis' (at most 4)."""
+    from sklearn.decomposition import PCA
+
+    if len(feats) < 4:
+        return lambda x: x
+    pca = PCA(n_components=min(4, feats.shape[1], len(feats) - 1), random_state=seed).fit(feats)
+    var = pca.explained_variance_
+    keep = max(1, int(np.sum(var >= 0.1 * max(float(var[0]), 1e-18))))
+    mean, axes = pca.mean_, pca.components_[:keep]
+    return lambda x: (x - mean) @ axes.T
 
 
 def _cluster(feats: np.ndarray, seed: int, max_clusters: int) -> tuple[np.ndarray, np.ndarray, float]:
-    """(assignment [M], centroids [k, F], silhouette) with k chosen automatically (k = 1 allowed)."""
+    """(assignment [M], centroids [k, P], silhouette) with k chosen automatically (k = 1 allowed).
+    `feats` are already projected (see _projection)."""
     from sklearn.cluster import KMeans
     from sklearn.metrics import silhouette_score
     from threadpoolctl import threadpool_limits
@@ -171,7 +206,8 @@ def _cluster(feats: np.ndarray, seed: int, max_clusters: int) -> tuple[np.ndarra
         return one
     best = None
     # One thread: for a few hundred points, OpenMP start-up costs more than the work (10x here).
-    with threadpool_limits(1):
+    with threadpool_limits(1), warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # duplicate points (e.g. a deterministic policy) are fine
         for k in range(2, min(max_clusters, m - 1) + 1):
             km = KMeans(n_clusters=k, n_init=2, random_state=seed, max_iter=100).fit(feats)
             if len(np.unique(km.labels_)) < k:
@@ -246,12 +282,15 @@ def _entropy(result: ModeAnalysis) -> tuple[float, int]:
 
 
 def commit_steps(x0_estimates: np.ndarray, assignment: np.ndarray, centroids: np.ndarray,
-                 scale: np.ndarray) -> np.ndarray:
+                 scale: np.ndarray, project=None) -> np.ndarray:
     """[N] 1-based step k from which the x0-estimates [S, N, H, D] stay nearest the sample's final
-    cluster (assignment [N], -1 = non-finite -> 0). S when even the last estimate disagrees."""
+    cluster (assignment [N], -1 = non-finite -> 0; centroids [k, P] in the space `project`
+    maps features into). S when even the last estimate disagrees."""
     x0 = np.asarray(x0_estimates, dtype=np.float64)
     s_total, n = x0.shape[:2]
     feats = _features(x0, scale)                                          # [S, N, F]
+    if project is not None:
+        feats = project(np.nan_to_num(feats, nan=1e9, posinf=1e9, neginf=-1e9))
     d2 = ((feats[:, :, None, :] - centroids[None, None]) ** 2).sum(-1)   # [S, N, k]
     d2 = np.where(np.isfinite(d2), d2, np.inf)
     nearest = d2.argmin(axis=-1)                                          # [S, N]

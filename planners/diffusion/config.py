@@ -25,6 +25,9 @@ class DiffusionConfig:
     kernel_size: temporal convolution width; n_groups: GroupNorm groups (must divide every width).
     step_embed_dim: sinusoidal diffusion-step embedding size.
     num_train_timesteps / beta_schedule / prediction_type: the diffusers scheduler settings.
+      prediction_type "sample" (the network predicts the clean chunk x_0) is the default: on these
+      low-dimensional chunks it reaches a clean fit in a few hundred CPU steps where "epsilon"
+      needs many thousands (measured: waypoint error 0.01 vs 0.16 after 500 steps).
     default_solver / default_steps: what `plan()` uses when the caller does not say.
     """
     obs_dim: int
@@ -36,7 +39,7 @@ class DiffusionConfig:
     step_embed_dim: int = 32
     num_train_timesteps: int = 100
     beta_schedule: BetaSchedule = "squaredcos_cap_v2"
-    prediction_type: PredictionType = "epsilon"
+    prediction_type: PredictionType = "sample"
     clip_sample: bool = True
     default_solver: str = "dpmpp"
     default_steps: int = 12

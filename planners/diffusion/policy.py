@@ -116,9 +116,10 @@ class DiffusionPlanner:
 
     def _x0_from_output(self, scheduler, model_out: torch.Tensor, t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         if self.config.prediction_type == "sample":
-            return model_out
-        abar = scheduler.alphas_cumprod[int(t)].to(x.device, x.dtype)
-        x0 = (x - (1.0 - abar).sqrt() * model_out) / abar.sqrt()
+            x0 = model_out
+        else:
+            abar = scheduler.alphas_cumprod[int(t)].to(x.device, x.dtype)
+            x0 = (x - (1.0 - abar).sqrt() * model_out) / abar.sqrt()
         # The scheduler clips its own x0 the same way (thresholding, sample_max_value = 1).
         return x0.clamp(-1.0, 1.0) if self.config.clip_sample else x0
 

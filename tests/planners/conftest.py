@@ -14,20 +14,21 @@ def _train(out, kind: str, left_share: float, epochs: int, overrides=None):
     from planners.training import TrainingConfig
 
     data = synthetic.make_data(episodes=40, left_share=left_share, seed=0)
-    config = TrainingConfig(kind=kind, epochs=epochs, seed=0, lr=3e-3, batch_size=256)
+    # One thread: the test machine is shared, and spinning OpenMP threads under load cost 10x.
+    config = TrainingConfig(kind=kind, epochs=epochs, seed=0, lr=3e-3, batch_size=64, num_threads=1)
     return train_policy(data, out, config, model_overrides=overrides, quiet=True, command="pytest")
 
 
 @pytest.fixture(scope="session")
 def bimodal_ckpt(tmp_path_factory):
     """Diffusion policy trained on 50/50 left/right demos."""
-    return _train(tmp_path_factory.mktemp("ckpt") / "bimodal", "diffusion", 0.5, 80, TINY_UNET)
+    return _train(tmp_path_factory.mktemp("ckpt") / "bimodal", "diffusion", 0.5, 30, TINY_UNET)
 
 
 @pytest.fixture(scope="session")
 def one_mode_ckpt(tmp_path_factory):
     """Diffusion policy trained on left demos only."""
-    return _train(tmp_path_factory.mktemp("ckpt") / "left_only", "diffusion", 1.0, 25, TINY_UNET)
+    return _train(tmp_path_factory.mktemp("ckpt") / "left_only", "diffusion", 1.0, 12, TINY_UNET)
 
 
 @pytest.fixture(scope="session")
