@@ -32,8 +32,9 @@ from app.mesh_io import MeshReadError
 if TYPE_CHECKING:
     from scenes.api import SceneDescription
 
-BACKGROUND = (30, 33, 38)
-VERTICAL_FOV_DEG = 27.0          # kept constant on resize; pyqtgraph's opts["fov"] is horizontal        # matches the dark theme's base colour
+BACKGROUND = (30, 33, 38)        # matches the dark theme's base colour
+VERTICAL_FOV_DEG = 27.0          # kept constant on resize; pyqtgraph's opts["fov"] is horizontal
+MIN_HORIZONTAL_FOV_DEG = 33.0    # ... unless the view is narrow: then the width is kept
 GRID_COLOR = (120, 130, 145, 70)
 
 # Key light from above-front plus a dimmer fill from the other side, two-sided, so meshes with
@@ -214,10 +215,12 @@ class SceneView(gl.GLViewWidget):
     # ---- rendering --------------------------------------------------------------------------
     def _fit_fov(self, width: int, height: int) -> None:
         """Keep the vertical field of view fixed, so a narrower view (docks open) shows the
-        same height of the scene instead of shrinking it."""
+        same height of the scene instead of shrinking it, down to a minimum horizontal field."""
         aspect = max(width, 1) / max(height, 1)
         half = np.radians(VERTICAL_FOV_DEG / 2)
-        self.opts["fov"] = float(np.degrees(2 * np.arctan(np.tan(half) * aspect)))
+        horizontal = float(np.degrees(2 * np.arctan(np.tan(half) * aspect)))
+        # a tall, narrow view (wide docks) keeps a minimum horizontal field instead of cropping
+        self.opts["fov"] = max(horizontal, MIN_HORIZONTAL_FOV_DEG)
 
     def resizeGL(self, w: int, h: int) -> None:  # noqa: N802 (Qt override)
         self._fit_fov(w, h)
