@@ -234,7 +234,14 @@ class ChunkBoundaryView(pg.PlotWidget):
             else:
                 item.setData([], [])
         self.switches.setData(jumps_x, jumps_y)
-        self.setTitle(f"Chunk boundaries: {len(data.replan_steps)} replans", size="9pt")
+        jumps = self.switch_jumps(data, d) if len(data.replan_steps) > 1 else np.zeros(0)
+        worst = ""
+        if np.isfinite(jumps).any():
+            k = int(np.nanargmax(jumps))
+            unit, scale = ("", 1.0) if d == 3 else (" cm", 100.0)
+            worst = (f" · largest jump at a switch: {jumps[k] * scale:.2f}{unit} "
+                     f"(step {int(data.replan_steps[k + 1])})")
+        self.setTitle(f"Chunk boundaries: {len(data.replan_steps)} replans{worst}", size="9pt")
 
     def set_cursor(self, step: int) -> None:
         self.cursor.setValue(step)
