@@ -67,7 +67,8 @@ class ReplanTopView(pg.PlotWidget):
         self.path_item = self.plot([], [], pen=pg.mkPen(PATH_HEX, width=2))
         self.mode_items: dict[str, pg.PlotDataItem] = {}
         self.infeasible_item = self.plot([], [], pen=pg.mkPen(INFEASIBLE_HEX, width=1,
-                                                              style=QtCore.Qt.DashLine))
+                                                              style=QtCore.Qt.DashLine),
+                                         antialias=False)
         self.plan_item = self.plot([], [], pen=pg.mkPen(EXECUTED_HEX, width=1.5,
                                                         style=QtCore.Qt.DotLine))
         self.chunk_item = self.plot([], [], pen=pg.mkPen(EXECUTED_HEX, width=3.5))
@@ -148,7 +149,8 @@ class ReplanTopView(pg.PlotWidget):
         for label in by_mode:
             if label not in self.mode_items:
                 pen = pg.mkPen(self.palette.hex(label), width=1)
-                self.mode_items[label] = self.plot([], [], pen=pen)
+                # hundreds of overlapping thin plans: antialiasing would double the paint time
+                self.mode_items[label] = self.plot([], [], pen=pen, antialias=False)
         for label, item in self.mode_items.items():
             idx = by_mode.get(label)
             if idx:
