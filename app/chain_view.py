@@ -14,7 +14,7 @@ from PySide6 import QtCore, QtWidgets
 
 from app.mode_colors import MODE_HEX, mode_hex
 from app.plan_projection import PlanProjection
-from app.state.inspector import InspectorState, observed_positions
+from app.state.inspector import InspectorState, observed_positions, preview_subset
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)
 BASE_STEPS_PER_S = 6.0
@@ -256,10 +256,12 @@ class ChainView(QtWidgets.QWidget):
                                                   style=QtCore.Qt.PenStyle.DotLine))
 
     def _on_partial(self, partial) -> None:
-        """While sampling: draw the newest streamed x_t in grey (modes are not known yet)."""
+        """While sampling: draw the newest streamed x_t of up to PREVIEW_PLANS samples in grey
+        (modes are not known yet; a preview must stay cheap so the GUI stays responsive)."""
         if partial is None or partial.chain.shape[0] == 0:
             return
         paths = partial.x0_estimates[-1] if self.state.show_x0 and partial.num_steps else partial.chain[-1]
+        paths = paths[preview_subset(len(paths))]
         k, total = self.state.progress
         self.step_label.setText(f"sampling… step {k}/{total}")
         for proj in (self.top, self.side):

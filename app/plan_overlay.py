@@ -18,10 +18,10 @@ import pyqtgraph.opengl as gl
 
 from app.mode_colors import (BASELINE_HEX, INFEASIBLE_HEX, SELECTED_HEX, hex_to_rgba, label_colours)
 from app.plan_projection import plan_alpha
-from app.state.inspector import InspectorState, observed_positions
+from app.state.inspector import InspectorState, observed_positions, preview_subset
 
 KEY_PREFIX = "inspector."
-PARTIAL_3D_S = 0.35
+PARTIAL_3D_S = 1.0   # a 3-D frame costs several 2-D frames: preview the 3-D cloud once a second
 MUG_RING_RADIUS_M = 0.06
 
 
@@ -174,7 +174,7 @@ class PlanOverlay:
         if now - self._last_partial < PARTIAL_3D_S:
             return
         self._last_partial = now
-        paths = partial.chain[-1]
+        paths = partial.chain[-1][preview_subset(partial.num_samples)]
         finite = np.isfinite(paths[..., :3].reshape(len(paths), -1)).all(axis=1)
         colours = label_colours(np.full(len(paths), -1), plan_alpha(len(paths)) / 255.0)
         self._set_lines(paths[finite], colours[finite])

@@ -14,6 +14,17 @@ from app.state.inspector import MAX_SAMPLES, InspectorState, SampleResult, Sampl
 SOLVER_CHOICES = ("ddpm", "ddim", "dpmpp")
 
 
+def set_progress_lazily(bar: QtWidgets.QProgressBar, value: int, total: int) -> None:
+    """QProgressBar.setValue repaints synchronously, and in a window holding a GL view every
+    repaint composites the whole window: set the value with updates off and let the next frame
+    (shared with the streamed plans) paint it."""
+    bar.setUpdatesEnabled(False)
+    bar.setRange(0, max(1, total))
+    bar.setValue(value)
+    bar.setUpdatesEnabled(True)
+    bar.update()
+
+
 class SamplingPanel(QtWidgets.QWidget):
     sampleRequested = QtCore.Signal()
     cancelRequested = QtCore.Signal()
@@ -132,8 +143,7 @@ class SamplingPanel(QtWidgets.QWidget):
             self.progress.setValue(0)
 
     def _on_progress(self, k: int, total: int) -> None:
-        self.progress.setRange(0, max(1, total))
-        self.progress.setValue(k)
+        set_progress_lazily(self.progress, k, total)
 
     def _on_batch(self, result: SampleResult | None) -> None:
         if result is None:

@@ -17,6 +17,7 @@ import numpy as np
 from recordings.plan_batch import PlanBatch
 
 MAX_SAMPLES = 1024
+PREVIEW_PLANS = 64   # plans drawn per streamed step while sampling (the final batch shows all)
 UNLABELLED = -1  # label of a plan that belongs to no mode (averaging / between modes)
 
 
@@ -290,6 +291,12 @@ class InspectorState:
         if x0:
             return batch.x0_estimates[step] if step < s else batch.plans
         return batch.chain[step] if step < batch.chain.shape[0] else batch.plans
+
+
+def preview_subset(n: int, limit: int = PREVIEW_PLANS) -> np.ndarray:
+    """Indices of at most `limit` samples spread evenly over 0..n-1: what a streamed preview
+    draws, so a preview frame costs the same for N = 64 and N = 1024."""
+    return np.unique(np.linspace(0, n - 1, min(n, limit)).astype(np.int64)) if n else np.zeros(0, np.int64)
 
 
 def observed_positions(obs: dict[str, np.ndarray] | None) -> dict[str, np.ndarray]:
