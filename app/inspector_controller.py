@@ -164,8 +164,11 @@ class InspectorController(QtCore.QObject):
         device = self.state.settings.device
 
         def job(_h: JobHandle) -> LoadedPolicy:
-            return load_policy(source, scene_name or self.worker_scene().name,
-                               self._obs_spec(scene_name), device)
+            policy = load_policy(source, scene_name or self.worker_scene().name,
+                                 self._obs_spec(scene_name), device)
+            from planners.modes import preload
+            preload()   # scikit-learn's import (about a second) now, not in the first sampling
+            return policy
 
         def done(policy: LoadedPolicy) -> None:
             target = slot or self._auto_slot(policy)
@@ -330,18 +333,33 @@ def sample_job(h: JobHandle, scene: Any, policy: LoadedPolicy, baseline: LoadedP
                                 on_step=on_step, cancel=lambda: h.cancelled)
     if batch.cancelled or h.cancelled:
         return SampleOutcome(obs, None, None, cancelled_at=(last[0], last[1]))
-    result = analyse(batch, scene, policy.data_shares)
+    refs = expert_references(scene, obs)
+    result = analyse(batch, scene, policy.data_shares, mode_refs=refs)
     base = None
     if baseline is not None and not h.cancelled:
         bb = baseline.planner.plan(flat, settings.num_samples, seed=settings.seed,
                                    solver=settings.solver, steps=settings.steps,
                                    temperature=settings.temperature)
-        # judge the baseline against the policy's modes: is it between them (averaging)?
-        refs = None
-        if result.summary is not None and result.summary.names:
-            refs = mode_references(batch.plans, result.summary.labels, result.summary.names)
-        base = analyse(bb, scene, baseline.data_shares or policy.data_shares, mode_refs=refs or None)
+        # judge the baseline against the data's modes (the expert's plans for this observation),
+        # else the policy's: does it sit between them (averaging)?
+        if refs is None and result.summary is not None and result.summary.names:
+            refs = mode_references(batch.plans, result.summary.labels, result.summary.names) or None
+        base = analyse(bb, scene, baseline.data_shares or policy.data_shares, mode_refs=refs)
     return SampleOutcome(obs, result, base)
+
+
+def expert_references(scene: Any, obs: dict) -> dict[str, np.ndarray] | None:
+    """{mode: [H, 4]} the scene's scripted expert's plan in each mode for this observation (the
+    reference modes of the averaging score), or None when the scene has no expert."""
+    modes = tuple(getattr(scene, "modes", ()) or ())
+    if not modes:
+        return None
+    try:
+        from scenes import make_expert
+        expert = make_expert(scene, seed=0)
+        return {m: np.asarray(expert.plan_for(obs, m), dtype=np.float32) for m in modes}
+    except (ImportError, AttributeError, KeyError, ValueError, UserFacingError):
+        return None   # a scene without a scripted expert (or a fake): the policy's modes serve
 
 
 def _timing_message(result: SampleResult) -> str:
