@@ -358,8 +358,8 @@ def expert_references(scene: Any, obs: dict) -> dict[str, np.ndarray] | None:
         from scenes import make_expert
         expert = make_expert(scene, seed=0)
         return {m: np.asarray(expert.plan_for(obs, m), dtype=np.float32) for m in modes}
-    except (ImportError, AttributeError, KeyError, ValueError, UserFacingError):
-        return None   # a scene without a scripted expert (or a fake): the policy's modes serve
+    except Exception:  # noqa: BLE001 - no usable expert (a plugin scene, a fake): the policy's
+        return None    # own modes serve as references instead; sampling must not fail for it
 
 
 def _timing_message(result: SampleResult) -> str:
