@@ -63,8 +63,8 @@ def check_compatible(spec: PlannerSpec, scene_name: str, obs_spec: tuple[tuple[s
     """Raise PlannerError naming expected vs found when a planner was made for another scene."""
     obs_dim = sum(size for _, size in obs_spec)
     if spec.scene and spec.scene != scene_name:
-        raise PlannerError(f"policy {spec.name!r} was trained for scene {spec.scene!r}, "
-                           f"not {scene_name!r}")
+        raise PlannerError(f"policy {spec.name!r} was trained for scene {spec.scene!r} (observations of "
+                           f"size {spec.obs_dim}), not {scene_name!r} (size {obs_dim})")
     if spec.obs_dim != obs_dim:
         raise PlannerError(f"policy {spec.name!r} expects observations of size {spec.obs_dim}, "
                            f"scene {scene_name!r} gives {obs_dim}")

@@ -20,7 +20,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                               description=__doc__.split("\n\n")[1], formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--policy", required=True, metavar="DIR|module:attr|probe")
     p.add_argument("--scene", default="mug_grasp")
-    p.add_argument("--seed", type=int, default=0, help="scene reset seed (also seeds the sampler)")
+    p.add_argument("--seed", type=int, default=None,
+                   help="scene reset seed, also seeds the sampler (default 0; 7 for the probe, the seed's example)")
     p.add_argument("--num", type=int, default=128, metavar="N", help="plans to sample (default 128)")
     p.add_argument("--solver", default=None, help="ddpm | ddim | dpmpp (default: the policy's)")
     p.add_argument("--steps", type=int, default=None, help="solver steps (default: the policy's)")
@@ -42,7 +43,10 @@ def run(args: argparse.Namespace) -> int:
         raise PlannerError(f"--num must be >= 1, got {args.num}")
     planner = load_planner(args.policy, device=args.device, chain_dtype=args.chain_dtype)
     if planner.spec.kind == "probe":
+        from planners.probe import SEED
+        args.seed = SEED if args.seed is None else args.seed
         return _run_probe(planner, args)
+    args.seed = 0 if args.seed is None else args.seed
     result = sample_in_scene(planner, args.scene, args.seed, args.num, solver=args.solver, steps=args.steps,
                              temperature=args.temperature, keep_scene=bool(args.out))
     if args.out:

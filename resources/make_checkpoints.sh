@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Regenerates the shipped checkpoints (used by `make checkpoints`):
+#   resources/checkpoints/mug_grasp_diffusion   diffusion policy (FiLM 1-D U-Net, EMA weights)
+#   resources/checkpoints/mug_grasp_regression  MSE regression baseline
+# from scripted-expert demos collected here (50/50 left/right mug grasps). CPU only, minutes.
+# Each checkpoint's training.json records the command, date, git commit, the demo file's sha256
+# and a data summary (scene, episodes, mode shares). The demo file itself is not shipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PLANSCOPE="${PLANSCOPE:-.venv/bin/planscope}"
+OUT=resources/checkpoints
+EPISODES="${EPISODES:-300}"
+DATA="${DATA:-$(mktemp -d)/mug_grasp_demos.h5}"
+# One torch thread: bit-for-bit reproducible on any machine, and immune to the 10x slow-down
+# spinning OpenMP threads suffer when other processes share the cores.
+THREADS="${THREADS:-1}"
+
+mkdir -p "$OUT"
+echo "== collecting $EPISODES mug_grasp demos -> $DATA"
+"$PLANSCOPE" collect --scene mug_grasp --episodes "$EPISODES" --seed 0 --mode-mix 0.5,0.5 --out "$DATA"
+echo "== training the diffusion policy"
+"$PLANSCOPE" train --data "$DATA" --kind diffusion --out "$OUT/mug_grasp_diffusion" \
+    --epochs "${DIFFUSION_EPOCHS:-60}" --seed 0 --threads "$THREADS"
+echo "== training the regression baseline"
+"$PLANSCOPE" train --data "$DATA" --kind regression --out "$OUT/mug_grasp_regression" \
+    --epochs "${REGRESSION_EPOCHS:-100}" --seed 0 --threads "$THREADS"
+du -sh "$OUT"/mug_grasp_*
