@@ -15,12 +15,14 @@ import time
 
 import numpy as np
 import pyqtgraph.opengl as gl
+from PySide6 import QtCore
 
 from app.mode_colors import (BASELINE_HEX, INFEASIBLE_HEX, SELECTED_HEX, hex_to_rgba, label_colours)
 from app.plan_projection import plan_alpha
 from app.state.inspector import InspectorState, observed_positions, preview_subset
 
 KEY_PREFIX = "inspector."
+BATCH_3D_DELAY_MS = 1
 PARTIAL_3D_S = 1.0   # a 3-D frame costs several 2-D frames: preview the 3-D cloud once a second
 MUG_RING_RADIUS_M = 0.06
 
@@ -65,9 +67,22 @@ class PlanOverlay:
         self.view = None
         self._last_partial = 0.0
         ev = state.events
-        for emitter in (ev.batch, ev.step, ev.selection, ev.isolation, ev.baseline, ev.observation):
+        for emitter in (ev.step, ev.selection, ev.isolation, ev.baseline, ev.observation):
             emitter.connect(lambda *_a: self.refresh())
+        # A new batch redraws every view at once; the 3-D part follows one frame later so no
+        # single frame (and GUI stall) pays for the 2-D views, the modes and the 3-D view together.
+        self._pending = False
+        ev.batch.connect(lambda *_a: self._refresh_next_frame())
         ev.partial.connect(self._on_partial)
+
+    def _refresh_next_frame(self) -> None:
+        if not self._pending:
+            self._pending = True
+            QtCore.QTimer.singleShot(BATCH_3D_DELAY_MS, self._deferred_refresh)
+
+    def _deferred_refresh(self) -> None:
+        self._pending = False
+        self.refresh()
 
     def attach(self, view) -> None:
         self.view = view

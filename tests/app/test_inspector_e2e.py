@@ -35,7 +35,7 @@ def test_shipped_policy_is_multimodal_and_baseline_is_averaging(qtbot, monkeypat
     window.open_policy(str(DIFFUSION))                  # File ▸ Open Policy / --policy path
     window.open_policy(str(REGRESSION))                 # a regression model goes to the baseline slot
     qtbot.waitUntil(lambda: ws.state.baseline_result is not None and not ws.state.sampling
-                    and not ws.controller.runner.busy, timeout=60000)
+                    and not ws.controller.runner.busy and not ws.overlay._pending, timeout=60000)
     assert dialogs == []
     state = ws.state
     assert state.policy.spec.kind == "diffusion" and state.baseline.spec.kind == "regression"

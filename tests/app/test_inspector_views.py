@@ -142,6 +142,8 @@ def test_overlay_one_gl_item_with_mode_colours_and_red_infeasible(qtbot, state):
     qtbot.addWidget(view)
     overlay = PlanOverlay(state)
     overlay.attach(view)
+    state.set_result(state.result)                   # a new batch: the 3-D follows a frame later
+    qtbot.waitUntil(lambda: not overlay._pending, timeout=2000)
     pos, colour = overlay.plans.pos, overlay.plans.color
     assert pos.shape == (48 * 15 * 2, 3) and colour.shape == (48 * 15 * 2, 4)
     labels = state.result.summary.labels

@@ -40,7 +40,8 @@ def ws_of(window):
 def load(qtbot, window, spec=PLUGIN):
     ws = ws_of(window)
     window.open_policy(spec)
-    qtbot.waitUntil(lambda: not ws.controller.runner.busy and not ws.state.sampling, timeout=10000)
+    qtbot.waitUntil(lambda: not ws.controller.runner.busy and not ws.state.sampling
+                    and not ws.overlay._pending, timeout=10000)
     return ws
 
 
