@@ -131,20 +131,31 @@ class ReviewWorkspace(QtCore.QObject):
         self.window.status(f"review: {names}" if names else "review: no recording open")
 
     def _file_problem(self, exc: Exception) -> None:
-        """A file changed or broke underneath us: say so once per file, offer to reopen."""
+        """A file changed or broke underneath us. A file that only grew (an evaluation still
+        writing it) is reopened quietly; a replaced or truncated one is reopened with a dialog
+        naming the problem; anything else is said once. Tags live in the sidecar either way."""
+        stale = [(i, rec) for i, rec in enumerate(self.session.recordings)
+                 if rec.stale and os.path.exists(rec.path)]
+        for i, rec in stale:
+            try:
+                grew = self.session.reload(i)
+            except RecordingError as again:
+                self._warn_once(again)
+                continue
+            if grew:
+                self.window.status(f"{rec.name} grew to {len(self.session.recordings[i])} "
+                                   "rollouts; reopened (tags kept)")
+            else:
+                show_error(self.window, f"{exc} It was reopened; your tags are kept.",
+                           "Recording problem")
+        if not stale:
+            self._warn_once(exc)
+
+    def _warn_once(self, exc: Exception) -> None:
         text = str(exc)
-        if text in self._file_warned:
-            return
-        self._file_warned.add(text)
-        show_error(self.window, exc, "Recording problem")
-        for i, rec in enumerate(self.session.recordings):
-            if rec.stale and os.path.exists(rec.path):
-                try:
-                    self.session.reload(i)
-                    self._file_warned.discard(text)  # a later replacement is news again
-                    self.window.status(f"reopened {rec.name} (it changed on disk); tags kept")
-                except RecordingError as again:
-                    show_error(self.window, again, "Recording problem")
+        if text not in self._file_warned:
+            self._file_warned.add(text)
+            show_error(self.window, exc, "Recording problem")
 
     def poll(self) -> None:
         """Timer and window-focus check: new tags from another instance, files replaced."""

@@ -260,11 +260,14 @@ class ReviewSession:
         for rec in self.recordings:
             rec.check_unchanged()
 
-    def reload(self, index: int) -> None:
-        """Reopen a file that changed on disk; its tags stay in the sidecar."""
+    def reload(self, index: int) -> bool:
+        """Reopen a file that changed on disk; its tags stay in the sidecar. Returns True when
+        the new file only appended rollouts to the old one (an evaluation still writing)."""
         old = self.recordings[index]
+        new = open_recording(old.path)   # the old one stays usable if this raises
+        grew = new.extends(old)
         old.close()
-        self.recordings[index] = open_recording(old.path)
+        self.recordings[index] = new
         self._rebuild_queue()
         current = self.current
         if current is not None and current.file == index:
@@ -278,6 +281,7 @@ class ReviewSession:
                 self.select(RolloutKey(index, row))
             else:
                 self.rollout_changed.emit(None)
+        return grew
 
     # ---------------------------------------------------------------- hardest-20 queue
     def set_weights(self, weights: dict[str, float] | None) -> None:

@@ -140,7 +140,20 @@ class OpenRecording:
         if signature != self._signature:
             self.stale = True
             raise RecordingError(f"{self.path}: the file was replaced or changed on disk while "
-                                 f"open; reopen it to see the new content (tags are kept)")
+                                 f"open.")
+
+    def extends(self, older: "OpenRecording") -> bool:
+        """True when this file holds every rollout of `older`, unchanged in the summary, plus
+        possibly more: the file grew (append-only), it was not replaced by another."""
+        if self.count < older.count:
+            return False
+        for key in ("id", "seed", "policy", "success", "failure_label"):
+            mine, theirs = self.columns.get(key), older.columns.get(key)
+            if (mine is None) != (theirs is None):
+                return False
+            if mine is not None and not np.array_equal(mine[: older.count], theirs):
+                return False
+        return True
 
     def rank(self, weights: dict[str, float] | None) -> tuple[np.ndarray, np.ndarray]:
         """Rows hardest first and every row's hardness score (recordings.ranking)."""

@@ -360,3 +360,15 @@ def test_weights_dialog_reorders_the_queue(qtbot, tmp_path, monkeypatch):
     first = ws.session.recordings[0].rollout_id(ws.session.queue[0].row)
     assert first == 17                                     # the most mode switches
     assert ws.queue.queue.list.item(0).text().startswith("○  1. rollout 17")
+
+
+def test_a_growing_file_is_reopened_quietly(qtbot, tmp_path):
+    path = write_synthetic(tmp_path / "live.h5", 3)
+    window, ws = make_window(qtbot)
+    window.open_paths([str(path)])
+    ws.session.add_tag("timing")
+    os.replace(write_synthetic(tmp_path / "more.h5", 5), path)   # same rollouts + 2 more
+    ws.poll()
+    assert len(ws.session.recordings[0]) == 5 and ws.browser.proxy.rowCount() == 5
+    assert not any("replaced" in e for e in review_dialogs.LAST_ERRORS)
+    assert [t.label for t in ws.session.tags(RolloutKey(0, 0))] == ["timing"]
