@@ -124,6 +124,8 @@ class TagsPanel(QtWidgets.QWidget):
         self.tag_list = QtWidgets.QListWidget()
         self.tag_list.setObjectName("tag_list")
         self.tag_list.setMinimumHeight(48)
+        self.tag_list.setToolTip("Double-click a tag to edit its note")
+        self.tag_list.itemDoubleClicked.connect(self.edit_note)
         self.remove_button = QtWidgets.QPushButton("Remove selected tag")
         self.remove_button.clicked.connect(self.remove_selected)
         self.store_label = QtWidgets.QLabel()
@@ -164,6 +166,16 @@ class TagsPanel(QtWidgets.QWidget):
         if tag is not None:
             self.custom.clear()
         return tag
+
+    def edit_note(self, item: QtWidgets.QListWidgetItem) -> None:
+        tag: Tag = item.data(Qt.UserRole)
+        note, ok = QtWidgets.QInputDialog.getText(self, "Tag note", f"Note for {tag.label}:",
+                                                  text=tag.note)
+        if ok:
+            try:
+                self.session.set_note(tag, note)
+            except Exception as exc:  # noqa: BLE001
+                show_error(self, exc)
 
     def remove_selected(self) -> None:
         item = self.tag_list.currentItem()

@@ -244,6 +244,13 @@ class ReviewSession:
             self.tags_changed.emit()
             self.queue_changed.emit()
 
+    def set_note(self, tag: Tag, note: str) -> None:
+        """Edit the note of a tag of the current rollout."""
+        if self.current is None:
+            return
+        self.recordings[self.current.file].tags.set_note(tag.tag_id, note.strip())
+        self.tags_changed.emit()
+
     def refresh_tags(self) -> bool:
         """Re-read tags another app instance wrote (cheap: compares the store's data version).
         Returns True when anything changed."""

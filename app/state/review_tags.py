@@ -101,6 +101,12 @@ class TagBook:
             tags[:] = [t for t in tags if t.tag_id != tag_id]
         self._version = self._store.data_version()
 
+    def set_note(self, tag_id: int, note: str) -> None:
+        """Replace a tag's note (committed before this returns); the cache is re-read."""
+        self._store.set_note(int(tag_id), note)
+        self._version = -1
+        self.refresh()
+
     def export(self, path: Path) -> int:
         """Write every tag to `path` (.csv or .json by suffix); returns the count."""
         count = self._store.export(path)

@@ -215,3 +215,15 @@ def test_failure_step_prefers_the_flagged_violation():
     assert data.failure_step == 4
     data.success = True
     assert data.failure_step == -1
+
+
+def test_note_edit_and_remove_are_durable(session, synthetic):
+    session.open(synthetic)
+    tag = session.add_tag("control", note="first")
+    session.set_note(tag, "  second thoughts ")
+    other = ReviewSession()
+    other.open(synthetic)
+    assert [(t.label, t.note) for t in other.tags()] == [("control", "second thoughts")]
+    session.remove_tag(session.tags()[0])
+    assert other.refresh_tags() and other.tags() == []
+    other.close_all()
