@@ -100,7 +100,8 @@ def cached_recording(recipe: DemoRecipe = DemoRecipe()) -> Path | None:
         from recordings.reader import RecordingReader
         reader = RecordingReader(path)
         try:
-            ok = len(reader) == 2 * len(recipe.seeds)
+            labels = [str(v) for v in reader.summary["failure_label"]]
+            ok = len(reader) == 2 * len(recipe.seeds) and "failed-to-run" not in labels
         finally:
             reader.close()
     except Exception:   # corrupt or from an older format: make it again
@@ -147,8 +148,12 @@ def make_demo_recording(recipe: DemoRecipe = DemoRecipe(), *, progress: Progress
     if workers is None:
         workers = min(2, os.cpu_count() or 1)
     try:
-        run_evaluation(config, str(partial), backend="local", workers=workers,
-                       progress=on_progress, durable=True)
+        result = run_evaluation(config, str(partial), backend="local", workers=workers,
+                                progress=on_progress, durable=True)
+        if result.failed or result.partial:
+            # never cache a recording with holes: the next start tries again
+            why = result.failures[0] if result.failures else "the evaluation stopped early"
+            raise DemoDataError(f"the demo recording could not be made: {why}")
         partial.replace(final)
     finally:
         partial.unlink(missing_ok=True)

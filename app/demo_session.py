@@ -29,6 +29,7 @@ from app.tour_cards import CARD_SETUPS, DEMO_SCENE_SEED, PROBE_DOCK
 from app.demo_views import InspectorDriver, ReviewDriver
 
 log = logging.getLogger(__name__)
+RECORDING_DELAY_MS = 45000   # start the first-run recording at the latest this long after start
 
 
 class DemoSession(QtCore.QObject):
@@ -59,6 +60,7 @@ class DemoSession(QtCore.QObject):
         self._build_progress_bar()
         self.tour = Tour(window, CARD_SETUPS)
         self.tour.card_shown.connect(self._after_card)
+        self.tour.model.subscribe(self._on_tour)
         self.presentation.toggled.connect(self._on_presentation)
 
     # ---- construction -----------------------------------------------------------------------
@@ -79,12 +81,11 @@ class DemoSession(QtCore.QObject):
             window.setAttribute(QtCore.Qt.WidgetAttribute.WA_DontShowOnScreen, True)
         window.resize(*size)
         demo = cls(window, theme=theme, headless=headless, recipe=recipe)
+        demo.inspector.preload()
         window.show()
         window.load_scene()
         if present:
             demo.presentation.set_active(True)
-        if demo.recording_path is None:
-            demo.make_recording()
         return demo
 
     def _take_f11_from_full_screen(self) -> None:
@@ -117,8 +118,30 @@ class DemoSession(QtCore.QObject):
 
     # ---- the tour ---------------------------------------------------------------------------
     def start(self, index: int = 0) -> None:
-        # after the event loop has shown the window, so the first card appears over it
+        """Show card `index` once the window is up; make the recording if it is missing.
+
+        On a first run the recording starts after the first inspector card has sampled (or
+        after RECORDING_DELAY_MS): the two would otherwise fight over the 2 cores, and the
+        first import of torch/diffusers must not happen in two threads at once."""
         QtCore.QTimer.singleShot(0, lambda: self.tour.start(index))
+        if self.recording_path is not None:
+            return
+        if self.tour.model.cards[index].workspace != "inspector":
+            self.make_recording()
+            return
+        fallback = QtCore.QTimer(self)
+        fallback.setSingleShot(True)
+        fallback.setInterval(RECORDING_DELAY_MS)
+
+        def maybe_start(*_args) -> None:
+            if self._runner is None and (self.inspector.sampled() or not fallback.isActive()):
+                fallback.stop()
+                self.make_recording()
+        fallback.timeout.connect(maybe_start)
+        fallback.start()
+        ws = self.window.features.get("inspector")
+        if ws is not None:
+            ws.state.events.batch.connect(maybe_start)
 
     def is_settled(self, key: str) -> bool:
         """True once card `key`'s views have finished setting up (sampled, opened, playing)."""
@@ -130,16 +153,40 @@ class DemoSession(QtCore.QObject):
             return self.probe_view.trace is not None
         return True
 
+    def still(self, key: str):
+        """Put card `key` in its most telling frame for a still picture (export's PNG);
+        returns a function that puts the animation back, or None when nothing changed."""
+        if key != "probe" or self.probe_view.trace is None:
+            return None
+        self.probe_view.pause()
+        self.probe_view.set_step(self.probe_view.num_story_steps - 1)   # denoised, at the goal
+
+        def restore() -> None:
+            self.probe_view.set_step(0)
+            self.probe_view.play()
+        return restore
+
+    def startup_problem(self) -> str:
+        """Why the demo cannot get going ("" when all is well): a card setup that failed, the
+        inspector's last error, or the recording that could not be made."""
+        if self.recording_error:
+            return f"demo recording: {self.recording_error}"
+        if self.tour.last_error:
+            key, message = next(iter(self.tour.last_error.items()))
+            return f"card {key}: {message}"
+        ws = self.window.features.get("inspector")
+        error = getattr(getattr(ws, "controller", None), "last_error", "")
+        return f"inspector: {error}" if error else ""
+
     def shutdown(self) -> None:
         """Stop background work (before the app quits)."""
         if self._runner is not None:
             self._runner.shutdown(timeout_ms=2000)
             self._runner = None
         self.inspector.shutdown()
-        try:
-            self.window.session.close()
-        except Exception:   # noqa: BLE001 - closing a dead physics client at exit
-            pass
+        self.probe_view.pause()
+        # closing the window stops the workspaces' worker threads and the scene
+        self.window.close()
 
     # ---- central area: scene or probe ------------------------------------------------------
     def show_scene(self) -> None:
@@ -148,13 +195,41 @@ class DemoSession(QtCore.QObject):
         self.probe_dock.hide()
         self.window.scene_view.show()
 
+    def enter_card(self, workspace: str, docks: tuple[str, ...]) -> None:
+        """Before a card's views are set up: its workspace, the scene in the middle, and only
+        the card's docks, so the drivers size and frame views in their final layout."""
+        if self.window.workspace != workspace:
+            self.window.set_workspace(workspace)
+        self.show_scene()
+        self.focus_docks(docks)
+
+    def focus_docks(self, keys: tuple[str, ...]) -> None:
+        """Show exactly the docks `keys` (a card's views); hide the others for now."""
+        for key, dock in self.window.docks.items():
+            if key in keys:
+                dock.show()
+                dock.raise_()
+            elif dock.isVisible():
+                dock.hide()
+
+    def _on_tour(self, event: str, _model) -> None:
+        if event != "left":
+            return
+        # Leaving the tour: the workspace's docks come back so the user has every tool.
+        self.inspector.stop()
+        probe = self.probe_dock.isVisible()
+        self.window.scene_view.show()
+        self.window.set_workspace(self.window.workspace)
+        if probe:
+            self.probe_dock.show()
+        if self.presentation.active:
+            self.presentation.hide_developer_docks()
+
     def show_probe(self) -> None:
         """Card 6: the probe takes the whole window; the other docks step aside."""
         if self.probe_view.trace is None:
             self.probe_view.set_trace(compute_probe_trace())
-        for key, dock in self.window.docks.items():
-            if key != PROBE_DOCK:
-                dock.hide()
+        self.focus_docks((PROBE_DOCK,))
         self.window.scene_view.hide()   # a hidden central widget gives its space to the docks
         self.probe_dock.show()
         self.probe_dock.raise_()

@@ -22,6 +22,21 @@ Qt = QtCore.Qt
 DEMO_SAMPLE_SEED = 7       # sampling seed: the same plans at every demo
 DEMO_NUM_SAMPLES = 128
 CHAIN_LOOP_PAUSE_MS = 1500  # the chain rests on the final plans before playing again
+# Camera for the cards: looking at the mug from the front-left and above, far enough back that
+# both grasps, the baseline's plan and the robot's gripper fit in the middle of the view (the
+# card sits in a corner). Distances in metres, angles in degrees.
+CAMERA_ELEVATION, CAMERA_AZIMUTH = 28.0, -25.0
+CAMERA_DISTANCE = {"problem": 1.0, "chain": 1.15, "modes": 1.0, "rollout": 1.25, "review": 1.25}
+CAMERA_LIFT_M = 0.15   # look this far above the mug: the plans arc over it
+
+
+def frame_on_mug(window: Any, mug_xyz, card: str) -> None:
+    """Point the 3-D view at the mug (world metres) the way card `card` wants it."""
+    import numpy as np
+    from pyqtgraph import Vector
+    centre = np.asarray(mug_xyz, dtype=float).reshape(-1)[:3] + (0.0, 0.0, CAMERA_LIFT_M)
+    window.scene_view.setCameraPosition(pos=Vector(*centre), distance=CAMERA_DISTANCE[card],
+                                        elevation=CAMERA_ELEVATION, azimuth=CAMERA_AZIMUTH)
 
 
 class InspectorDriver(QtCore.QObject):
@@ -33,10 +48,12 @@ class InspectorDriver(QtCore.QObject):
         self.card = ""
         self._when_sampled: list[Callable[[], None]] = []
         self._loop_chain = False
-        self._framed = False
+        self._requested = False   # the demo policies' loads were submitted
         ws = self.workspace
         if ws is not None:
             ws.state.events.batch.connect(self._on_batch)
+            # the last event of a sampling run: both results are in and sampling is over
+            ws.state.events.sampling.connect(self._on_batch)
             ws.state.events.step.connect(self._on_step)
 
     @property
@@ -83,12 +100,31 @@ class InspectorDriver(QtCore.QObject):
             return
         if state.settings.num_samples != DEMO_NUM_SAMPLES or state.settings.seed != DEMO_SAMPLE_SEED:
             state.update_settings(num_samples=DEMO_NUM_SAMPLES, seed=DEMO_SAMPLE_SEED)
-        if self._policy_source("baseline") != str(demo_data.REGRESSION_CHECKPOINT):
+        loading = controller.runner.busy and self._requested
+        if self._policy_source("baseline") != str(demo_data.REGRESSION_CHECKPOINT) and not loading:
             controller.open_policy(str(demo_data.REGRESSION_CHECKPOINT), "baseline")
+            self._requested = True
         if self._policy_source("policy") != str(demo_data.DIFFUSION_CHECKPOINT):
-            controller.open_policy(str(demo_data.DIFFUSION_CHECKPOINT), "policy")  # samples when loaded
+            if not loading:
+                # the policy samples (with the baseline beside it) as soon as it is loaded
+                controller.open_policy(str(demo_data.DIFFUSION_CHECKPOINT), "policy")
+                self._requested = True
         elif not state.sampling:
             controller.sample()
+
+    def preload(self) -> None:
+        """Start loading both policies (and importing torch and diffusers) on the inspector's
+        worker thread now, while the GUI thread is still building the window and the scene."""
+        ws = self.workspace
+        if ws is None or self._requested:
+            return
+        self.ensure_sampled()
+
+        def warm_up(_handle) -> None:
+            # first use of the diffusion schedulers imports diffusers (seconds); do it here,
+            # on the same worker thread as the loads, before the first sampling needs it
+            from diffusers import DPMSolverMultistepScheduler  # noqa: F401
+        ws.controller.runner.submit(warm_up, name="warm up")
 
     def _then(self, action: Callable[[], None]) -> None:
         """Run `action` now when sampled, else as soon as the sampling finishes."""
@@ -103,11 +139,11 @@ class InspectorDriver(QtCore.QObject):
             for action in actions:
                 action()
 
-    def _frame_once(self) -> None:
-        if not self._framed:
-            from app.inspector_workspace import frame_scene_view
-            frame_scene_view(self.window)
-            self._framed = True
+    def _frame(self) -> None:
+        obs = self._require().state.observation or {}
+        mug = obs.get("mug_pos")
+        if mug is not None:
+            frame_on_mug(self.window, mug, self.card)
 
     def _enter(self, card: str) -> Any:
         self.card = card
@@ -125,7 +161,7 @@ class InspectorDriver(QtCore.QObject):
             ws.state.isolate(None)
             ws.state.select(None)
             ws.state.set_step(ws.state.num_steps)
-            self._frame_once()
+            self._frame()
         self._then(done)
 
     def play_chain(self) -> None:
@@ -137,7 +173,7 @@ class InspectorDriver(QtCore.QObject):
         self.window.resizeDocks([dock], [int(self.window.height() * 0.38)], Qt.Vertical)
 
         def done() -> None:
-            self._frame_once()
+            self._frame()
             ws.state.set_step(0)
             self._loop_chain = True
             ws.chain_view.set_playing(True)
@@ -154,7 +190,7 @@ class InspectorDriver(QtCore.QObject):
         def done() -> None:
             ws.state.isolate(None)
             ws.state.set_step(ws.state.num_steps)
-            self._frame_once()
+            self._frame()
         self._then(done)
 
     def _on_step(self, step: int) -> None:
@@ -272,6 +308,7 @@ class ReviewDriver(QtCore.QObject):
                 dock.raise_()
             s.set_playing(True)
             ws.draw_now()
+            self._layout(s.rollout, "rollout")
         self._when_open(action)
 
     def show_queue(self) -> None:
@@ -297,7 +334,18 @@ class ReviewDriver(QtCore.QObject):
                 dock.show()
                 dock.raise_()
             ws.draw_now()
+            self._layout(data, "review")
         self._when_open(action)
+
+    def _layout(self, data, card: str) -> None:
+        """A short timeline (it is one bar) so the replayed scene gets the height, and the
+        camera on this rollout's mug."""
+        timeline = self.window.dock("review_timeline")
+        if timeline is not None:
+            self.window.resizeDocks([timeline], [190], Qt.Vertical)
+        mug = None if data is None else data.obs.get("mug_pos")
+        if mug is not None and len(mug):
+            frame_on_mug(self.window, mug[0], card)
 
     @staticmethod
     def _tag_example(session, data) -> None:
@@ -310,8 +358,7 @@ class ReviewDriver(QtCore.QObject):
         if label not in TAXONOMY:
             label = "planning"
         session.add_tag(label, at_step=True,
-                        note=f"demo: automatic label {data.failure_label or 'unlabelled'!r} "
-                             "confirmed at the moment it went wrong")
+                        note="demo: automatic label confirmed")
 
     def stop(self) -> None:
         ws = self.workspace

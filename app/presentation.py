@@ -33,6 +33,23 @@ THEMES: dict[str, dict[str, str]] = {
 }
 
 
+# The app's own style sheet paints docks, toolbars and menus dark; the light theme replaces it.
+LIGHT_STYLE = """
+QMainWindow::separator { background: #d0d4da; width: 3px; height: 3px; }
+QDockWidget { color: #1a1a1a; }
+QDockWidget::title { background: #eceef1; padding: 6px 10px; border-bottom: 1px solid #d0d4da; }
+QMenuBar, QMenu { background: #fafafa; color: #1a1a1a; }
+QMenuBar::item:selected, QMenu::item:selected { background: #1f77b4; color: white; }
+QStatusBar { background: #eceef1; color: #444444; }
+QStatusBar QLabel { color: #444444; padding: 0 8px; }
+QPushButton, QToolButton { background: #eceef1; color: #1a1a1a; border: 1px solid #c4c9d0;
+    border-radius: 4px; padding: 4px 12px; }
+QComboBox, QLineEdit, QSpinBox, QDoubleSpinBox, QListWidget, QTableView, QTreeView {
+    background: #ffffff; color: #1a1a1a; border: 1px solid #c4c9d0; }
+QLabel { color: #1a1a1a; }
+"""
+
+
 def _palette(theme: Theme) -> QtGui.QPalette:
     c = THEMES[theme]
     pal = QtGui.QPalette()
@@ -96,6 +113,9 @@ class PresentationMode(QtCore.QObject):
         self.action.setShortcutContext(QtCore.Qt.ApplicationShortcut)
         self.action.toggled.connect(self.set_active)
         window.addAction(self.action)
+        view_menu = getattr(window, "view_menu", None)
+        if view_menu is not None:
+            view_menu.addAction(self.action)
         changed = getattr(window, "workspaceChanged", None)
         if changed is not None:
             # a workspace switch shows its docks again; keep the developer ones hidden
@@ -122,9 +142,11 @@ class PresentationMode(QtCore.QObject):
     def set_theme(self, theme: Theme) -> None:
         if theme not in THEMES:
             raise ValueError(f"theme must be one of {sorted(THEMES)}, got {theme!r}")
+        if self.active and theme != self.theme:
+            self._leave()          # re-enter so palette, style sheet and plots all switch
+            self.theme = theme
+            self._enter()
         self.theme = theme
-        if self.active:
-            self._apply_theme()
 
     def hide_developer_docks(self) -> None:
         """Hide every dock an audience does not need (also used after a card changes docks)."""
@@ -147,7 +169,8 @@ class PresentationMode(QtCore.QObject):
         app.setFont(font)
         # With an application style sheet, setFont alone does not reach already-polished widgets;
         # a global font-size rule does (widget-level sheets, like the tour card's, still win).
-        app.setStyleSheet(self._saved.style_sheet + f"\n* {{ font-size: {self.point_size:.1f}pt; }}")
+        base_sheet = LIGHT_STYLE if self.theme == "light" else self._saved.style_sheet
+        app.setStyleSheet(base_sheet + f"\n* {{ font-size: {self.point_size:.1f}pt; }}")
         self._scale_plots(font)
         self._apply_theme()
         self.hide_developer_docks()

@@ -4,7 +4,7 @@
 moves to a card, the tour calls that card's `setup(window)` (app/tour_cards.py) so the views
 show what the card talks about, then puts the card in its corner. The card is a child widget
 floating over the window, so the user can click anything around it; "Leave tour" hides it and
-leaves the window as it is (Help > Guided Tour, or F1, brings it back at the same card).
+leaves the window as it is (Help > Guided Tour, or Ctrl+T, brings it back at the same card).
 
 Keys while the tour shows: Page Down / Page Up (what presenter clickers send) for next /
 previous.
@@ -140,7 +140,7 @@ class Tour(QtCore.QObject):
         window.tour = self
 
         self.resume_action = QtGui.QAction("Guided Tour", window)
-        self.resume_action.setShortcut(QtGui.QKeySequence(QtCore.Qt.Key_F1))
+        self.resume_action.setShortcut(QtGui.QKeySequence("Ctrl+T"))
         self.resume_action.triggered.connect(self.model.resume)
         window.addAction(self.resume_action)
         for key, slot in ((QtCore.Qt.Key_PageDown, self._on_next),
@@ -150,12 +150,11 @@ class Tour(QtCore.QObject):
         self._add_menu_entry()
 
     def _add_menu_entry(self) -> None:
-        bar = self.window.menuBar()
-        help_menu = next((a.menu() for a in bar.actions()
-                          if a.menu() is not None and a.text().replace("&", "") == "Help"), None)
+        help_menu = getattr(self.window, "help_menu", None)
         if help_menu is None:
-            help_menu = bar.addMenu("&Help")
-        help_menu.addAction(self.resume_action)
+            help_menu = self.window.menuBar().addMenu("&Help")
+        help_menu.insertAction(help_menu.actions()[0] if help_menu.actions() else None,
+                               self.resume_action)
 
     # -- model -> view --------------------------------------------------------------------
     def start(self, index: int = 0) -> None:
@@ -198,9 +197,14 @@ class Tour(QtCore.QObject):
         """Where the card goes: its anchor corner of the central widget's area, clear of the
         menu bar, at most 36% of the window wide (40% in a narrow window)."""
         w = self.window
-        area = w.centralWidget().geometry() if w.centralWidget() is not None else w.rect()
-        if area.width() < 200 or area.height() < 150:
-            area = w.rect()
+        central = w.centralWidget()
+        if central is not None and central.isVisible() and central.width() >= 200 \
+                and central.height() >= 150:
+            area = central.geometry()
+        else:   # no central view showing (the probe card): the window between its bars
+            top = w.menuBar().geometry().bottom() + 1 if w.menuBar().isVisible() else 0
+            bottom = w.statusBar().geometry().top() - 1 if w.statusBar().isVisible() else w.height() - 1
+            area = QtCore.QRect(0, top, w.width(), bottom - top)
         width = int(min(max(w.width() * 0.36, 380), area.width() - 2 * self.MARGIN, 760))
         self.card.setFixedWidth(max(width, 200))
         height = self.card.layout().heightForWidth(width) if self.card.layout().hasHeightForWidth() \

@@ -19,6 +19,18 @@ if TYPE_CHECKING:
 DEMO_SCENE_SEED = 0        # mug pose of the demo's observation (both grasps reachable)
 PROBE_DOCK = "probe"
 
+# The docks each card shows; every other dock steps aside while the card is up, so the scene
+# and the views the card talks about get the room (leaving the tour brings the workspace's
+# docks back, and View > Panels reopens any of them at any time).
+CARD_DOCKS: dict[str, tuple[str, ...]] = {
+    "problem": ("inspector_modes",),
+    "chain": ("inspector_chain",),
+    "modes": ("inspector_modes",),
+    "rollout": ("review_timeline", "review_replans"),
+    "review": ("review_timeline", "review_queue"),
+    "probe": (PROBE_DOCK,),
+}
+
 
 # ---------------------------------------------------------------------------------------------
 # card setups
@@ -33,35 +45,35 @@ def _demo(window) -> "DemoSession":
 def setup_problem(window) -> None:
     """Card 1: diffusion policy and regression baseline, same observation, plans drawn."""
     demo = _demo(window)
-    demo.show_scene()
+    demo.enter_card("inspector", CARD_DOCKS["problem"])
     demo.inspector.show_problem()
 
 
 def setup_chain(window) -> None:
     """Card 2: the denoising chain playing from noise to plans."""
     demo = _demo(window)
-    demo.show_scene()
+    demo.enter_card("inspector", CARD_DOCKS["chain"])
     demo.inspector.play_chain()
 
 
 def setup_modes(window) -> None:
     """Card 3: mode shares against the data's, verdict badges."""
     demo = _demo(window)
-    demo.show_scene()
+    demo.enter_card("inspector", CARD_DOCKS["modes"])
     demo.inspector.show_modes()
 
 
 def setup_rollout(window) -> None:
     """Card 4: the demo recording open on a diffusion rollout, replaying."""
     demo = _demo(window)
-    demo.show_scene()
+    demo.enter_card("review", CARD_DOCKS["rollout"])
     demo.review.show_rollout()
 
 
 def setup_review(window) -> None:
     """Card 5: the hardest-20 queue and the failure tags of its first rollout."""
     demo = _demo(window)
-    demo.show_scene()
+    demo.enter_card("review", CARD_DOCKS["review"])
     demo.review.show_queue()
 
 

@@ -123,7 +123,11 @@ def export_tour(window: QtWidgets.QMainWindow, out_dir: str | Path, *,
             else:
                 tour.model.go_to(index)
             (settle or _default_settle(window))(spec.key)
+            demo = getattr(window, "demo", None)
+            restore = demo.still(spec.key) if hasattr(demo, "still") else None
             frame = grab_rgb(window, size)
+            if restore is not None:
+                restore()
             png = out / f"card_{index + 1}_{spec.key}.png"
             save_png(frame, png)
             result.pngs.append(png)

@@ -21,6 +21,8 @@ import time
 
 from recordings.errors import UserFacingError
 
+STARTUP_TIMEOUT_S = 600.0   # --exit-after-first-card gives up (exit 1) after this long
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
@@ -61,7 +63,12 @@ def run(args: argparse.Namespace) -> int:
                               "(it uses xvfb-run), or export the tour headless with "
                               "`planscope demo --export DIR`")
     from app.demo_data import check_checkpoints
-    check_checkpoints()   # one clear line before any window when a checkpoint is missing
+    check_checkpoints()
+    # One torch thread: the demo samples on the GUI's worker thread while the recording's
+    # evaluation workers and the GL views use the other core; two intra-op threads on a busy
+    # 2-core machine thrash (measured: 42 s vs 19 s to the first card under load). Set before
+    # torch is imported; a user's own OMP_NUM_THREADS wins.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")   # one clear line before any window when a checkpoint is missing
     if headless:
         # a headless run must not depend on (or change) the user's saved layout
         os.environ.setdefault("PLANSCOPE_SETTINGS_DIR", tempfile.mkdtemp(prefix="planscope-demo-"))
@@ -103,16 +110,15 @@ def _interactive(args: argparse.Namespace, size: tuple[int, int]) -> int:
                 timings["first_card_shown_s"] = now
             if "first_card_ready_s" not in timings and demo.is_settled(demo.tour.model.current.key):
                 timings["first_card_ready_s"] = now
-            if demo.recording_made_this_run and "recording_ready_s" not in timings \
-                    and demo.recording_path is not None:
+            if "recording_ready_s" not in timings and demo.recording_path is not None:
                 timings["recording_ready_s"] = now
-            done = "first_card_ready_s" in timings and (
-                not demo.recording_made_this_run or "recording_ready_s" in timings)
-            if done or demo.recording_error:
+            problem = demo.startup_problem() or (
+                f"not ready after {STARTUP_TIMEOUT_S:.0f} s" if now > STARTUP_TIMEOUT_S else "")
+            if problem or ("first_card_ready_s" in timings and "recording_ready_s" in timings):
                 poll.stop()
-                _print_timings(timings, demo)
+                _print_timings(timings, demo, problem)
                 demo.shutdown()
-                app.exit(1 if demo.recording_error else 0)
+                app.exit(1 if problem else 0)
 
         poll = QtCore.QTimer()
         poll.setInterval(20)
@@ -124,7 +130,7 @@ def _interactive(args: argparse.Namespace, size: tuple[int, int]) -> int:
     return code
 
 
-def _print_timings(timings: dict[str, float], demo) -> None:
+def _print_timings(timings: dict[str, float], demo, problem: str) -> None:
     print(f"first card shown:     {timings.get('first_card_shown_s', float('nan')):6.2f} s "
           "after process start")
     print(f"first card ready:     {timings.get('first_card_ready_s', float('nan')):6.2f} s "
@@ -134,8 +140,8 @@ def _print_timings(timings: dict[str, float], demo) -> None:
               f"(made this run: {demo.recording_path})")
     else:
         print(f"demo recording:       cached ({demo.recording_path})")
-    if demo.recording_error:
-        print(f"demo recording FAILED: {demo.recording_error}", file=sys.stderr)
+    if problem:
+        print(f"demo start-up FAILED: {problem}", file=sys.stderr)
     sys.stdout.flush()
 
 
