@@ -57,8 +57,8 @@ class WhatIfPanel(QtWidgets.QGroupBox):
         state.events.observation.connect(self._show_observation)
         self._dragger = None
         if window is not None and hasattr(window, "scene_view"):
-            from app.mug_drag import MugDragger
-            self._dragger = MugDragger(window.scene_view, state, self._dragged)
+            from app.scene_mouse import SceneMouse
+            self._dragger = SceneMouse(window.scene_view, state, self._dragged)
 
     @staticmethod
     def _spin(lo: float, hi: float, step: float, decimals: int, suffix: str, tip: str):

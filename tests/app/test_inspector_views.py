@@ -228,7 +228,7 @@ def test_3d_click_picks_the_plan_under_the_cursor_and_shift_drag_maps_to_the_tab
     import pyqtgraph.opengl as gl
     from pyqtgraph import Vector
 
-    from app.mug_drag import pick_plan, project_points, ray_plane_xy
+    from app.scene_mouse import pick_plan, project_points, ray_plane_xy
     view = gl.GLViewWidget()
     qtbot.addWidget(view)
     view.resize(640, 480)

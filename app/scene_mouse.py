@@ -76,7 +76,9 @@ def pick_plan(view, state: InspectorState, px: float, py: float,
     return int(visible[best]) if d[best] <= radius else None
 
 
-class MugDragger(QtCore.QObject):
+class SceneMouse(QtCore.QObject):
+    """Event filter on the 3-D view: Shift+drag moves the mug, a click picks a plan."""
+
     def __init__(self, view, state: InspectorState, on_move: Callable[[float, float, bool], None]) -> None:
         super().__init__(view)
         self.view = view
