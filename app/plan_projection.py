@@ -80,6 +80,8 @@ class PlanProjection(pg.PlotWidget):
             self.addItem(item)
         self._paths = np.zeros((0, 1, 3))
         self._drawn = np.zeros(0, dtype=np.int64)  # sample index of each drawn plan
+        self._connect: dict[tuple[int, int], np.ndarray] = {}
+        self._pens: dict[int, tuple] = {}
         self.scene().sigMouseClicked.connect(self._on_click)
 
     # ---- data --------------------------------------------------------------------------------
@@ -99,32 +101,48 @@ class PlanProjection(pg.PlotWidget):
         infeasible = np.zeros(n, dtype=bool) if feasible is None else ~np.asarray(feasible, dtype=bool)
         i, j = self.axes_ij
         alpha = plan_alpha(int(visible.sum()))
+        # project once: xy [N, H, 2]; each layer then only gathers its rows
+        xy = np.stack([paths[:, :, i], paths[:, :, j]], axis=-1).astype(np.float64, copy=False)
         colour_index = np.where(labels < 0, len(MODE_HEX), labels % len(MODE_HEX))
+        drawable = visible & ~infeasible
         for layer_index, item in enumerate(self._mode_layers):
-            members = visible & ~infeasible & (colour_index == layer_index)
-            self._set_layer(item, paths[members], alpha, (*MODE_HEX, UNLABELLED_HEX)[layer_index])
+            members = drawable & (colour_index == layer_index)
+            self._set_layer(item, xy[members], alpha, (*MODE_HEX, UNLABELLED_HEX)[layer_index])
         bad = visible & infeasible
-        self._set_layer(self._infeasible, paths[bad], max(alpha, 160), INFEASIBLE_HEX, dashed=True)
+        self._set_layer(self._infeasible, xy[bad], max(alpha, 160), INFEASIBLE_HEX, dashed=True)
         if bad_waypoint is not None and bad.any():
             rows = np.flatnonzero(bad & (np.asarray(bad_waypoint) >= 0))
-            points = paths[rows, np.asarray(bad_waypoint)[rows]]
-            self._collisions.setData(points[:, i], points[:, j])
+            points = xy[rows, np.asarray(bad_waypoint)[rows]]
+            self._collisions.setData(points[:, 0], points[:, 1])
         else:
             self._collisions.setData([], [])
         self._paths = paths
         self._drawn = np.flatnonzero(visible)
 
-    def _set_layer(self, item: pg.PlotDataItem, paths: np.ndarray, alpha: int, hex_colour: str,
+    def _set_layer(self, item: pg.PlotDataItem, xy: np.ndarray, alpha: int, hex_colour: str,
                    dashed: bool = False) -> None:
-        if len(paths) == 0:
-            item.setData([], [])
+        """xy [M, H, 2] projected plans -> one curve item (setData only when something changed)."""
+        if len(xy) == 0:
+            if item.xData is not None and len(item.xData):
+                item.setData([], [])
             return
-        x, y, connect = polyline_arrays(paths, *self.axes_ij)
-        colour = pg.mkColor(hex_colour)
-        colour.setAlpha(alpha)
-        style = QtCore.Qt.PenStyle.DashLine if dashed else QtCore.Qt.PenStyle.SolidLine
-        item.setPen(pg.mkPen(colour, width=1.2 if dashed else 1, style=style))
-        item.setData(x, y, connect=connect)
+        m, h = xy.shape[:2]
+        connect = self._connect.get((m, h))
+        if connect is None:   # plans are not joined to each other: break after each last waypoint
+            connect = np.ones(m * h, dtype=bool)
+            connect[h - 1::h] = False
+            if len(self._connect) > 32:
+                self._connect.clear()
+            self._connect[(m, h)] = connect
+        key = (hex_colour, alpha, dashed)
+        if self._pens.get(id(item)) != key:   # a new QPen per frame would cost more than the data
+            colour = pg.mkColor(hex_colour)
+            colour.setAlpha(alpha)
+            style = QtCore.Qt.PenStyle.DashLine if dashed else QtCore.Qt.PenStyle.SolidLine
+            item.setPen(pg.mkPen(colour, width=1.2 if dashed else 1, style=style))
+            self._pens[id(item)] = key
+        flat = xy.reshape(m * h, 2)
+        item.setData(flat[:, 0], flat[:, 1], connect=connect)
 
     def set_selected(self, path: np.ndarray | None, label: int = -1) -> None:
         """path [H, D>=3] or None. Drawn white on top, with its mode colour as the point fill."""
