@@ -63,6 +63,14 @@ def _palette(theme: Theme) -> QtGui.QPalette:
     return pal
 
 
+def _set_pen(item, pen: QtGui.QPen) -> None:
+    """Curves have setPen; bar graphs and some other items take their pen through setOpts."""
+    if hasattr(item, "setPen"):
+        item.setPen(pen)
+    elif hasattr(item, "setOpts"):
+        item.setOpts(pen=pen)
+
+
 def is_audience_dock(dock: QtWidgets.QDockWidget) -> bool:
     return dock.objectName() in AUDIENCE_DOCKS
 
@@ -130,9 +138,10 @@ class PresentationMode(QtCore.QObject):
             return
         if on:
             self._enter()
+            self.active = True
         else:
+            self.active = False   # first: leaving re-shows docks, which must not be re-hidden
             self._leave()
-        self.active = on
         if self.action.isChecked() != on:
             self.action.blockSignals(True)
             self.action.setChecked(on)
@@ -194,7 +203,7 @@ class PresentationMode(QtCore.QObject):
         for bar, visible in saved.bars_visible.items():
             bar.setVisible(visible)
         for item, pen in saved.pens:
-            item.setPen(pen)
+            _set_pen(item, pen)
         for item, width in saved.gl_widths:
             item.setData(width=width)
         for widget, bg in saved.backgrounds:
@@ -235,7 +244,7 @@ class PresentationMode(QtCore.QObject):
                 self._saved.pens.append((data_item, QtGui.QPen(pen)))
                 thick = QtGui.QPen(pen)
                 thick.setWidthF(max(pen.widthF(), 1.0) * self.line_factor)
-                data_item.setPen(thick)
+                _set_pen(data_item, thick)
         try:
             from pyqtgraph.opengl import GLLinePlotItem, GLViewWidget
         except Exception:   # no OpenGL bindings: nothing 3-D to thicken

@@ -129,12 +129,14 @@ def test_card_never_covers_the_window_centre(qtbot, demo):
 def test_presentation_mode_scales_fonts_and_hides_developer_panels(qtbot, demo):
     from PySide6 import QtWidgets
     _go(qtbot, demo, "modes")
+    demo.tour.model.leave()                        # the whole inspector workspace is back
     window, mode = demo.window, demo.presentation
     app = QtWidgets.QApplication.instance()
     font_before = app.font().pointSizeF()
     title_before = demo.tour.card.base_point_size
     assert window.dock("inspector_policy").isVisible()
     mode.action.trigger()                          # what F11 does
+    demo.tour.model.resume()
     try:
         assert mode.active
         assert app.font().pointSizeF() == pytest.approx(font_before * mode.font_factor)
