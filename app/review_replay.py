@@ -40,8 +40,9 @@ class SceneReplay:
         self._items = {
             "review_path": gl.GLLinePlotItem(pos=np.zeros((2, 3)), color=(0.7, 0.7, 0.7, 0.9),
                                              width=2.0, mode="line_strip", antialias=True),
+            # hundreds of plans: smoothed GL lines cost ~25 ms a frame on software GL
             "review_plans": gl.GLLinePlotItem(pos=np.zeros((2, 3)), color=(1, 1, 1, 0.0),
-                                              width=1.5, mode="lines", antialias=True),
+                                              width=1.5, mode="lines", antialias=False),
             "review_chunk": gl.GLLinePlotItem(pos=np.zeros((2, 3)),
                                               color=hex_to_rgba("#FFFFFF", 1.0), width=4.0,
                                               mode="line_strip", antialias=True),
