@@ -66,8 +66,14 @@ class PlanProjection(pg.PlotWidget):
             item.curve.setSegmentedLineMode("on")
             self.addItem(item)
             self._mode_layers.append(item)
-        self._infeasible = pg.PlotDataItem(
-            pen=pg.mkPen(INFEASIBLE_HEX, width=1, style=QtCore.Qt.PenStyle.DashLine))
+        # infeasible plans: dashed, in their mode's colour (a red layer would hide the modes when
+        # many plans collide); the red x at the first colliding waypoint marks them
+        self._infeasible_layers: list[pg.PlotDataItem] = []
+        for hex_colour in (*MODE_HEX, UNLABELLED_HEX):
+            item = pg.PlotDataItem(pen=pg.mkPen(hex_colour, width=1, style=QtCore.Qt.PenStyle.DashLine),
+                                   skipFiniteCheck=True, antialias=False)
+            self.addItem(item)
+            self._infeasible_layers.append(item)
         self._baseline = pg.PlotDataItem(
             pen=pg.mkPen(BASELINE_HEX, width=2.5, style=QtCore.Qt.PenStyle.DashLine),
             symbol="s", symbolSize=4, symbolBrush=BASELINE_HEX, symbolPen=None)
@@ -76,7 +82,7 @@ class PlanProjection(pg.PlotWidget):
         self._collisions = pg.ScatterPlotItem(symbol="x", size=8, pen=pg.mkPen(INFEASIBLE_HEX, width=1.5),
                                               brush=INFEASIBLE_HEX)
         self._markers = pg.ScatterPlotItem(size=14, pxMode=True)
-        for item in (self._infeasible, self._baseline, self._selected, self._collisions, self._markers):
+        for item in (self._baseline, self._selected, self._collisions, self._markers):
             self.addItem(item)
         self._paths = np.zeros((0, 1, 3))
         self._drawn = np.zeros(0, dtype=np.int64)  # sample index of each drawn plan
@@ -89,9 +95,9 @@ class PlanProjection(pg.PlotWidget):
                   visible: np.ndarray | None = None, feasible: np.ndarray | None = None,
                   bad_waypoint: np.ndarray | None = None) -> None:
         """paths [N, H, D>=3] metres; labels [N] mode index (-1 grey); visible [N] bool; feasible
-        [N] bool and bad_waypoint [N] int mark infeasible plans (red dashed, x at the waypoint)."""
+        [N] bool and bad_waypoint [N] int mark infeasible plans (dashed, red x at the waypoint)."""
         if paths is None or len(paths) == 0:
-            for item in (*self._mode_layers, self._infeasible, self._collisions):
+            for item in (*self._mode_layers, *self._infeasible_layers, self._collisions):
                 item.setData([], [])
             self._paths, self._drawn = np.zeros((0, 1, 3)), np.zeros(0, dtype=np.int64)
             return
@@ -105,11 +111,13 @@ class PlanProjection(pg.PlotWidget):
         xy = np.stack([paths[:, :, i], paths[:, :, j]], axis=-1).astype(np.float64, copy=False)
         colour_index = np.where(labels < 0, len(MODE_HEX), labels % len(MODE_HEX))
         drawable = visible & ~infeasible
-        for layer_index, item in enumerate(self._mode_layers):
-            members = drawable & (colour_index == layer_index)
-            self._set_layer(item, xy[members], alpha, (*MODE_HEX, UNLABELLED_HEX)[layer_index])
         bad = visible & infeasible
-        self._set_layer(self._infeasible, xy[bad], max(alpha, 160), INFEASIBLE_HEX, dashed=True)
+        colours = (*MODE_HEX, UNLABELLED_HEX)
+        for layer_index, (item, dashed_item) in enumerate(zip(self._mode_layers, self._infeasible_layers)):
+            of_colour = colour_index == layer_index
+            self._set_layer(item, xy[drawable & of_colour], alpha, colours[layer_index])
+            self._set_layer(dashed_item, xy[bad & of_colour], int(alpha * 0.8), colours[layer_index],
+                            dashed=True)
         if bad_waypoint is not None and bad.any():
             rows = np.flatnonzero(bad & (np.asarray(bad_waypoint) >= 0))
             points = xy[rows, np.asarray(bad_waypoint)[rows]]
@@ -139,7 +147,7 @@ class PlanProjection(pg.PlotWidget):
             colour = pg.mkColor(hex_colour)
             colour.setAlpha(alpha)
             style = QtCore.Qt.PenStyle.DashLine if dashed else QtCore.Qt.PenStyle.SolidLine
-            item.setPen(pg.mkPen(colour, width=1.2 if dashed else 1, style=style))
+            item.setPen(pg.mkPen(colour, width=1, style=style))
             self._pens[id(item)] = key
         flat = xy.reshape(m * h, 2)
         item.setData(flat[:, 0], flat[:, 1], connect=connect)

@@ -103,9 +103,13 @@ def test_projection_marks_infeasible_plans_and_their_colliding_waypoint(qtbot):
     bad = np.full(10, -1)
     bad[[2, 7]] = [4, 9]
     proj.set_plans(batch.plans, np.zeros(10, int), None, feasible, bad)
-    x, _ = proj._infeasible.getData()
+    dashed = proj._infeasible_layers[0]                 # mode 0's colour, dashed
+    x, _ = dashed.getData()
     assert len(x) == 2 * 16
-    assert proj._infeasible.opts["pen"].style() == QtCore.Qt.PenStyle.DashLine
+    assert dashed.opts["pen"].style() == QtCore.Qt.PenStyle.DashLine
+    assert dashed.opts["pen"].color().name().upper() == MODE_HEX[0].upper()
+    solid, _ = proj._mode_layers[0].getData()
+    assert len(solid) == 8 * 16                         # the feasible ones stay solid
     cx, cy = proj._collisions.getData()
     assert np.allclose(cx, batch.plans[[2, 7], [4, 9], 0])
     assert proj.getAxis("bottom").labelText == "x (m)" and proj.getAxis("left").labelText == "y (m)"
