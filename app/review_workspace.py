@@ -157,6 +157,12 @@ class ReviewWorkspace(QtCore.QObject):
             self._file_warned.add(text)
             show_error(self.window, exc, "Recording problem")
 
+    @QtCore.Slot(Qt.ApplicationState)
+    def on_application_state(self, state: Qt.ApplicationState) -> None:
+        """Window focus: pick up tags another instance wrote, notice replaced files."""
+        if state == Qt.ApplicationActive and self.session.recordings:
+            self.poll()
+
     def poll(self) -> None:
         """Timer and window-focus check: new tags from another instance, files replaced."""
         try:
@@ -326,9 +332,10 @@ def install(window) -> ReviewWorkspace:
         menu.insertAction(before, action)
     ws.install_keys()
     window.workspaceChanged.connect(lambda name: ws.set_active(name == "review"))
-    QtWidgets.QApplication.instance().applicationStateChanged.connect(
-        lambda state: ws.poll() if state == Qt.ApplicationActive and ws.session.recordings
-        else None)
+    # a bound slot of a QObject: Qt disconnects it when the window (and ws) go away
+    QtWidgets.QApplication.instance().applicationStateChanged.connect(ws.on_application_state)
+    session = ws.session
+    window.destroyed.connect(lambda *_: session.shutdown())   # sidecars and files closed
     if getattr(window, "workspace", None) == "review":
         ws.set_active(True)
     return ws

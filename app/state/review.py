@@ -94,6 +94,14 @@ class ReviewSession:
         self.rollout_changed.emit(None)
         self.queue_changed.emit()
 
+    def shutdown(self) -> None:
+        """Close every file and tag store without telling the views (they are going away)."""
+        for rec in self.recordings:
+            rec.close()
+        self.recordings = []
+        self.current = self.compare = None
+        self.rollout = self._compare_data = None
+
     def recording(self, key: RolloutKey | None = None) -> OpenRecording | None:
         key = key or self.current
         if key is None or key.file >= len(self.recordings):
