@@ -26,8 +26,12 @@ CHAIN_LOOP_PAUSE_MS = 1500  # the chain rests on the final plans before playing 
 # both grasps, the baseline's plan and the robot's gripper fit in the middle of the view (the
 # card sits in a corner). Distances in metres, angles in degrees.
 CAMERA_ELEVATION, CAMERA_AZIMUTH = 28.0, -25.0
-CAMERA_DISTANCE = {"problem": 1.0, "chain": 1.15, "modes": 1.0, "rollout": 1.25, "review": 1.25}
+CAMERA_DISTANCE = {"problem": 1.45, "chain": 1.3, "modes": 1.15, "rollout": 1.3, "review": 1.3}
 CAMERA_LIFT_M = 0.15   # look this far above the mug: the plans arc over it
+MAX_MODE_LABELS = 4
+BASELINE_OVERLAYS = ("demo.baseline", "demo.baseline_hit", "demo.baseline_label",
+                     *(f"demo.mode_label_{m}" for m in range(MAX_MODE_LABELS)))
+HIGHLIGHT_RGBA = (1.0, 1.0, 1.0, 0.95)   # white: no mode colour, nothing selected on card 1
 
 
 def frame_on_mug(window: Any, mug_xyz, card: str) -> None:
@@ -35,7 +39,12 @@ def frame_on_mug(window: Any, mug_xyz, card: str) -> None:
     import numpy as np
     from pyqtgraph import Vector
     centre = np.asarray(mug_xyz, dtype=float).reshape(-1)[:3] + (0.0, 0.0, CAMERA_LIFT_M)
-    window.scene_view.setCameraPosition(pos=Vector(*centre), distance=CAMERA_DISTANCE[card],
+    view = window.scene_view
+    # the field of view is fixed vertically: a narrow view (large fonts, wide docks) needs the
+    # camera further back to keep both grasps in the picture
+    aspect = view.width() / max(view.height(), 1)
+    distance = CAMERA_DISTANCE[card] * max(1.0, 1.2 / max(aspect, 0.3))
+    view.setCameraPosition(pos=Vector(*centre), distance=distance,
                                         elevation=CAMERA_ELEVATION, azimuth=CAMERA_AZIMUTH)
 
 
@@ -145,9 +154,77 @@ class InspectorDriver(QtCore.QObject):
         if mug is not None:
             frame_on_mug(self.window, mug, self.card)
 
+    def highlight_baseline(self, on: bool) -> None:
+        """Card 1: the regression plan drawn thick and labelled, with a big marker where it
+        hits the mug, so a room can see the averaged plan among the 128 diffusion plans.
+        A demo overlay on the scene view (the inspector's own drawing is left as it is)."""
+        view = self.window.scene_view
+        for key in BASELINE_OVERLAYS:
+            view.remove_overlay(key)
+        ws = self.workspace
+        result = None if ws is None else ws.state.baseline_result
+        if not on or result is None:
+            return
+        import numpy as np
+        import pyqtgraph.opengl as gl
+        from PySide6 import QtGui
+        path = np.asarray(result.batch.plans[0, :, :3], dtype=np.float32)
+        if not np.isfinite(path).all():
+            return
+        from OpenGL import GL
+        # drawn over everything (no depth test): the point is to see it through the plan cloud
+        # and the mug it runs into
+        on_top = {GL.GL_DEPTH_TEST: False, GL.GL_BLEND: True,
+                  "glBlendFunc": (GL.GL_SRC_ALPHA, GL.GL_ONE_MINUS_SRC_ALPHA)}
+        line = gl.GLLinePlotItem(pos=path, mode="line_strip", width=7.0, color=HIGHLIGHT_RGBA,
+                                 antialias=False, glOptions=on_top)
+        feas = result.feasibility
+        bad = int(feas.bad_waypoint[0]) if feas is not None and len(feas.bad_waypoint) else -1
+        hit = path[bad] if bad >= 0 else path[-1]
+        marker = gl.GLScatterPlotItem(pos=hit[None], size=30, color=(1.0, 0.23, 0.19, 1.0),
+                                      glOptions=on_top)
+        font = QtGui.QFont()
+        font.setPointSizeF(max(QtGui.QGuiApplication.font().pointSizeF(), 10.0) * 1.5)
+        font.setBold(True)
+        text = "regression: the average" + (" → hits the mug" if bad >= 0 else "")
+        label = gl.GLTextItem(pos=path[0] + np.array([0.0, 0.0, 0.04], np.float32), text=text,
+                              color=QtGui.QColor(255, 255, 255), font=font)
+        items = [line, marker, label] + self._mode_labels(font)
+        for key, item in zip(BASELINE_OVERLAYS, items):
+            item.setDepthValue(30)     # over the plans
+            view.add_overlay(key, item)
+
+    def _mode_labels(self, font) -> list:
+        """A text label per mode of the diffusion plans ('left grasp'), in the mode's colour,
+        beside the middle of its plans: the legend an audience reads without a legend box."""
+        import numpy as np
+        import pyqtgraph.opengl as gl
+        from PySide6 import QtGui
+
+        from app.mode_colors import mode_hex
+        result = self._require().state.result
+        summary = None if result is None else result.summary
+        if summary is None:
+            return []
+        plans = np.asarray(result.batch.plans[..., :3], dtype=np.float64)
+        centre = np.nanmean(plans[:, :, :2].reshape(-1, 2), axis=0)
+        labels = []
+        for m, name in enumerate(summary.names[:MAX_MODE_LABELS]):
+            members = np.flatnonzero(summary.labels == m)
+            if members.size < 0.05 * len(plans):
+                continue
+            mid = np.nanmean(plans[members, plans.shape[1] // 2], axis=0)
+            outward = mid[:2] - centre
+            outward = outward / max(np.linalg.norm(outward), 1e-6) * 0.12   # 12 cm out
+            pos = np.array([mid[0] + outward[0], mid[1] + outward[1], mid[2]], np.float32)
+            labels.append(gl.GLTextItem(pos=pos, text=f"{name} grasp", font=font,
+                                        color=QtGui.QColor(mode_hex(m))))
+        return labels
+
     def _enter(self, card: str) -> Any:
         self.card = card
         self._loop_chain = False
+        self.highlight_baseline(False)
         ws = self._require()
         ws.chain_view.set_playing(False)
         self.ensure_sampled()
@@ -162,6 +239,7 @@ class InspectorDriver(QtCore.QObject):
             ws.state.select(None)
             ws.state.set_step(ws.state.num_steps)
             self._frame()
+            self.highlight_baseline(True)
         self._then(done)
 
     def play_chain(self) -> None:
@@ -210,6 +288,7 @@ class InspectorDriver(QtCore.QObject):
     def stop(self) -> None:
         self._loop_chain = False
         self._when_sampled = []
+        self.highlight_baseline(False)
 
     def shutdown(self) -> None:
         self.stop()

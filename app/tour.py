@@ -52,6 +52,7 @@ class TourCard(QtWidgets.QFrame):
         self.note.setObjectName("tour_note")
         self.note.setWordWrap(True)
         self.note.hide()
+        self.base_point_size = 10.0
         self.previous_button = QtWidgets.QPushButton("◀  Previous", self)
         self.next_button = QtWidgets.QPushButton("Next  ▶", self)
         self.leave_button = QtWidgets.QPushButton("Leave tour", self)
@@ -190,6 +191,7 @@ class Tour(QtCore.QObject):
         self.card.show()
         self.card.raise_()
         self.place_card()
+        QtCore.QTimer.singleShot(0, self.place_card)   # again once the new text is laid out
         self.card_shown.emit(spec.key)
 
     # -- geometry -------------------------------------------------------------------------
@@ -205,11 +207,19 @@ class Tour(QtCore.QObject):
             top = w.menuBar().geometry().bottom() + 1 if w.menuBar().isVisible() else 0
             bottom = w.statusBar().geometry().top() - 1 if w.statusBar().isVisible() else w.height() - 1
             area = QtCore.QRect(0, top, w.width(), bottom - top)
-        width = int(min(max(w.width() * 0.36, 380), area.width() - 2 * self.MARGIN, 760))
-        self.card.setFixedWidth(max(width, 200))
-        height = self.card.layout().heightForWidth(width) if self.card.layout().hasHeightForWidth() \
+        share = 0.42 if self.card.base_point_size > 12 else 0.36   # larger fonts, wider card
+        width = int(min(max(w.width() * share, 380), area.width() - 2 * self.MARGIN, 900))
+        width = max(width, 200)
+        self.card.setFixedWidth(width)
+        # the labels' fonts come from the style sheet: polish them before measuring the text
+        for child in self.card.findChildren(QtWidgets.QWidget):
+            child.ensurePolished()
+        layout = self.card.layout()
+        layout.invalidate()
+        layout.activate()
+        height = layout.totalHeightForWidth(width) if layout.hasHeightForWidth() \
             else self.card.sizeHint().height()
-        height = max(height, self.card.minimumSizeHint().height())
+        height = max(height, layout.totalMinimumSize().height())
         anchor = self.model.current.anchor
         x = area.left() + self.MARGIN if "left" in anchor else area.right() - width - self.MARGIN
         y = area.top() + self.MARGIN if "top" in anchor else area.bottom() - height - self.MARGIN

@@ -23,7 +23,7 @@ PROBE_DOCK = "probe"
 # and the views the card talks about get the room (leaving the tour brings the workspace's
 # docks back, and View > Panels reopens any of them at any time).
 CARD_DOCKS: dict[str, tuple[str, ...]] = {
-    "problem": ("inspector_modes",),
+    "problem": (),              # the whole window for the scene: both policies' plans
     "chain": ("inspector_chain",),
     "modes": ("inspector_modes",),
     "rollout": ("review_timeline", "review_replans"),
