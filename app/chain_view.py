@@ -12,12 +12,28 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from app.mode_colors import MODE_HEX, mode_hex
+from app.mode_colors import (BASELINE_HEX, INFEASIBLE_HEX, MODE_HEX, SELECTED_HEX, UNLABELLED_HEX,
+                             mode_hex)
 from app.plan_projection import PlanProjection
 from app.state.inspector import InspectorState, observed_positions, preview_subset
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)
 BASE_STEPS_PER_S = 6.0
+
+
+def legend_html(state: InspectorState) -> str:
+    """One line naming every mark the plan views draw, in their colours."""
+    summary = state.result.summary if state.result is not None else None
+    names = summary.names if summary is not None else []
+    parts = [f'<span style="color:{mode_hex(i)}">━ {name}</span>' for i, name in enumerate(names)]
+    if summary is not None and (summary.labels < 0).any():
+        parts.append(f'<span style="color:{UNLABELLED_HEX}">━ no mode</span>')
+    parts += ["┄ infeasible", f'<span style="color:{INFEASIBLE_HEX}">✕ first collision</span>',
+              f'<span style="color:{SELECTED_HEX}">━● selected</span>']
+    if state.baseline_result is not None:
+        parts.append(f'<span style="color:{BASELINE_HEX}">┅ baseline</span>')
+    parts += ['<span style="color:#D0D0D0">● mug</span>', '<span style="color:#56B4E9">◆ end effector</span>']
+    return "&nbsp;&nbsp;&nbsp;".join(parts)
 
 
 class ChainView(QtWidgets.QWidget):
@@ -58,6 +74,9 @@ class ChainView(QtWidgets.QWidget):
         self.x0_toggle = QtWidgets.QCheckBox("x0-estimate")
         self.x0_toggle.setToolTip("Show the model's estimate of the clean plan instead of x_t")
         self.x0_toggle.toggled.connect(self.state.set_show_x0)
+        self.legend = QtWidgets.QLabel()
+        self.legend.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self.legend.setToolTip("Plans are coloured by the mode of their FINAL plan at every step")
         controls = QtWidgets.QHBoxLayout()
         for w in (self.play_button, self.slider, self.step_label, self.speed, self.x0_toggle):
             controls.addWidget(w)
@@ -105,6 +124,7 @@ class ChainView(QtWidgets.QWidget):
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(controls)
+        layout.addWidget(self.legend)
         layout.addWidget(plots, 1)
         self.setMinimumHeight(220)
 
@@ -168,6 +188,7 @@ class ChainView(QtWidgets.QWidget):
             for proj in (self.top, self.side):
                 proj.set_range_from(lo, hi)
         self._refresh_stats()
+        self.legend.setText(legend_html(self.state))
         self.refresh_plans()
 
     def _refresh_stats(self) -> None:

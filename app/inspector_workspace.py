@@ -78,7 +78,8 @@ class InspectorWorkspace(QtCore.QObject):
         left = QtWidgets.QWidget()
         layout = QtWidgets.QVBoxLayout(left)
         layout.setContentsMargins(0, 0, 0, 0)
-        for panel in (self.policy_panel, self.sampling_panel, self.whatif):
+        # sampling first: it is what one uses all the time; the policy is loaded once
+        for panel in (self.sampling_panel, self.policy_panel, self.whatif):
             layout.addWidget(panel)
         layout.addStretch(1)
         scroll = QtWidgets.QScrollArea()
@@ -267,4 +268,4 @@ def frame_scene_view(window: Any) -> None:
     if not len(xyz):
         return
     centre = (xyz.min(axis=0) + xyz.max(axis=0)) / 2
-    view.setCameraPosition(pos=Vector(*centre), distance=0.95, elevation=38, azimuth=-140)
+    view.setCameraPosition(pos=Vector(*centre), distance=1.15, elevation=32, azimuth=-140)

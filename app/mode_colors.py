@@ -21,7 +21,7 @@ MODE_HEX = ("#56B4E9",  # sky blue
 UNLABELLED_HEX = "#8C8C8C"
 INFEASIBLE_HEX = "#FF3B30"
 SELECTED_HEX = "#FFFFFF"
-BASELINE_HEX = "#FF8A3D"
+BASELINE_HEX = "#FF5CF0"   # magenta: unlike every mode colour, so the baseline never reads as a mode
 
 
 def hex_to_rgba(hex_colour: str, alpha: float = 1.0) -> tuple[float, float, float, float]:

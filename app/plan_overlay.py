@@ -4,7 +4,7 @@
   colour per vertex, so mode colours cost nothing extra); infeasible final plans fainter;
 - the selected plan: a thick white strip with its waypoints;
 - red points at the first colliding waypoint of each infeasible plan;
-- the baseline's plan: a thick orange strip;
+- the baseline's plan: a thick magenta strip;
 - the observation: the end-effector target (blue point) and the mug (ring at its base height,
   a tick for its yaw).
 Items are created once and updated with setData; the view owns them through `add_overlay`.

@@ -18,6 +18,7 @@ from app.state.inspector import InspectorState, LoadedPolicy
 SLOTS = ("policy", "baseline")
 RECENT_KEY = "inspector/recent_policies"
 MAX_RECENT = 8
+COMPACT_ROWS = ("Kind", "Parameters", "Source")
 
 
 def recent_policies(settings: QtCore.QSettings | None = None) -> list[str]:
@@ -42,10 +43,10 @@ def spec_rows(policy: LoadedPolicy) -> list[tuple[str, str]]:
     obs_text = f"{spec.obs_dim}"
     if obs_keys:
         obs_text += " = " + " + ".join(f"{k}[{n}]" for k, n in obs_keys)
-    rows = [("Kind", f"{spec.kind}"), ("Scene", spec.scene or "any"),
+    rows = [("Kind", f"{spec.kind} · scene {spec.scene or 'any'}"),
             ("Observation", obs_text), ("Action", f"{spec.action_dim} (x, y, z m, gripper)"),
             ("Horizon", f"H = {spec.horizon} waypoints"),
-            ("Solver default", f"{spec.default_solver}, {spec.default_steps} steps"
+            ("Solver", f"{spec.default_solver}, {spec.default_steps} steps"
              if spec.kind == "diffusion" else "— (no denoising chain)"),
             ("Parameters", f"{spec.num_parameters:,}" if spec.num_parameters else "unknown")]
     if policy.data_shares:
@@ -65,9 +66,10 @@ class PolicySlot(QtWidgets.QGroupBox):
     openRequested = QtCore.Signal(str, str)   # slot, source
     clearRequested = QtCore.Signal(str)
 
-    def __init__(self, slot: str, parent=None) -> None:
+    def __init__(self, slot: str, parent=None, compact: bool = False) -> None:
         super().__init__("Policy" if slot == "policy" else "Baseline (optional)", parent)
         self.slot = slot
+        self.compact = compact
         self.setAcceptDrops(True)
         self.open_button = QtWidgets.QToolButton(text="Open…")
         self.open_button.setPopupMode(QtWidgets.QToolButton.ToolButtonPopupMode.MenuButtonPopup)
@@ -78,20 +80,20 @@ class PolicySlot(QtWidgets.QGroupBox):
         self.open_button.setMenu(self.menu)
         self.clear_button = QtWidgets.QToolButton(text="Clear")
         self.clear_button.clicked.connect(lambda: self.clearRequested.emit(self.slot))
-        self.name = QtWidgets.QLabel("<i>none — File ▸ Open Policy, or drop a checkpoint folder</i>")
+        self.name = QtWidgets.QLabel("<i>none</i>")
         self.name.setWordWrap(True)
         self.status = QtWidgets.QLabel("")
         self.status.setStyleSheet("color: #E69F00;")
         self.status.setWordWrap(True)
         self.form = QtWidgets.QFormLayout()
         self.form.setContentsMargins(0, 0, 0, 0)
-        buttons = QtWidgets.QHBoxLayout()
-        buttons.addWidget(self.open_button)
-        buttons.addWidget(self.clear_button)
-        buttons.addStretch(1)
+        top = QtWidgets.QHBoxLayout()
+        top.addWidget(self.name, 1)
+        top.addWidget(self.open_button)
+        top.addWidget(self.clear_button)
         layout = QtWidgets.QVBoxLayout(self)
-        layout.addWidget(self.name)
-        layout.addLayout(buttons)
+        layout.setContentsMargins(6, 4, 6, 4)
+        layout.addLayout(top)
         layout.addWidget(self.status)
         layout.addLayout(self.form)
         self.show_policy(None)
@@ -103,11 +105,15 @@ class PolicySlot(QtWidgets.QGroupBox):
         self.clear_button.setEnabled(policy is not None)
         self.status.setText("")
         if policy is None:
-            self.name.setText("<i>none — File ▸ Open Policy, or drop a checkpoint folder</i>"
-                              if self.slot == "policy" else "<i>none — e.g. a regression policy to compare</i>")
+            self.name.setText("<i>none — File ▸ Open Policy, or drop a checkpoint folder here</i>"
+                              if self.slot == "policy" else "<i>none — e.g. a regression policy</i>")
             return
         self.name.setText(f"<b>{policy.name}</b>")
-        for label, text in spec_rows(policy):
+        rows = spec_rows(policy)
+        self.name.setToolTip("\n".join(f"{label}: {text}" for label, text in rows))
+        if self.compact:   # the baseline: what it is and where it came from; the rest on hover
+            rows = [(label, text) for label, text in rows if label in COMPACT_ROWS]
+        for label, text in rows:
             value = QtWidgets.QLabel(text)
             value.setWordWrap(True)
             value.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -171,7 +177,7 @@ class PolicyPanel(QtWidgets.QWidget):
     def __init__(self, state: InspectorState, parent=None) -> None:
         super().__init__(parent)
         self.state = state
-        self.slots = {slot: PolicySlot(slot) for slot in SLOTS}
+        self.slots = {slot: PolicySlot(slot, compact=(slot == "baseline")) for slot in SLOTS}
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         for slot in self.slots.values():

@@ -78,7 +78,12 @@ class SamplingPanel(QtWidgets.QWidget):
         self.timings = QtWidgets.QLabel("—")
         self.timings.setWordWrap(True)
 
-        form = QtWidgets.QFormLayout(self)
+        box = QtWidgets.QGroupBox("Sampling")
+        outer = QtWidgets.QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(box)
+        form = QtWidgets.QFormLayout(box)
+        form.setContentsMargins(6, 4, 6, 4)
         form.addRow("Samples N", self.num)
         form.addRow("Solver", self.solver)
         form.addRow("Steps", self.steps)
@@ -145,7 +150,8 @@ class SamplingPanel(QtWidgets.QWidget):
     def _on_progress(self, k: int, total: int) -> None:
         set_progress_lazily(self.progress, k, total)
 
-    def _on_batch(self, result: SampleResult | None) -> None:
+    def _on_batch(self, _result: SampleResult | None) -> None:
+        result = self.state.result   # the event also fires for the baseline's batch
         if result is None:
             self.timings.setText("—")
             return

@@ -43,7 +43,8 @@ class Emitter:
 
 class InspectorEvents:
     """policy/baseline: a slot changed; settings: sampling settings; sampling: started/finished;
-    progress(k, S); partial: a streamed PlanBatch arrived; batch: a final batch and its analysis;
+    progress(k, S); partial: a streamed PlanBatch arrived; batch(result): a final batch and its
+    analysis arrived, the policy's or the baseline's (views read state.result / baseline_result);
     selection, isolation, step: what the views highlight; message(text): status line."""
 
     def __init__(self) -> None:

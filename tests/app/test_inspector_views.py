@@ -191,6 +191,7 @@ def test_sampling_panel_edits_settings_and_shows_progress(qtbot, state):
     assert panel.progress.value() == 7 and panel.progress.maximum() == 20
     state.end_sampling()
     state.set_result(state.result)
+    state.set_result(state.baseline_result, baseline=True)   # the baseline's batch: same event
     assert "ms/step" in panel.timings.text() and "8 ddim steps" in panel.timings.text()
 
 
