@@ -22,10 +22,12 @@ from planners.protocol import PlannerError
 
 @dataclass
 class Episode:
-    """One demonstration: obs fields {key: [T, size]}, actions [T, D], mode label ("" if unknown)."""
+    """One demonstration: obs fields {key: [T, size]}, actions [T, D], mode label ("" if unknown),
+    success (None when the file does not say)."""
     obs: dict[str, np.ndarray]
     actions: np.ndarray
     mode: str = ""
+    success: bool | None = None
 
 
 @dataclass
@@ -44,6 +46,7 @@ class DemoData:
     sha256: str
     path: str
     env_args: dict = field(default_factory=dict)
+    skipped_failed: int = 0
 
     @property
     def num_episodes(self) -> int:
@@ -57,7 +60,8 @@ class DemoData:
 
     def summary(self) -> dict:
         return {"scene": self.scene, "episodes": self.num_episodes, "pairs": int(len(self.obs)),
-                "mode_shares": self.mode_shares(), "obs_spec": [list(k) for k in self.obs_spec],
+                "mode_shares": self.mode_shares(), "skipped_failed_episodes": self.skipped_failed,
+                "obs_spec": [list(k) for k in self.obs_spec],
                 "obs_dim": int(self.obs.shape[1]), "action_dim": int(self.actions.shape[2]),
                 "horizon": int(self.actions.shape[1])}
 
@@ -90,6 +94,11 @@ def load_demo_pairs(path: str | Path, horizon: int = 16) -> DemoData:
         raise PlannerError(f"{path}: env_args has no 'obs_spec' (is this a planscope recording?)")
     if not episodes:
         raise PlannerError(f"{path}: holds no demonstrations")
+    # Learn from successful demonstrations only (a failed expert episode teaches the failure).
+    total = len(episodes)
+    episodes = [e for e in episodes if e.success is not False]
+    if not episodes:
+        raise PlannerError(f"{path}: none of its {total} demonstrations succeeded")
     obs_rows, chunks, ep_index = [], [], []
     for i, ep in enumerate(episodes):
         t_len = len(ep.actions)
@@ -111,7 +120,8 @@ def load_demo_pairs(path: str | Path, horizon: int = 16) -> DemoData:
         raise PlannerError(f"{path}: observations or actions hold NaN/inf values")
     return DemoData(obs=obs, actions=actions, episode=np.concatenate(ep_index), obs_spec=spec,
                     scene=str(env_args.get("env_name", "")), episode_modes=[e.mode for e in episodes],
-                    sha256=file_sha256(path), path=str(path), env_args=env_args)
+                    sha256=file_sha256(path), path=str(path), env_args=env_args,
+                    skipped_failed=total - len(episodes))
 
 
 def _read_episodes(path: Path) -> tuple[dict, list[Episode]]:
@@ -130,7 +140,7 @@ def _read_episodes(path: Path) -> tuple[dict, list[Episode]]:
             spec = env_args.get("obs_spec", [])
             obs = {key: np.asarray(ro.obs(key)) for key, _ in spec}
             episodes.append(Episode(obs=obs, actions=np.asarray(ro.actions()),
-                                    mode=str(getattr(ro, "mode", "") or "")))
+                                    mode=str(getattr(ro, "mode", "") or ""), success=bool(ro.success)))
     except RecordingError as exc:
         raise PlannerError(f"cannot read training data: {exc}") from None
     close = getattr(reader, "close", None)
@@ -151,8 +161,10 @@ def _read_episodes_h5py(path: Path) -> tuple[dict, list[Episode]]:
                 g = data[name]
                 obs = {k: g["obs"][k][()] for k in g["obs"]}
                 mode = g.attrs.get("mode", "")
+                success = g.attrs.get("success")
                 episodes.append(Episode(obs=obs, actions=g["actions"][()],
-                                        mode=mode.decode() if isinstance(mode, bytes) else str(mode)))
+                                        mode=mode.decode() if isinstance(mode, bytes) else str(mode),
+                                        success=None if success is None else bool(success)))
     except (OSError, KeyError, ValueError) as exc:
         raise PlannerError(f"cannot read training data {str(path)!r}: {exc}") from None
     return env_args, episodes

@@ -3,9 +3,11 @@
     analyze_modes(plans [N,H,D], *, x0_estimates [S,N,H,D] | None, labels, data_shares,
                   mode_refs, seed) -> ModeAnalysis
 
-- Clusters: KMeans over a downsampled, per-dimension range-scaled path; k in 2..max_clusters
-  chosen by silhouette, and k = 1 unless the best silhouette reaches SILHOUETTE_MIN (well
-  separated groups). Deterministic for a seed. Each cluster: share, representative plan (the
+- Clusters: KMeans over a downsampled, per-dimension range-scaled path (positions only)
+  projected on its dominant
+  principal axes; k in 2..max_clusters chosen by silhouette (k = 1 below SILHOUETTE_MIN), then
+  clusters with no density valley between them are merged (one elongated mode cut in pieces is
+  one mode), so k = 1 is allowed. Deterministic for a seed. Each cluster: share, representative plan (the
   member nearest the centroid), majority ground-truth label when labels are given.
 - Normalized entropy H / log M of the sample shares over M modes (the data's modes when known,
   else the clusters); 0 when M = 1.
@@ -30,11 +32,14 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-SILHOUETTE_MIN = 0.6        # below this, a k >= 2 split is not trusted (one elongated blob)
+SILHOUETTE_MIN = 0.4        # below this, a k >= 2 split is not considered at all
+VALLEY_MAX = 0.5            # two clusters are separate modes only if the sample density between
+                            # them falls below this fraction of the lower of their two peaks
 MAJOR_DATA_SHARE = 0.10     # a data mode this common must not vanish ...
 COLLAPSE_SHARE = 0.02       # ... i.e. get fewer than this share of samples
 AVERAGING_MIN = 0.5         # averaging score (or off-mode share) that means "plans between modes"
 WAYPOINTS = 6               # waypoints kept from each plan for clustering
+POSITION_DIMS = 3           # action dims that are positions (x, y, z); the rest (gripper) is ignored
 
 Labels = Sequence[str] | np.ndarray | Callable[[np.ndarray], str]
 
@@ -168,11 +173,13 @@ def _feature_scale(plans: np.ndarray, refs: list[np.ndarray]) -> np.ndarray:
 
 
 def _features(plans: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    """[..., H, D] -> [..., WAYPOINTS * D]: evenly spaced waypoints, divided by the scale."""
-    h = plans.shape[-2]
+    """[..., H, D] -> [..., WAYPOINTS * D']: evenly spaced waypoints of the position dimensions
+    (the first POSITION_DIMS), divided by the scale. The gripper command is left out: a mode is
+    where the hand goes; when it opens differs with the phase of the episode, not the mode."""
+    h, d = plans.shape[-2], min(plans.shape[-1], POSITION_DIMS)
     idx = np.unique(np.linspace(0, h - 1, min(WAYPOINTS, h)).round().astype(int))
-    sub = plans[..., idx, :] / scale
-    return sub.reshape(*plans.shape[:-2], len(idx) * plans.shape[-1])
+    sub = plans[..., idx, :d] / scale[:d]
+    return sub.reshape(*plans.shape[:-2], len(idx) * d)
 
 
 def _projection(feats: np.ndarray, seed: int):
@@ -217,12 +224,60 @@ def _cluster(feats: np.ndarray, seed: int, max_clusters: int) -> tuple[np.ndarra
                 best = (score, km)
     if best is None or best[0] < SILHOUETTE_MIN:
         return one
-    km = best[1]
+    labels = _merge_without_valley(feats, best[1].labels_, best[1].cluster_centers_)
+    k = int(labels.max()) + 1
+    if k == 1:
+        return one
     # Order clusters by size (largest first) so indices are stable across equivalent runs.
-    order = np.argsort(-np.bincount(km.labels_, minlength=km.n_clusters), kind="stable")
+    order = np.argsort(-np.bincount(labels, minlength=k), kind="stable")
     remap = np.empty_like(order)
-    remap[order] = np.arange(len(order))
-    return remap[km.labels_].astype(np.int64), km.cluster_centers_[order], best[0]
+    remap[order] = np.arange(k)
+    labels = remap[labels].astype(np.int64)
+    centroids = np.stack([feats[labels == c].mean(axis=0) for c in range(k)])
+    score = float(silhouette_score(feats, labels)) if k != best[1].n_clusters else best[0]
+    return labels, centroids, score
+
+
+def _merge_without_valley(feats: np.ndarray, labels: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+    """Merge every pair of KMeans clusters with no density valley between them.
+
+    KMeans (and silhouette) happily cut one elongated or curved mode into pieces; two real modes
+    have few samples between them. For each pair, the members are projected on the line through
+    the two centroids (0 at one, 1 at the other) and a Gaussian kernel density is compared:
+    minimum between 0.2 and 0.8 vs the lower of the two peaks. Returns labels 0..k'-1."""
+    k = len(centroids)
+    parent = list(range(k))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            i = parent[i]
+        return i
+
+    for a in range(k):
+        for b in range(a + 1, k):
+            if valley_ratio(feats[labels == a], feats[labels == b], centroids[a], centroids[b]) >= VALLEY_MAX:
+                parent[root(b)] = root(a)
+    roots = sorted({root(i) for i in range(k)})
+    return np.array([roots.index(root(int(c))) for c in labels], dtype=np.int64)
+
+
+def valley_ratio(pa: np.ndarray, pb: np.ndarray, ca: np.ndarray, cb: np.ndarray) -> float:
+    """Density at the emptiest point between two clusters / the lower cluster peak (0 = a clean
+    gap, ~1 = no dip). pa, pb: member features [Ma, P], [Mb, P]; ca, cb: centroids [P]."""
+    axis = cb - ca
+    length2 = float(axis @ axis)
+    if length2 <= 0 or not len(pa) or not len(pb):
+        return 1.0
+    sa, sb = (pa - ca) @ axis / length2, (pb - ca) @ axis / length2      # 0 at ca, 1 at cb
+    s = np.concatenate([sa, sb])
+    spread = np.sqrt(0.5 * (sa.var() + sb.var()))
+    h = max(1.06 * spread * len(s) ** -0.2, 0.02)                          # Silverman, within-cluster
+    grid = np.linspace(-0.25, 1.25, 61)
+    density = np.exp(-0.5 * ((grid[:, None] - s[None, :]) / h) ** 2).sum(axis=1)
+    peak_a = density[grid <= 0.5].max()
+    peak_b = density[grid >= 0.5].max()
+    valley = density[(grid >= 0.2) & (grid <= 0.8)].min()
+    return float(valley / max(min(peak_a, peak_b), 1e-12))
 
 
 def _labels(labels: Labels | None, plans: np.ndarray, nonfinite: np.ndarray) -> list[str] | None:

@@ -20,7 +20,7 @@ echo "== collecting $EPISODES mug_grasp demos -> $DATA"
 "$PLANSCOPE" collect --scene mug_grasp --episodes "$EPISODES" --seed 0 --mode-mix 0.5,0.5 --out "$DATA"
 echo "== training the diffusion policy"
 "$PLANSCOPE" train --data "$DATA" --kind diffusion --out "$OUT/mug_grasp_diffusion" \
-    --epochs "${DIFFUSION_EPOCHS:-60}" --seed 0 --threads "$THREADS"
+    --epochs "${DIFFUSION_EPOCHS:-80}" --seed 0 --threads "$THREADS"
 echo "== training the regression baseline"
 "$PLANSCOPE" train --data "$DATA" --kind regression --out "$OUT/mug_grasp_regression" \
     --epochs "${REGRESSION_EPOCHS:-100}" --seed 0 --threads "$THREADS"

@@ -57,29 +57,30 @@ def test_progress_bar_reports_loss_and_eta(tmp_path):
     assert "epoch 3/3" in text and "loss" in text and "ETA" in text
 
 
-def _write_demo_recording(path, episodes=6):
+def _write_demo_recording(path, episodes=6, failed=0):
     from recordings.rollout import Rollout
     from recordings.writer import RecordingWriter
     data = synthetic.make_data(episodes=episodes, left_share=0.5, seed=1)
     env_args = {"env_name": "synthetic_bimodal", "type": "planscope", "env_kwargs": {},
                 "obs_spec": [list(k) for k in synthetic.OBS_SPEC]}
     rng = np.random.default_rng(0)
-    with RecordingWriter(str(path), env_args=env_args, config={}, seed_panel=list(range(episodes)),
+    with RecordingWriter(str(path), env_args=env_args, config={}, seed_panel=list(range(episodes + failed)),
                          kind="demos") as writer:
-        for i in range(episodes):
+        for i in range(episodes + failed):
             side = 1 if i < episodes // 2 else -1
             obs, actions = synthetic.episode(side, np.array([0.5, 0.0]), rng)
             writer.write_rollout(Rollout(obs={"ee_pos": obs[:, :3], "obstacle": obs[:, 3:]}, actions=actions,
                                          states=np.zeros((len(actions), 1)), rewards=np.zeros(len(actions)),
-                                         dones=np.zeros(len(actions), bool), seed=i, policy="expert",
+                                         dones=np.zeros(len(actions), bool), seed=i, policy="expert", success=i < episodes,
                                          mode="left" if side > 0 else "right"))
     return data
 
 
 def test_demo_pairs_from_a_recording_are_padded_chunks(tmp_path):
     path = tmp_path / "demos.h5"
-    _write_demo_recording(path)
+    _write_demo_recording(path, failed=1)
     data = load_demo_pairs(path, horizon=16)
+    assert data.skipped_failed == 1 and data.num_episodes == 6
     assert data.obs.shape == (6 * synthetic.T, 5) and data.actions.shape == (6 * synthetic.T, 16, 4)
     assert data.scene == "synthetic_bimodal" and data.mode_shares() == {"left": 0.5, "right": 0.5}
     last = data.actions[synthetic.T - 1]           # last step of episode 0: padded with its last action

@@ -39,6 +39,21 @@ def test_one_blob_gives_one_cluster_and_is_deterministic():
     assert np.array_equal(a.assignment, b.assignment)
 
 
+def test_one_elongated_mode_is_not_cut_into_clusters():
+    # Plans spread evenly along a line (e.g. how far the hand got): KMeans + silhouette alone would
+    # split it in two (silhouette ~0.6); there is no density valley, so it stays one mode.
+    rng = np.random.default_rng(2)
+    along = rng.uniform(-1, 1, (300, 1, 1)) * np.array([0.1, 0.05, 0.02, 0.0])
+    plans = REFS["left"] + along + rng.normal(0, 0.003, (300, 16, 4))
+    assert analyze_modes(plans, seed=0).num_clusters == 1
+
+
+def test_gripper_timing_alone_is_not_a_mode():
+    plans, side = _two_modes(n=200, left=1.0)
+    plans[:100, :4, 3] = 0.0          # half close the gripper earlier: same path, same mode
+    assert analyze_modes(plans, seed=0).num_clusters == 1
+
+
 def test_clustering_is_deterministic_for_a_seed():
     plans, _ = _two_modes(n=150, left=0.5, noise=0.02, seed=3)
     a, b = analyze_modes(plans, seed=2), analyze_modes(plans, seed=2)
@@ -66,7 +81,7 @@ def test_commit_step_on_a_constructed_chain():
 
 
 def test_commit_steps_marks_nonfinite_samples_zero():
-    centroids = np.zeros((1, 24))
+    centroids = np.zeros((1, 18))     # 6 waypoints x 3 position dims
     x0 = np.zeros((4, 2, 16, 4))
     out = commit_steps(x0, np.array([0, -1]), centroids, np.ones(4))
     assert out.tolist() == [1, 0]
