@@ -76,7 +76,7 @@ def load_plugin(spec: str):
         if not hasattr(obj, part):
             raise PlannerError(f"policy {spec!r}: module {module_name!r} has no attribute {attr_path!r}")
         obj = getattr(obj, part)
-    if not hasattr(obj, "plan") and callable(obj):
+    if isinstance(obj, type) or (not hasattr(obj, "plan") and callable(obj)):   # class or factory
         try:
             obj = obj()
         except Exception as exc:  # a user's factory: report its failure in one line
