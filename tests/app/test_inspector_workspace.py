@@ -158,5 +158,5 @@ def test_solver_sweep_runs_off_the_gui_thread(qtbot, window):
     qtbot.waitUntil(lambda: view._job is None, timeout=20000)
     result = view.result
     assert result is not None and len(result.points) == 3 * 7
-    assert result.reference == ("ddpm", 100)
+    assert result.reference == ("all solvers", 100)
     assert "Fewest steps" in view.answer.text()
