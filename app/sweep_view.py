@@ -31,7 +31,8 @@ def _plot(title: str, left: str) -> pg.PlotWidget:
     plot.setLogMode(x=True, y=False)
     plot.showGrid(x=True, y=True, alpha=0.15)
     plot.setMenuEnabled(False)
-    plot.addLegend(offset=(-5, 5), labelTextSize="8pt")
+    # label only the step counts that were run (log axis: positions are log10(steps))
+    plot.getAxis("bottom").setTicks([[(float(np.log10(s)), str(s)) for s in STEPS], []])
     return plot
 
 
@@ -63,10 +64,14 @@ class SweepView(QtWidgets.QWidget):
         for w in (self.run_button, self.cancel_button, self.num, self.progress):
             top.addWidget(w)
         top.setStretch(3, 1)
-        self.shares_plot = _plot("mode shares", "share of samples (%)")
+        self.shares_plot = _plot("mode shares (colour: mode)", "share of samples (%)")
         self.feasible_plot = _plot("feasible plans", "feasible (%)")
         self.ms_plot = _plot("time per batch", "ms")
+        self.key = QtWidgets.QLabel("line style = solver: ddpm ━ solid · ddim ╌ dashed · dpmpp ┈ dotted;"
+                                    " vertical lines: the fewest steps that keep the distribution")
+        self.key.setStyleSheet("color: #9AA0A8;")
         self.ms_plot.setLogMode(x=True, y=True)
+        self.ms_legend = self.ms_plot.addLegend(offset=(5, 5), labelTextSize="8pt")
         plots = QtWidgets.QHBoxLayout()
         for p in (self.shares_plot, self.feasible_plot, self.ms_plot):
             plots.addWidget(p)
@@ -74,6 +79,7 @@ class SweepView(QtWidgets.QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(top)
         layout.addWidget(self.answer)
+        layout.addWidget(self.key)
         layout.addLayout(plots, 1)
 
     def run(self) -> None:
@@ -130,7 +136,7 @@ class SweepView(QtWidgets.QWidget):
         self.state.sweep = result
         for plot in (self.shares_plot, self.feasible_plot, self.ms_plot):
             plot.clear()
-            plot.getPlotItem().legend.clear()
+        self.ms_legend.clear()
         for solver in result.solvers:
             series = result.series(solver)
             steps = np.array([p.steps for p in series], dtype=float)
@@ -159,6 +165,14 @@ class SweepView(QtWidgets.QWidget):
                 self.shares_plot.addItem(line)
         self.shares_plot.setYRange(0, 100, padding=0.02)
         self.feasible_plot.setYRange(0, 100, padding=0.02)
+        steps = [p.steps for p in result.points] or list(STEPS)
+        for plot in (self.shares_plot, self.feasible_plot, self.ms_plot):
+            plot.setXRange(np.log10(min(steps)) - 0.08, np.log10(max(steps)) + 0.08, padding=0)
+        ms = [p.ms for p in result.points if p.ms > 0]
+        if ms:   # decades only: a log axis over less than a decade labels every minor tick
+            lo, hi = int(np.floor(np.log10(min(ms)))), int(np.ceil(np.log10(max(ms))))
+            self.ms_plot.getAxis("left").setTicks([[(float(d), f"{10.0 ** d:g}") for d in range(lo, hi + 1)], []])
+            self.ms_plot.setYRange(lo, hi, padding=0.02)
         text = result.answer()
         self.answer.setText(text if final else f"(running) {text}")
         if result.cancelled:
