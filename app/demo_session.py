@@ -115,6 +115,10 @@ class DemoSession(QtCore.QObject):
         self.tour.card.restyle()
         QtCore.QTimer.singleShot(0, self.tour.place_card)
         self.probe_view.set_line_width(2.5 * (self.presentation.line_factor if on else 1.0))
+        import pyqtgraph as pg
+        from app.presentation import THEMES
+        self.probe_view.set_foreground(THEMES[self.presentation.theme]["plot_fg"] if on
+                                       else pg.getConfigOption("foreground"))
 
     # ---- the tour ---------------------------------------------------------------------------
     def start(self, index: int = 0) -> None:

@@ -422,6 +422,10 @@ class ReviewDriver(QtCore.QObject):
         timeline = self.window.dock("review_timeline")
         if timeline is not None:
             self.window.resizeDocks([timeline], [190], Qt.Vertical)
+        side = self.window.dock("review_replans" if card == "rollout" else "review_queue")
+        if side is not None:
+            share = 0.40 if card == "rollout" else 0.36
+            self.window.resizeDocks([side], [int(self.window.width() * share)], Qt.Horizontal)
         mug = None if data is None else data.obs.get("mug_pos")
         if mug is not None and len(mug):
             frame_on_mug(self.window, mug[0], card)

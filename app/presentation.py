@@ -90,6 +90,7 @@ class _Saved:
     hidden_docks: list[QtWidgets.QDockWidget] = field(default_factory=list)
     bars_visible: dict[QtWidgets.QWidget, bool] = field(default_factory=dict)
     titles: list[tuple[object, str, str]] = field(default_factory=list)
+    legend_labels: list[tuple[object, str, dict]] = field(default_factory=list)
     pens: list[tuple[object, QtGui.QPen]] = field(default_factory=list)
     gl_widths: list[tuple[object, float]] = field(default_factory=list)
     backgrounds: list[tuple[object, object]] = field(default_factory=list)
@@ -199,7 +200,9 @@ class PresentationMode(QtCore.QObject):
         app.setFont(saved.font)
         app.setPalette(saved.palette)
         for item, text, size in saved.titles:
-            item.setTitle(text, size=size)
+            item.setTitle(text, size=size, color=None)
+        for label, text, opts in saved.legend_labels:
+            label.setText(text, **{k: v for k, v in opts.items() if k in ("color", "size")})
         for bar, visible in saved.bars_visible.items():
             bar.setVisible(visible)
         for item, pen in saved.pens:
@@ -227,15 +230,21 @@ class PresentationMode(QtCore.QObject):
         for plot in self.window.findChildren(pg.PlotWidget):
             item = plot.getPlotItem()
             self._set_axis_fonts(item, font, THEMES[self.theme]["plot_fg"])
+            fg = THEMES[self.theme]["plot_fg"]
             title = item.titleLabel
             if title.isVisible() and title.text:
                 size = str(title.opts.get("size", "9pt"))
                 self._saved.titles.append((item, title.text, size))
                 try:
                     points = float(size.rstrip("pt")) * self.font_factor
-                    item.setTitle(title.text, size=f"{points:.0f}pt")
                 except ValueError:
-                    pass
+                    points = 12.0 * self.font_factor
+                item.setTitle(title.text, size=f"{points:.0f}pt", color=fg)
+            legend = item.legend
+            if legend is not None:
+                for _sample, label in legend.items:
+                    self._saved.legend_labels.append((label, label.text, dict(label.opts)))
+                    label.setText(label.text, color=fg)
             for data_item in item.listDataItems():
                 pen = data_item.opts.get("pen") if hasattr(data_item, "opts") else None
                 if pen is None:

@@ -240,6 +240,13 @@ class ProbeView(QtWidgets.QWidget):
         # Loop with a pause on the clean line, so a narrator can talk over each cycle.
         self.set_step((self.step + 1) % self.num_story_steps)
 
+    def set_foreground(self, color) -> None:
+        """Colour of the current-step highlight (white on dark plots, near-black on light)."""
+        fg = pg.mkColor(color)
+        for item in self._current.values():
+            item.setPen(pg.mkPen(fg, width=self._line_width * 1.6))
+            item.setSymbolBrush(fg)
+
     def set_line_width(self, width: float) -> None:
         """Presentation mode draws thicker lines."""
         self._line_width = width
