@@ -170,6 +170,13 @@ class DemoSession(QtCore.QObject):
             self.probe_view.play()
         return restore
 
+    # Cards that animate get longer in the exported video: the chain plays its 12 steps and
+    # rests, the probe walks its 11-step story once.
+    VIDEO_SECONDS_FACTOR = {"chain": 1.5, "probe": 1.4, "rollout": 1.5}
+
+    def video_seconds(self, key: str, default: float) -> float:
+        return default * self.VIDEO_SECONDS_FACTOR.get(key, 1.0)
+
     def startup_problem(self) -> str:
         """Why the demo cannot get going ("" when all is well): a card setup that failed, the
         inspector's last error, or the recording that could not be made."""

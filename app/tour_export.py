@@ -134,7 +134,10 @@ def export_tour(window: QtWidgets.QMainWindow, out_dir: str | Path, *,
             if video:
                 if writer is None:
                     writer = _open_video(tmp_video, frame.shape[1], frame.shape[0], fps)
-                result.frames += _record_card(window, writer, frame, seconds_per_card, fps, size)
+                seconds = seconds_per_card
+                if hasattr(demo, "video_seconds"):
+                    seconds = demo.video_seconds(spec.key, seconds_per_card)
+                result.frames += _record_card(window, writer, frame, seconds, fps, size)
             if progress is not None:
                 progress(index + 1, len(cards), spec.key)
         if writer is not None:
