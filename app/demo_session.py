@@ -26,7 +26,8 @@ from app.presentation import PresentationMode
 from app.probe_view import ProbeView, compute_probe_trace
 from app.tour import Tour
 from app.tour_cards import CARD_SETUPS, DEMO_SCENE_SEED, PROBE_DOCK
-from app.demo_views import InspectorDriver, ReviewDriver
+from app.demo_review_driver import ReviewDriver
+from app.demo_views import InspectorDriver
 
 log = logging.getLogger(__name__)
 RECORDING_DELAY_MS = 45000   # start the first-run recording at the latest this long after start
