@@ -184,7 +184,14 @@ def bench_stall(app) -> dict:
     for _ in range(10):   # first frames with the overlays compile their shaders: not a stall
         app.processEvents()
         time.sleep(0.02)
-    out = {}
+    # context: what any repaint of this window costs (a status-bar message), with no sampling
+    floor = []
+    for i in range(12):
+        t0 = time.perf_counter()
+        window.status(f"probe {i}")
+        app.processEvents()
+        floor.append((time.perf_counter() - t0) * 1e3)
+    out = {"window_repaint_floor_ms": round(_median_ms(floor), 1)}
     for label, settings in (("n128_default", {"num_samples": 128}),
                             ("n256_ddpm100", {"num_samples": 256, "solver": "ddpm", "steps": 100})):
         ws.state.update_settings(**settings)
@@ -234,6 +241,8 @@ def run(args) -> dict:
         if "skipped" in r:
             print(f"GUI stall while sampling: skipped ({r['skipped']})")
         else:
+            print(f"any repaint of the main window (a status message) costs "
+                  f"{r['window_repaint_floor_ms']} ms here", flush=True)
             for key in ("n128_default", "n256_ddpm100"):
                 f = r[key]
                 print(f"GUI stall while sampling {key}: max {f['max_stall_ms']} ms, p99 "
