@@ -56,13 +56,25 @@ def save_png(widget: QtWidgets.QWidget, path: str | Path) -> Path:
     return path
 
 
+BACKGROUND = (30, 33, 38)   # the dark theme's base colour, behind narrower images
+
+
 def stack_frames(images: list[np.ndarray]) -> np.ndarray:
-    """Stack [h_i, w_i, 3] images vertically, padding widths; result has even sides (yuv420)."""
+    """Stack [h_i, w_i, 3] images vertically, each centred on the theme background; the result
+    has even sides (what H.264 / yuv420p needs)."""
     width = max(im.shape[1] for im in images)
-    rows = [np.pad(im, ((0, 0), (0, width - im.shape[1]), (0, 0))) for im in images]
+    width += width % 2
+    rows = []
+    for im in images:
+        row = np.empty((im.shape[0], width, 3), dtype=np.uint8)
+        row[:] = BACKGROUND
+        left = (width - im.shape[1]) // 2
+        row[:, left:left + im.shape[1]] = im
+        rows.append(row)
     frame = np.concatenate(rows, axis=0)
-    h, w = frame.shape[:2]
-    return np.pad(frame, ((0, h % 2), (0, w % 2), (0, 0)))
+    if frame.shape[0] % 2:
+        frame = np.concatenate([frame, frame[-1:]], axis=0)
+    return frame
 
 
 def chain_frames(state: Any, widgets: list[QtWidgets.QWidget],
