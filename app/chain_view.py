@@ -76,6 +76,7 @@ class ChainView(QtWidgets.QWidget):
         self.x0_toggle.toggled.connect(self.state.set_show_x0)
         self.legend = QtWidgets.QLabel()
         self.legend.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self.legend.setWordWrap(True)
         self.legend.setToolTip("Plans are coloured by the mode of their FINAL plan at every step")
         controls = QtWidgets.QHBoxLayout()
         for w in (self.play_button, self.slider, self.step_label, self.speed, self.x0_toggle):
@@ -126,7 +127,7 @@ class ChainView(QtWidgets.QWidget):
         layout.addLayout(controls)
         layout.addWidget(self.legend)
         layout.addWidget(plots, 1)
-        self.setMinimumHeight(220)
+        self.setMinimumHeight(170)
 
     def _sync_views(self) -> None:
         vb = self.stats.getPlotItem().vb

@@ -67,7 +67,7 @@ class ModesView(QtWidgets.QWidget):
         self.plot.getAxis("left").enableAutoSIPrefix(False)
         self.plot.showGrid(y=True, alpha=0.15)
         self.plot.setYRange(0, 118, padding=0)   # headroom above 100 % for the legend
-        self.plot.setMinimumHeight(170)
+        self.plot.setMinimumHeight(110)
         legend = self.plot.addLegend(offset=(5, 2), labelTextSize="8pt", colCount=2)
         self._bars = pg.BarGraphItem(x=[], height=[], width=BAR_WIDTH)
         self._data_bars = pg.BarGraphItem(x=[], height=[], width=BAR_WIDTH,
@@ -83,6 +83,7 @@ class ModesView(QtWidgets.QWidget):
 
         self.metrics = QtWidgets.QLabel("")
         self.metrics.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self.metrics.setWordWrap(True)   # never widen the dock (and the window) for one line
         self.buttons_row = QtWidgets.QHBoxLayout()
         self.mode_buttons: list[QtWidgets.QPushButton] = []
         self.policy_verdict = VerdictBox("Policy")

@@ -160,3 +160,18 @@ def test_solver_sweep_runs_off_the_gui_thread(qtbot, window):
     assert result is not None and len(result.points) == 3 * 7
     assert result.reference == ("all solvers", 100)
     assert "Fewest steps" in view.answer.text()
+
+
+def test_snapshot_command_renders_the_inspector(tmp_path):
+    """`planscope snapshot --view inspector --policy ...` writes a PNG after sampling."""
+    from app.cli import main
+    out = tmp_path / "inspector.png"
+    assert main(["snapshot", "--view", "inspector", "--size", "1200x800", "--policy", PLUGIN,
+                 "--out", str(out)]) == 0
+    image = QtGui.QImage(str(out))
+    assert (image.width(), image.height()) == (1200, 800)
+    # the bottom third (denoising chain dock) holds drawn plans: many distinct colours
+    colours = {image.pixel(x, y) for x in range(0, 1200, 7) for y in range(560, 780, 7)}
+    assert len(colours) > 40
+    assert main(["snapshot", "--view", "inspector", "--policy",
+                 "tests.app.inspector_fakes:make_other_scene_planner", "--out", str(out)]) == 2
