@@ -24,4 +24,19 @@ echo "== training the diffusion policy"
 echo "== training the regression baseline"
 "$PLANSCOPE" train --data "$DATA" --kind regression --out "$OUT/mug_grasp_regression" \
     --epochs "${REGRESSION_EPOCHS:-100}" --seed 0 --threads "$THREADS"
+# Record how the demos were made next to each checkpoint (training.json already holds the
+# demo file's sha256 and summary; this adds the collect command that produced it).
+for dir in "$OUT/mug_grasp_diffusion" "$OUT/mug_grasp_regression"; do
+    "${PYTHON:-.venv/bin/python}" - "$dir" "$DATA" "$EPISODES" <<'PY'
+import json, sys
+from planners.data import file_sha256
+folder, data, episodes = sys.argv[1], sys.argv[2], sys.argv[3]
+record = {"collect_command": f"planscope collect --scene mug_grasp --episodes {episodes} --seed 0 "
+                             f"--mode-mix 0.5,0.5 --out {data}",
+          "data_sha256": file_sha256(data), "made_by": "resources/make_checkpoints.sh (make checkpoints)"}
+with open(f"{folder}/collect.json", "w") as fh:
+    json.dump(record, fh, indent=2, sort_keys=True)
+    fh.write("\n")
+PY
+done
 du -sh "$OUT"/mug_grasp_*
