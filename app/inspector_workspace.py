@@ -246,11 +246,11 @@ def fit_docks(window: Any, docks: dict[str, QtWidgets.QDockWidget]) -> None:
     (the shell's camera dock shares it) and the left panel room for its forms."""
     h, w = max(window.height(), 600), max(window.width(), 900)
     window.resizeDocks([docks["inspector_chain"]], [int(h * 0.36)], Qt.Orientation.Vertical)
-    window.resizeDocks([docks["inspector_modes"]], [int(w * 0.25)], Qt.Orientation.Horizontal)
-    window.resizeDocks([docks["inspector_policy"]], [370], Qt.Orientation.Horizontal)
+    window.resizeDocks([docks["inspector_modes"]], [int(w * 0.27)], Qt.Orientation.Horizontal)
+    window.resizeDocks([docks["inspector_policy"]], [360], Qt.Orientation.Horizontal)
     camera = window.dock("camera") if hasattr(window, "dock") else None
     if camera is not None and camera.isVisible():
-        window.resizeDocks([camera, docks["inspector_modes"]], [int(h * 0.22), int(h * 0.42)],
+        window.resizeDocks([camera, docks["inspector_modes"]], [int(h * 0.16), int(h * 0.48)],
                            Qt.Orientation.Vertical)
 
 

@@ -62,7 +62,7 @@ class ModesView(QtWidgets.QWidget):
         self.plot = pg.PlotWidget()
         self.plot.setMenuEnabled(False)
         self.plot.setMouseEnabled(x=False, y=False)
-        self.plot.setLabel("left", "share of samples (%)")
+        self.plot.setLabel("left", "share (%)")
         self.plot.setLabel("bottom", "mode")
         self.plot.getAxis("left").enableAutoSIPrefix(False)
         self.plot.showGrid(y=True, alpha=0.15)
