@@ -16,6 +16,13 @@ TEXT = "#333"
 FONT = "font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif"
 
 
+def _tick(v: float) -> str:
+    """Axis number without scientific notation: 0.18, 7.9, 52, 340, 2230."""
+    if v >= 100:
+        return f"{v:,.0f}"
+    return f"{v:.2g}" if v < 10 else f"{v:.0f}"
+
+
 def policy_colour(i: int) -> str:
     return POLICY_COLOURS[i % len(POLICY_COLOURS)]
 
@@ -177,8 +184,9 @@ def histograms(series: list[str], samples: list[np.ndarray], *, title: str, xlab
                             f'stroke="{colours[s]}" stroke-width="2"{dash}><title>'
                             f'{escape(f"{series[s]} p{q}: {v:.3g}")}</title></line>')
     ticks = np.geomspace(lo, hi, 6) if log else np.linspace(lo, hi, 6)
-    for v in ticks:
-        body.append(_text(xpos(v), top + ph + 16, f"{v:.3g}"))
+    for k, v in enumerate(ticks):
+        anchor = "start" if k == 0 else "end" if k == len(ticks) - 1 else "middle"
+        body.append(_text(xpos(v), top + ph + 16, _tick(v), anchor=anchor))
     body.append(_text(left + pw / 2, top + ph + 36, xlabel + (" (log scale)" if log else "")
                       + "; solid line median, dashed p90"))
     body.append(f'<line x1="{left}" x2="{left + pw}" y1="{top + ph}" y2="{top + ph}" stroke="#888"/>')
