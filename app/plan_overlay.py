@@ -74,6 +74,9 @@ class PlanOverlay:
         self._pending = False
         ev.batch.connect(lambda *_a: self._refresh_next_frame())
         ev.partial.connect(self._on_partial)
+        # the first 3-D preview comes PARTIAL_3D_S after sampling starts: a short (interactive)
+        # sampling goes straight to its final plans without paying for a 3-D preview frame
+        ev.sampling.connect(lambda running: running and setattr(self, "_last_partial", time.perf_counter()))
 
     def _refresh_next_frame(self) -> None:
         if not self._pending:
