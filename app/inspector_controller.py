@@ -310,9 +310,32 @@ def load_policy(source: str, scene_name: str, obs_spec: tuple[tuple[str, int], .
 
     planner = load_planner(source, device=device)
     check_compatible(planner.spec, scene_name, obs_spec)
+    configure_torch_threads()
     shares = dict((getattr(planner.spec, "extra", {}) or {}).get("data_mode_shares", {}) or {})
     return LoadedPolicy(planner=planner, source=str(source), spec=planner.spec,
                         data_shares={str(k): float(v) for k, v in shares.items()})
+
+
+TORCH_THREADS_ENV = "PLANSCOPE_TORCH_THREADS"
+
+
+def configure_torch_threads() -> int:
+    """Give torch at most half the cores (1 on a 2-core machine), once torch is loaded.
+
+    Why: the GUI thread needs a core to stay responsive, and torch's OpenMP threads spin-wait;
+    with more threads than free cores a denoising step gets 5-15x slower (measured here: 42 ms
+    vs 260-740 ms per step for N=128 while other processes used the cores). Override with
+    PLANSCOPE_TORCH_THREADS=N."""
+    if "torch" not in sys.modules:
+        return 0
+    import os
+
+    import torch
+    wanted = os.environ.get(TORCH_THREADS_ENV, "")
+    threads = int(wanted) if wanted.isdigit() and int(wanted) > 0 else max(1, (os.cpu_count() or 2) // 2)
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+    return threads
 
 
 def sample_job(h: JobHandle, scene: Any, policy: LoadedPolicy, baseline: LoadedPolicy | None,
