@@ -103,11 +103,12 @@ def test_ground_truth_coverage_and_shares():
     assert single.verdict == "unimodal-as-data"
 
 
-def test_averaging_score_is_one_at_the_midpoint_and_zero_at_the_modes():
+def test_averaging_score_is_one_between_and_zero_at_the_modes():
     a, b = np.zeros(4), np.array([2.0, 0, 0, 0])
-    feats = np.stack([a, b, (a + b) / 2, np.array([0.5, 0, 0, 0]), np.array([1.0, 5.0, 0, 0])])
-    scores = [averaging_score(f[None], [a, b]) for f in feats]
-    assert scores == pytest.approx([0.0, 0.0, 1.0, 0.5, 0.0])
+    points = [a, b, (a + b) / 2, [0.3, 0, 0, 0], [1.6, 0, 0, 0], [1.0, 5.0, 0, 0], [-1.0, 0, 0, 0]]
+    scores = [averaging_score(np.asarray(f, float)[None], [a, b]) for f in points]
+    # modes, midpoint, 15 % and 80 % of the way, far off the segment, beyond a mode
+    assert scores == pytest.approx([0.0, 0.0, 1.0, 0.5, 0.2 / 0.3, 0.0, 0.0])
 
 
 def test_off_mode_labels_mean_averaging_without_references():
