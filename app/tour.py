@@ -137,7 +137,11 @@ class Tour(QtCore.QObject):
         self.card.previous_clicked.connect(self.model.previous)
         self.card.leave_clicked.connect(self.model.leave)
         self.model.subscribe(self._on_model)
+        self._place_pending = False
         window.installEventFilter(self)
+        if window.centralWidget() is not None:
+            # docks opening or closing resize the central area the card is anchored to
+            window.centralWidget().installEventFilter(self)
         window.tour = self
 
         self.resume_action = QtGui.QAction("Guided Tour", window)
@@ -210,7 +214,8 @@ class Tour(QtCore.QObject):
         share = 0.42 if self.card.base_point_size > 12 else 0.36   # larger fonts, wider card
         width = int(min(max(w.width() * share, 380), area.width() - 2 * self.MARGIN, 900))
         width = max(width, 200)
-        self.card.setFixedWidth(width)
+        if self.card.width() != width or self.card.minimumWidth() != width:
+            self.card.setFixedWidth(width)
         # the labels' fonts come from the style sheet: polish them before measuring the text
         for child in self.card.findChildren(QtWidgets.QWidget):
             child.ensurePolished()
@@ -226,12 +231,25 @@ class Tour(QtCore.QObject):
         return QtCore.QRect(max(x, 0), max(y, 0), width, height)
 
     def place_card(self) -> None:
+        self._place_pending = False
         if self.card.isVisible():
-            self.card.setGeometry(self.card_rect())
+            rect = self.card_rect()
+            if rect != self.card.geometry():
+                self.card.setGeometry(rect)
             self.card.raise_()
 
-    def eventFilter(self, obj: QtCore.QObject, event: QtCore.QEvent) -> bool:
-        if obj is self.window and event.type() in (QtCore.QEvent.Resize, QtCore.QEvent.Show,
-                                                   QtCore.QEvent.LayoutRequest):
+    def _schedule_place(self) -> None:
+        if not self._place_pending:
+            self._place_pending = True
             QtCore.QTimer.singleShot(0, self.place_card)
+
+    def eventFilter(self, obj: QtCore.QObject, event: QtCore.QEvent) -> bool:
+        # Only the window's own size matters (docks moving change the central area too, and
+        # show up as a window Resize of the central widget's parent layout). Listening to
+        # LayoutRequest would loop: placing the card is itself a layout change.
+        if obj is self.window and event.type() in (QtCore.QEvent.Resize, QtCore.QEvent.Show):
+            self._schedule_place()
+        elif obj is self.window.centralWidget() and event.type() in (QtCore.QEvent.Resize,
+                                                                      QtCore.QEvent.Move):
+            self._schedule_place()
         return False
