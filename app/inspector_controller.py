@@ -24,7 +24,8 @@ from app.workers import JobHandle, JobRunner, run_now
 from recordings.errors import UserFacingError
 
 ErrorReporter = Callable[[str, BaseException], None]
-PARTIAL_DRAW_S = 0.1   # streamed partial chains are drawn at most 10 times a second
+PARTIAL_DRAW_S = 0.25  # streamed partial chains are drawn at most 4 times a second: each frame of
+                      # this window costs 20-80 ms under software OpenGL (see bench ui)
 
 
 @dataclass
