@@ -210,10 +210,19 @@ class DemoSession(QtCore.QObject):
     def enter_card(self, workspace: str, docks: tuple[str, ...]) -> None:
         """Before a card's views are set up: its workspace, the scene in the middle, and only
         the card's docks, so the drivers size and frame views in their final layout."""
-        if self.window.workspace != workspace:
-            self.window.set_workspace(workspace)
+        w = self.window
+        # The new workspace shows all its docks for a moment: their summed minimum widths
+        # push the window wider (measured: 1280 -> 2208 px, off the screen); once only the
+        # card's docks are left, the window gets its size back.
+        full = w.windowState() & (QtCore.Qt.WindowFullScreen | QtCore.Qt.WindowMaximized)
+        size = w.size()
+        if w.workspace != workspace:
+            w.set_workspace(workspace)
         self.show_scene()
         self.focus_docks(docks)
+        if not full and w.size() != size:
+            w.layout().activate()      # forget the hidden docks' minimum sizes, then shrink
+            w.resize(size)
 
     def focus_docks(self, keys: tuple[str, ...]) -> None:
         """Show exactly the docks `keys` (a card's views); hide the others for now."""

@@ -119,7 +119,10 @@ def test_leave_tour_keeps_the_window_working_and_resume_returns(qtbot, demo):
 
 
 def test_card_never_covers_the_window_centre(qtbot, demo):
+    _go(qtbot, demo, "rollout")
+    size = demo.window.size()
     _go(qtbot, demo, "problem")
+    assert demo.window.size() == size          # switching workspace never widens the window
     rect = demo.tour.card.geometry()
     centre = demo.window.centralWidget().geometry().center()
     assert not rect.contains(centre)
