@@ -99,7 +99,8 @@ class InspectorWorkspace(QtCore.QObject):
         w.tabifyDockWidget(self.docks["inspector_chain"], self.docks["inspector_sweep"])
         self.docks["inspector_chain"].raise_()
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        fit_docks(w, self.docks)
+        # the default layout leaves the 3-D view most of the height (the tour's cards live there)
+        fit_docks(w, self.docks, chain_share=0.28)
 
     def _action(self, text: str, slot, shortcuts: list[str], tip: str = "") -> QtGui.QAction:
         action = QtGui.QAction(text, self.window)
@@ -241,11 +242,11 @@ def prepare_snapshot(window: Any, args: Any) -> None:
     fit_docks(window, ws.docks)
 
 
-def fit_docks(window: Any, docks: dict[str, QtWidgets.QDockWidget]) -> None:
-    """Give the chain view a third of the height, the modes view most of the right column
+def fit_docks(window: Any, docks: dict[str, QtWidgets.QDockWidget], chain_share: float = 0.36) -> None:
+    """Give the chain view `chain_share` of the height, the modes view most of the right column
     (the shell's camera dock shares it) and the left panel room for its forms."""
     h, w = max(window.height(), 600), max(window.width(), 900)
-    window.resizeDocks([docks["inspector_chain"]], [int(h * 0.36)], Qt.Orientation.Vertical)
+    window.resizeDocks([docks["inspector_chain"]], [int(h * chain_share)], Qt.Orientation.Vertical)
     window.resizeDocks([docks["inspector_modes"]], [int(w * 0.27)], Qt.Orientation.Horizontal)
     window.resizeDocks([docks["inspector_policy"]], [360], Qt.Orientation.Horizontal)
     camera = window.dock("camera") if hasattr(window, "dock") else None
