@@ -334,7 +334,7 @@ def _entropy(result: ModeAnalysis) -> tuple[float, int]:
     if m < 2 or total <= 0:
         return 0.0, max(m, 1)
     p = shares[shares > 0] / total
-    return float(-(p * np.log(p)).sum() / np.log(m)), m
+    return max(0.0, float(-(p * np.log(p)).sum() / np.log(m))), m   # never -0.0
 
 
 def commit_steps(x0_estimates: np.ndarray, assignment: np.ndarray, centroids: np.ndarray,
