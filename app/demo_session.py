@@ -59,6 +59,7 @@ class DemoSession(QtCore.QObject):
         self.inspector = InspectorDriver(window)
         self.review = ReviewDriver(window, self)
         self._build_progress_bar()
+        window.workspaceChanged.connect(self._inspector_overlay_follows_workspace)
         self.tour = Tour(window, CARD_SETUPS)
         self.tour.card_shown.connect(self._after_card)
         self.tour.model.subscribe(self._on_tour)
@@ -206,6 +207,14 @@ class DemoSession(QtCore.QObject):
         self.probe_view.pause()
         self.probe_dock.hide()
         self.window.scene_view.show()
+
+    def _inspector_overlay_follows_workspace(self, name: str) -> None:
+        # The inspector's plans, baseline and collision marks are drawn in the shared scene
+        # view; in review they would sit on top of the replayed rollout (and its own plans).
+        ws = self.window.features.get("inspector")
+        overlay = getattr(ws, "overlay", None)
+        for item in getattr(overlay, "items", {}).values():
+            item.setVisible(name == "inspector")
 
     def enter_card(self, workspace: str, docks: tuple[str, ...]) -> None:
         """Before a card's views are set up: its workspace, the scene in the middle, and only

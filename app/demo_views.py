@@ -24,8 +24,10 @@ CHAIN_LOOP_PAUSE_MS = 1500  # the chain rests on the final plans before playing 
 # both grasps, the baseline's plan and the robot's gripper fit in the middle of the view (the
 # card sits in a corner). Distances in metres, angles in degrees.
 CAMERA_ELEVATION, CAMERA_AZIMUTH = 28.0, -25.0
-CAMERA_DISTANCE = {"problem": 1.45, "chain": 1.3, "modes": 1.15, "rollout": 1.3, "review": 1.3}
-CAMERA_LIFT_M = 0.15   # look this far above the mug: the plans arc over it
+CAMERA_DISTANCE = {"problem": 1.45, "chain": 1.3, "modes": 1.45, "rollout": 1.5, "review": 1.5}
+# look this far above the mug: the plans arc over it; the review cards sit at the bottom of
+# the view, so there the mug is kept higher in the picture
+CAMERA_LIFT_M = {"problem": 0.15, "chain": 0.15, "modes": 0.15, "rollout": -0.05, "review": -0.05}
 MAX_MODE_LABELS = 4
 BASELINE_OVERLAYS = ("demo.baseline", "demo.baseline_hit", "demo.baseline_label",
                      *(f"demo.mode_label_{m}" for m in range(MAX_MODE_LABELS)))
@@ -36,7 +38,7 @@ def frame_on_mug(window: Any, mug_xyz, card: str) -> None:
     """Point the 3-D view at the mug (world metres) the way card `card` wants it."""
     import numpy as np
     from pyqtgraph import Vector
-    centre = np.asarray(mug_xyz, dtype=float).reshape(-1)[:3] + (0.0, 0.0, CAMERA_LIFT_M)
+    centre = np.asarray(mug_xyz, dtype=float).reshape(-1)[:3] + (0.0, 0.0, CAMERA_LIFT_M[card])
     view = window.scene_view
     # the field of view is fixed vertically: a narrow view (large fonts, wide docks) needs the
     # camera further back to keep both grasps in the picture
@@ -213,7 +215,7 @@ class InspectorDriver(QtCore.QObject):
                 continue
             mid = np.nanmean(plans[members, plans.shape[1] // 2], axis=0)
             outward = mid[:2] - centre
-            outward = outward / max(np.linalg.norm(outward), 1e-6) * 0.12   # 12 cm out
+            outward = outward / max(np.linalg.norm(outward), 1e-6) * 0.07   # 7 cm out
             pos = np.array([mid[0] + outward[0], mid[1] + outward[1], mid[2]], np.float32)
             labels.append(gl.GLTextItem(pos=pos, text=f"{name} grasp", font=font,
                                         color=QtGui.QColor(mode_hex(m))))

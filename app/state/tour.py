@@ -60,12 +60,12 @@ DEMO_CARDS: tuple[CardSpec, ...] = (
         "rollout", "In the loop, plan after plan",
         "A recorded rollout, replayed from the simulator's own states. At each replan you see "
         "every plan the policy considered beside the one it executed.",
-        workspace="review", anchor="top-left"),
+        workspace="review", anchor="bottom-left"),
     CardSpec(
         "review", "Reviewing the hardest rollouts",
         "Rollouts are ranked hardest first, failures on top. A reviewer scrubs to the moment it "
         "went wrong and tags why, and the tag is saved the moment it shows.",
-        workspace="review", anchor="top-left"),
+        workspace="review", anchor="bottom-left"),
     CardSpec(
         "probe", "The idea in one picture",
         "Forward: a clean line to the goal is noised step by step until it is almost random. "
