@@ -54,6 +54,9 @@ class InProcessBackend:
     def __init__(self, settings: RolloutSettings, retries: int = 1):
         self.settings, self.retries = settings, retries
 
+    def start(self) -> None:
+        """Nothing to start: rollouts run in this process."""
+
     def run(self, jobs: Iterable[RolloutJob]) -> Iterator[JobOutcome]:
         for job in jobs:
             error = ""
@@ -136,6 +139,9 @@ class ProcessBackend:
         self.settings, self.workers, self.retries = settings, max(1, int(workers)), retries
         self.on_dispatch = on_dispatch
         self._pool: list[_Worker] = []
+
+    def start(self) -> None:
+        """Workers start with the first job (the pool is sized to the jobs)."""
 
     @property
     def worker_pids(self) -> list[int]:

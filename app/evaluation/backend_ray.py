@@ -31,6 +31,21 @@ def import_ray() -> Any:
     return ray
 
 
+def _probe(address: str, timeout_s: float = 5.0) -> None:
+    """Fail fast on an unreachable host:port (Ray itself retries for minutes)."""
+    import socket
+    hostport = address.split("://", 1)[-1]
+    host, _, port = hostport.rpartition(":")
+    if not host or not port.isdigit():
+        raise EvalConfigError(f"--ray-address {address!r}: expected HOST:PORT, ray://HOST:PORT "
+                              f"or auto")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise EvalConfigError(f"--ray-address {address}: cannot reach it ({exc.strerror or exc})") \
+            from None
+
+
 class RayBackend:
     name = "ray"
 
@@ -39,9 +54,16 @@ class RayBackend:
         self.settings, self.address, self.num_cpus, self.retries = settings, address, num_cpus, retries
         self._started_here = False
 
+    def start(self) -> None:
+        """Start or join Ray now (before the artifact is opened), so a wrong address is one line
+        and leaves nothing behind."""
+        self._init(import_ray())
+
     def _init(self, ray: Any) -> None:
         if ray.is_initialized():
             return
+        if self.address and self.address != "auto":
+            _probe(self.address)
         try:
             if self.address:
                 ray.init(address=self.address, log_to_driver=False)

@@ -171,6 +171,7 @@ def run_evaluation(config: EvalConfig, out: str, *, backend: str = "local",
         return (job.policy, job.seed, perturbation_key(job.perturbation))
 
     todo = [job for job in jobs if key(job) not in done_keys]
+    runner_backend.start()       # e.g. join the Ray cluster: a bad address fails before any write
     result = EvalResult(path=path, total=len(jobs), skipped=len(jobs) - len(todo))
     if on_start is not None:     # everything is validated: the run starts now
         on_start(result)
