@@ -80,6 +80,7 @@ def test_resume_refuses_a_different_panel(tmp_path, capsys):
     (["--perturb", "gravity=2"], "unknown perturbation 'gravity'"),
     (["--policy", "tests.app.test_evaluation_cli:OtherScenePlanner"], "trained for scene"),
     (["--out", "/no/such/folder/x.h5"], "does not exist"),
+    (["--backend", "ray", "--ray-address", "127.0.0.1:1"], "cannot reach it"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, args, message):
     base = {"--policy": EXPERT, "--scene": "mug_grasp", "--seeds": "0:2",
