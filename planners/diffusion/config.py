@@ -42,7 +42,7 @@ class DiffusionConfig:
     prediction_type: PredictionType = "sample"
     clip_sample: bool = True
     default_solver: str = "dpmpp"
-    default_steps: int = 12
+    default_steps: int = 16
     scene: str = ""
     obs_spec: tuple[tuple[str, int], ...] = field(default_factory=tuple)
 
