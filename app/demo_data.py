@@ -157,6 +157,11 @@ def make_demo_recording(recipe: DemoRecipe = DemoRecipe(), *, progress: Progress
         partial.replace(final)
     finally:
         partial.unlink(missing_ok=True)
+        # run_evaluation validates by building a scene and loading both planners in this
+        # process (cached in app.evaluation.runner). Close them here, on the thread that made
+        # them: a PyBullet client left to interpreter teardown crashed the app at exit.
+        from app.evaluation.runner import clear_caches
+        clear_caches()
     return final
 
 

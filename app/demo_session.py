@@ -49,6 +49,7 @@ class DemoSession(QtCore.QObject):
         self.recording_error = ""
         self._recording_progress = (0, 0, "")
         self._runner = None
+        self._shut_down = False
         self.presentation = PresentationMode(window, theme=theme, full_screen=not headless)
         self._take_f11_from_full_screen()
         self.probe_view = ProbeView()
@@ -192,7 +193,10 @@ class DemoSession(QtCore.QObject):
         return f"inspector: {error}" if error else ""
 
     def shutdown(self) -> None:
-        """Stop background work (before the app quits)."""
+        """Stop background work and destroy the window (before the app quits; once)."""
+        if self._shut_down:
+            return
+        self._shut_down = True
         if self._runner is not None:
             self._runner.shutdown(timeout_ms=2000)
             self._runner = None
@@ -200,6 +204,18 @@ class DemoSession(QtCore.QObject):
         self.probe_view.pause()
         # closing the window stops the workspaces' worker threads and the scene
         self.window.close()
+        # Destroy the window now, while Python is fully alive: left to PySide's cleanup at
+        # interpreter exit, its destructor runs Python event filters (the tour's, the
+        # inspector's) on half-destroyed objects and the process dies with SIGSEGV.
+        self.tour.detach()
+        overlay = getattr(self.window.features.get("inspector"), "overlay", None)
+        if overlay is not None:
+            overlay.detach()   # its deferred redraw must not reach the deleted scene view
+        for feature in self.window.features.values():
+            if isinstance(feature, QtCore.QObject):
+                self.window.removeEventFilter(feature)
+        self.window.deleteLater()
+        QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.DeferredDelete)
 
     # ---- central area: scene or probe ------------------------------------------------------
     def show_scene(self) -> None:

@@ -255,10 +255,12 @@ class PresentationMode(QtCore.QObject):
                 thick.setWidthF(max(pen.widthF(), 1.0) * self.line_factor)
                 _set_pen(data_item, thick)
         try:
-            from pyqtgraph.opengl import GLLinePlotItem, GLViewWidget
+            from pyqtgraph.opengl import GLLinePlotItem
+
+            from app.scene_view import gl_views
         except Exception:   # no OpenGL bindings: nothing 3-D to thicken
             return
-        for view in self.window.findChildren(GLViewWidget):
+        for view in gl_views(self.window):
             for gl_item in view.items:
                 if isinstance(gl_item, GLLinePlotItem):
                     width = float(getattr(gl_item, "width", 1.0))
@@ -286,10 +288,10 @@ class PresentationMode(QtCore.QObject):
                 self._saved.backgrounds.append((plot, plot.backgroundBrush().color()))
             plot.setBackground(c["plot_bg"])
         try:
-            from pyqtgraph.opengl import GLViewWidget
+            from app.scene_view import gl_views
         except Exception:
             return
-        for view in self.window.findChildren(GLViewWidget):
+        for view in gl_views(self.window):
             if not any(w is view for w, _ in self._saved.backgrounds):
                 bg = view.opts.get("bgcolor", (0, 0, 0, 1))
                 self._saved.backgrounds.append((view, bg))

@@ -39,6 +39,10 @@ class TourCard(QtWidgets.QFrame):
         self.setObjectName("tour_card")
         self.setAutoFillBackground(False)
         self.setAttribute(QtCore.Qt.WA_StyledBackground, True)
+        # The 3-D scene view is a native GL window in a window container, and a native window
+        # always covers plain (non-native) sibling widgets: the card must be native too to
+        # float above the scene (raise_() then stacks it on top).
+        self.setAttribute(QtCore.Qt.WA_NativeWindow, True)
         self.title = QtWidgets.QLabel(self)
         self.title.setObjectName("tour_title")
         self.title.setWordWrap(True)
@@ -88,7 +92,7 @@ class TourCard(QtWidgets.QFrame):
         self.base_point_size = base
         self.setStyleSheet(f"""
             QFrame#tour_card {{ background: rgba(255, 255, 255, 242);
-                border: 2px solid #1f77b4; border-radius: 14px; }}
+                border: 2px solid #1f77b4; border-radius: 0px; }}
             QLabel {{ color: #1a1a1a; background: transparent; }}
             QLabel#tour_title {{ font-size: {base * 2.1:.1f}pt; font-weight: 700; color: #0b3d66; }}
             QLabel#tour_text {{ font-size: {base * 1.45:.1f}pt; }}
@@ -153,6 +157,14 @@ class Tour(QtCore.QObject):
             shortcut = QtGui.QShortcut(QtGui.QKeySequence(key), window)
             shortcut.activated.connect(lambda slot=slot: self.model.active and slot())
         self._add_menu_entry()
+
+    def detach(self) -> None:
+        """Stop watching the window (before it is destroyed: a Python event filter called
+        from a C++ destructor at interpreter exit crashes PySide)."""
+        self.window.removeEventFilter(self)
+        central = self.window.centralWidget()
+        if central is not None:
+            central.removeEventFilter(self)
 
     def _add_menu_entry(self) -> None:
         help_menu = getattr(self.window, "help_menu", None)
