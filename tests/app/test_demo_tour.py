@@ -31,8 +31,7 @@ def demo(qapp, tmp_path_factory):
     from app.demo_session import DemoSession
     session = DemoSession.create(size=(1280, 800), headless=True, recipe=TINY)
     yield session
-    session.shutdown()
-    session.window.close()
+    session.shutdown()                 # closes and destroys the window
     for key, value in saved.items():
         if value is None:
             os.environ.pop(key, None)
