@@ -176,6 +176,14 @@ def _as_replan_view(record: Any) -> ReplanView:
                       latency_ms=float(getattr(record, "latency_ms", 0.0) or 0.0))
 
 
+def _rows(values: np.ndarray, t: int) -> np.ndarray:
+    """values as [t, k]; a zero-step rollout (failed to run) keeps its width or gets [0, 0]."""
+    if t == 0:
+        width = int(values.shape[-1]) if values.ndim >= 2 else 0
+        return values.reshape(0, width)
+    return values.reshape(t, -1)
+
+
 def load_rollout_data(rollout: Any, row: dict[str, Any], obs_keys: Sequence[str]) -> RolloutData:
     """Read the small arrays of one reader rollout (actions, low-dim obs, rewards, events, replan
     steps). States and replans stay on disk and are read per step / per replan on demand.
@@ -183,14 +191,14 @@ def load_rollout_data(rollout: Any, row: dict[str, Any], obs_keys: Sequence[str]
     rollout: a `recordings.rollout` reader object (num_steps, actions(sl), obs(key, sl),
     states(sl), events, replans); row: its summary-table row; obs_keys: low-dim keys to cache."""
     t = int(rollout.num_steps)
-    actions = np.asarray(rollout.actions(slice(None)), dtype=np.float32).reshape(t, -1)
+    actions = _rows(np.asarray(rollout.actions(slice(None)), dtype=np.float32), t)
     obs: dict[str, np.ndarray] = {}
     for key in obs_keys:
         try:
             first = np.asarray(rollout.obs(key, 0))  # one step: skip images without reading them
             if first.ndim > 1 or first.dtype == np.uint8 or t == 0:
                 continue
-            obs[key] = np.asarray(rollout.obs(key, slice(None))).reshape(t, -1).astype(np.float64)
+            obs[key] = _rows(np.asarray(rollout.obs(key, slice(None))), t).astype(np.float64)
         except (KeyError, ValueError, IndexError, RecordingError):
             continue
     try:

@@ -227,3 +227,26 @@ def test_note_edit_and_remove_are_durable(session, synthetic):
     session.remove_tag(session.tags()[0])
     assert other.refresh_tags() and other.tags() == []
     other.close_all()
+
+
+def test_failed_to_run_rollout_opens_with_zero_steps(session, tmp_path):
+    """An eval artifact keeps a zero-step row for a job that could not run; selecting it must
+    show an empty rollout, not fail to reshape."""
+    from app.bench._review_data import synthetic_rollout
+    from recordings.rollout import Rollout
+    from recordings.writer import RecordingWriter
+
+    path = tmp_path / "with_failed.h5"
+    failed = Rollout(obs={}, actions=np.zeros((0, 4), np.float32), states=np.zeros((0, 0)),
+                     rewards=np.zeros(0, np.float32), dones=np.zeros(0, bool), seed=1,
+                     policy="diffusion", perturbation={}, success=False,
+                     failure_label="failed-to-run", metrics={"success": 0.0})
+    with RecordingWriter(path, env_args={"env_name": "synthetic_review"}, kind="eval",
+                         durable=False) as writer:
+        writer.write_rollout(synthetic_rollout(0, steps=12, samples=4))
+        writer.write_rollout(failed)
+    rec = session.open(path)
+    assert len(rec) == 2
+    session.select(RolloutKey(0, 1))
+    data = session.rollout
+    assert data.actions.shape[0] == 0 and len(data.replan_steps) == 0
