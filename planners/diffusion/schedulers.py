@@ -6,13 +6,27 @@
 """
 from __future__ import annotations
 
+import threading
+
 from planners.diffusion.config import DiffusionConfig
 from planners.protocol import SOLVERS, PlannerError
+
+# diffusers resolves its classes through a lazy module; two threads doing the first lookup at
+# once can see a half-initialised module ("cannot import name 'DDIMScheduler'"). One lock makes
+# the first import happen once.
+_IMPORT_LOCK = threading.Lock()
+
+
+def _diffusers():
+    with _IMPORT_LOCK:
+        import diffusers
+        return (diffusers.DDIMScheduler, diffusers.DDPMScheduler,
+                diffusers.DPMSolverMultistepScheduler)
 
 
 def make_scheduler(config: DiffusionConfig, solver: str):
     """A fresh scheduler for one sampling call (schedulers keep per-call state)."""
-    from diffusers import DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler
+    DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler = _diffusers()
 
     common = dict(num_train_timesteps=config.num_train_timesteps, beta_schedule=config.beta_schedule,
                   prediction_type=config.prediction_type)
@@ -34,7 +48,7 @@ def make_scheduler(config: DiffusionConfig, solver: str):
 
 def make_training_scheduler(config: DiffusionConfig):
     """The forward-noising scheduler used in training (add_noise only)."""
-    from diffusers import DDPMScheduler
+    DDPMScheduler = _diffusers()[1]
     return DDPMScheduler(num_train_timesteps=config.num_train_timesteps,
                          beta_schedule=config.beta_schedule, prediction_type=config.prediction_type,
                          clip_sample=config.clip_sample)
