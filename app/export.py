@@ -23,12 +23,14 @@ def grab_with_gl(widget: QtWidgets.QWidget) -> QtGui.QImage:
     """Image of `widget` with every visible GL child painted from its own framebuffer."""
     import pyqtgraph.opengl as gl
 
-    if isinstance(widget, gl.GLViewWidget):
+    from app.scene_view import SceneView, gl_views
+
+    if isinstance(widget, (gl.GLViewWidget, SceneView)):
         return widget.grabFramebuffer().convertToFormat(QtGui.QImage.Format.Format_RGB888)
     pixmap = widget.grab()
     painter = QtGui.QPainter(pixmap)
     try:
-        for view in widget.findChildren(gl.GLViewWidget):
+        for view in gl_views(widget):
             if view.isVisible() and view.width() > 1 and view.height() > 1:
                 top_left = view.mapTo(widget, QtCore.QPoint(0, 0))
                 painter.drawImage(QtCore.QRect(top_left, view.size()), view.grabFramebuffer())

@@ -17,14 +17,17 @@ Orbit (left drag), pan (middle drag or ctrl+left), zoom (wheel) are pyqtgraph's;
 """
 from __future__ import annotations
 
+import atexit
 import time
 from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import pyqtgraph.opengl as gl
+from OpenGL import GL
 from pyqtgraph import Vector
 from pyqtgraph.opengl import shaders
-from PySide6 import QtCore, QtGui
+from pyqtgraph.opengl.GLViewWidget import GLViewMixin
+from PySide6 import QtCore, QtGui, QtOpenGL, QtWidgets
 
 from app.gl_meshes import pose_matrix, shape_mesh
 from app.mesh_io import MeshReadError
@@ -71,13 +74,103 @@ _LIT = shaders.ShaderProgram("planscope_lit", [
 ])
 
 
-class SceneView(gl.GLViewWidget):
-    """3-D mirror of a scene. See the module docstring for the overlay API."""
+# The window container deletes its surface, but PySide sees a parentless QObject that Python
+# owns: were the wrapper collected first, Python would delete the window under the container.
+# So each surface's wrapper lives as long as its container. At exit, widgets whose deleteLater()
+# never reached an event loop are deleted before PySide's clean-up (otherwise it deletes the
+# surfaces first and ~QApplication meets containers with dangling windows: segfault).
+_LIVE: list[tuple] = []
+_EXIT_HOOK: list[bool] = []
+
+
+def _keep_until_destroyed(container: QtWidgets.QWidget, surface: QtGui.QWindow) -> None:
+    import shiboken6
+
+    if not _EXIT_HOOK:
+        # registered once a QApplication exists: PySide registers its own clean-up when the
+        # application is created, and atexit runs the last-registered handler first
+        atexit.register(_delete_deferred_widgets)
+        _EXIT_HOOK.append(True)
+    # pruned here, never from a `destroyed` slot: dropping the last reference to a wrapper
+    # while shiboken invalidates it crashes
+    _LIVE[:] = [pair for pair in _LIVE if shiboken6.isValid(pair[0])]
+    _LIVE.append((container, surface))
+
+
+def _delete_deferred_widgets() -> None:
+    QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete.value)
+
+
+class _GLSurface(GLViewMixin, QtOpenGL.QOpenGLWindow):
+    """The GL half of a SceneView: pyqtgraph's GL view logic on a native QOpenGLWindow.
+
+    A QOpenGLWidget makes Qt compose its WHOLE top-level window through OpenGL on every repaint
+    (under software GL: 20-40 ms for any status message or plot update). A native child window
+    is presented on its own, so the rest of the window keeps the raster backing store."""
+
+    def __init__(self, owner: "SceneView") -> None:
+        self._stale = True   # set by update(), cleared by a painted frame
+        super().__init__()
+        self._owner = owner
+        fmt = QtGui.QSurfaceFormat.defaultFormat()
+        fmt.setDepthBufferSize(24)
+        fmt.setSwapInterval(0)   # never block the GUI thread waiting for a (virtual) vblank
+        self.setFormat(fmt)
+
+    def update(self) -> None:
+        self._stale = True
+        super().update()
+
+    def event(self, event: QtCore.QEvent) -> bool:
+        # an update request whose frame a synchronous repaint() already drew: skip, do not
+        # paint the same frame twice
+        kind = event.type()
+        if kind == QtCore.QEvent.Type.UpdateRequest and not self._stale:
+            return True
+        if kind in (QtCore.QEvent.Type.Expose, QtCore.QEvent.Type.Resize):
+            self._stale = True   # Qt repaints these itself (C++ update(), not ours)
+        return super().event(event)
+
+    def devicePixelRatioF(self) -> float:  # noqa: N802 (GLViewMixin expects QWidget's name)
+        return float(self.devicePixelRatio())
+
+    def rect(self) -> QtCore.QRect:
+        """QWidget's rect(): GL items that paint text with QPainter (GLTextItem) ask for it."""
+        return QtCore.QRect(0, 0, self.width(), self.height())
+
+    def resizeGL(self, w: int, h: int) -> None:  # noqa: N802 (Qt override)
+        self._owner._fit_fov(w, h)
+
+    def paintGL(self) -> None:  # noqa: N802 (Qt override)
+        start = time.perf_counter()
+        self._stale = False
+        GL.glViewport(0, 0, self.deviceWidth(), self.deviceHeight())
+        GLViewMixin.paintGL(self)
+        self._owner._frame_done((time.perf_counter() - start) * 1e3)
+
+    def mouseDoubleClickEvent(self, event: QtGui.QMouseEvent) -> None:  # noqa: N802
+        self._owner.mouseDoubleClickEvent(event)
+
+
+class SceneView(QtWidgets.QWidget):
+    """3-D mirror of a scene. See the module docstring for the overlay API.
+
+    A plain widget holding the native GL window (`_GLSurface`) in a window container; the GL
+    view API (opts, items, addItem, setCameraPosition, projectionMatrix, viewMatrix, makeCurrent,
+    renderToArray, ...) is the surface's, reached through attribute delegation."""
 
     framePainted = QtCore.Signal(float)  # paint duration of the last frame, ms
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
+        self._surface = _GLSurface(self)
+        self._container = QtWidgets.QWidget.createWindowContainer(self._surface, self)
+        _keep_until_destroyed(self._container, self._surface)
+        self._container.setFocusPolicy(QtCore.Qt.FocusPolicy.ClickFocus)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self._container)
+        self.setFocusPolicy(QtCore.Qt.FocusPolicy.ClickFocus)
         self.setBackgroundColor(BACKGROUND)
         self.setMinimumSize(320, 240)
         self._links: list[gl.GLGraphicsItem] = []
@@ -222,19 +315,86 @@ class SceneView(gl.GLViewWidget):
         # a tall, narrow view (wide docks) keeps a minimum horizontal field instead of cropping
         self.opts["fov"] = max(horizontal, MIN_HORIZONTAL_FOV_DEG)
 
-    def resizeGL(self, w: int, h: int) -> None:  # noqa: N802 (Qt override)
-        self._fit_fov(w, h)
-        super().resizeGL(w, h)
-
-    def paintGL(self) -> None:  # noqa: N802 (Qt override)
-        start = time.perf_counter()
-        super().paintGL()
+    def _frame_done(self, paint_ms: float) -> None:
         now = time.perf_counter()
-        self.last_paint_ms = (now - start) * 1e3
+        self.last_paint_ms = paint_ms
         self._frame_times.append(now)
         if len(self._frame_times) > 60:
             del self._frame_times[:-60]
         self.framePainted.emit(self.last_paint_ms)
+
+    # ---- the GL view's API, delegated to the native surface ----------------------------------
+    def __getattr__(self, name: str):
+        # only reached for names QWidget and this class lack (opts, items, addItem, ...)
+        try:
+            surface = self.__dict__["_surface"]
+        except KeyError:
+            raise AttributeError(name) from None
+        return getattr(surface, name)
+
+    @property
+    def surface(self) -> QtOpenGL.QOpenGLWindow:
+        """The native GL window (for event filters and tests that need it)."""
+        return self._surface
+
+    def update(self, *args) -> None:  # noqa: D401 (Qt override)
+        """Schedule a GL frame (and the widget's own, empty, paint)."""
+        super().update(*args)
+        self._surface.update()
+
+    def repaint(self, *args) -> None:
+        """Paint now, as QWidget.repaint() does: the GL frame is drawn and presented before
+        this returns (update() only schedules it, on the surface's own update timer)."""
+        super().repaint(*args)
+        self._surface.update()
+        if self._surface.isExposed():
+            QtCore.QCoreApplication.sendEvent(self._surface,
+                                              QtCore.QEvent(QtCore.QEvent.Type.UpdateRequest))
+
+    def installEventFilter(self, obj: QtCore.QObject) -> None:  # noqa: N802 (Qt override)
+        """Mouse and key events reach the native surface, not this widget: filter both."""
+        super().installEventFilter(obj)
+        self._surface.installEventFilter(obj)
+
+    def removeEventFilter(self, obj: QtCore.QObject) -> None:  # noqa: N802 (Qt override)
+        super().removeEventFilter(obj)
+        self._surface.removeEventFilter(obj)
+
+    def setFocus(self, *args) -> None:  # noqa: N802 (Qt override)
+        self._container.setFocus(*args)
+
+    def _ensure_context(self) -> bool:
+        """Create the surface's GL context if it has none yet (never shown). False if it cannot."""
+        surface = self._surface
+        if not surface.isValid():
+            surface.create()
+            size = QtCore.QSize(max(self.width(), 1), max(self.height(), 1))
+            if surface.size() != size:
+                surface.resize(size)
+            QtCore.QCoreApplication.sendEvent(surface, QtGui.QResizeEvent(size, size))
+        return surface.isValid()
+
+    def grabFramebuffer(self) -> QtGui.QImage:  # noqa: N802 (QOpenGLWidget's name)
+        """The view as it is drawn now, at its size in device pixels.
+
+        An exposed surface draws a frame into its back buffer and reads it before any swap (a
+        presented back buffer is undefined), so QPainter-drawn items (GLTextItem) are included;
+        a hidden one renders off-screen (`render_image`, without QPainter text)."""
+        surface = self._surface
+        if surface.isExposed() and surface.isValid():
+            surface.makeCurrent()
+            GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, surface.defaultFramebufferObject())
+            surface.paintGL()
+            GL.glFinish()
+            image = surface.grabFramebuffer()
+            if not image.isNull():
+                return image
+        dpr = surface.devicePixelRatio()
+        w, h = max(int(self.width() * dpr), 1), max(int(self.height() * dpr), 1)
+        rgba = self.render_image(w, h)
+        image = QtGui.QImage(rgba.data, w, h, 4 * w, QtGui.QImage.Format.Format_RGBA8888).copy()
+        image.setDevicePixelRatio(dpr)
+        return image
 
     def fps(self) -> float:
         """Frames painted per second over the last (up to) 60 frames and 2 s; 0 when idle."""
@@ -247,13 +407,23 @@ class SceneView(gl.GLViewWidget):
     def render_image(self, width: int | None = None, height: int | None = None) -> np.ndarray:
         """Render the view off-screen at width x height pixels -> [h, w, 4] uint8 RGBA.
 
-        Works while the widget is hidden as long as it has a GL context (it was shown once, or
-        the window was created under a real or virtual X display)."""
+        Works while the widget is hidden: the native surface gets its GL context on demand
+        (under a real or virtual X display)."""
         width = int(width or max(self.width(), 1))
         height = int(height or max(self.height(), 1))
+        if not self._ensure_context():
+            raise RuntimeError("the 3-D view has no OpenGL context (no display?)")
         self._fit_fov(width, height)
         try:
-            bgra = self.renderToArray((width, height))
+            bgra = self._surface.renderToArray((width, height))
         finally:
-            self._fit_fov(self.width(), self.height())
+            self._fit_fov(self._surface.width(), self._surface.height())
+            self._surface.doneCurrent()
         return np.ascontiguousarray(bgra[..., [2, 1, 0, 3]])
+
+
+def gl_views(widget: QtWidgets.QWidget) -> list:
+    """Every GL view under `widget`: pyqtgraph GLViewWidgets and SceneViews (a SceneView is a
+    plain widget around a native GL window, so findChildren(GLViewWidget) misses it). Each
+    has grabFramebuffer(), items, opts and setBackgroundColor()."""
+    return list(widget.findChildren(gl.GLViewWidget)) + list(widget.findChildren(SceneView))

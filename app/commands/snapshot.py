@@ -138,13 +138,14 @@ def _prepare_view(window, args: argparse.Namespace, workspaces: dict[str, str]) 
 
 def grab_window(window):
     """QImage of the whole window with every GL view's own rendering painted in place."""
-    import pyqtgraph.opengl as gl
     from PySide6 import QtGui
+
+    from app.scene_view import gl_views
 
     pixmap = window.grab()
     painter = QtGui.QPainter(pixmap)
     try:
-        for view in window.findChildren(gl.GLViewWidget):
+        for view in gl_views(window):
             if not view.isVisible() or view.width() < 2 or view.height() < 2:
                 continue
             frame = view.grabFramebuffer()
