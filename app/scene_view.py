@@ -17,7 +17,6 @@ Orbit (left drag), pan (middle drag or ctrl+left), zoom (wheel) are pyqtgraph's;
 """
 from __future__ import annotations
 
-import atexit
 import time
 from typing import TYPE_CHECKING, Callable
 
@@ -74,31 +73,18 @@ _LIT = shaders.ShaderProgram("planscope_lit", [
 ])
 
 
-# The window container deletes its surface, but PySide sees a parentless QObject that Python
-# owns: were the wrapper collected first, Python would delete the window under the container.
-# So each surface's wrapper lives as long as its container. At exit, widgets whose deleteLater()
-# never reached an event loop are deleted before PySide's clean-up (otherwise it deletes the
-# surfaces first and ~QApplication meets containers with dangling windows: segfault).
-_LIVE: list[tuple] = []
-_EXIT_HOOK: list[bool] = []
+# The window container deletes its surface, but a QObject made in Python without a parent is
+# Python's: PySide deletes it at exit (its clean-up visits wrappers in no set order), and
+# ~QApplication then meets the container with a dangling window (segfault). Constructed with a
+# QWindow parent, the surface is C++'s from the start; createWindowContainer then reparents it
+# (on the C++ side only), and this never-shown placeholder parent stays empty.
+_PLACEHOLDER: list = []
 
 
-def _keep_until_destroyed(container: QtWidgets.QWidget, surface: QtGui.QWindow) -> None:
-    import shiboken6
-
-    if not _EXIT_HOOK:
-        # registered once a QApplication exists: PySide registers its own clean-up when the
-        # application is created, and atexit runs the last-registered handler first
-        atexit.register(_delete_deferred_widgets)
-        _EXIT_HOOK.append(True)
-    # pruned here, never from a `destroyed` slot: dropping the last reference to a wrapper
-    # while shiboken invalidates it crashes
-    _LIVE[:] = [pair for pair in _LIVE if shiboken6.isValid(pair[0])]
-    _LIVE.append((container, surface))
-
-
-def _delete_deferred_widgets() -> None:
-    QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete.value)
+def _placeholder_parent() -> QtGui.QWindow:
+    if not _PLACEHOLDER:
+        _PLACEHOLDER.append(QtGui.QWindow())
+    return _PLACEHOLDER[0]
 
 
 class _GLSurface(GLViewMixin, QtOpenGL.QOpenGLWindow):
@@ -110,7 +96,7 @@ class _GLSurface(GLViewMixin, QtOpenGL.QOpenGLWindow):
 
     def __init__(self, owner: "SceneView") -> None:
         self._stale = True   # set by update(), cleared by a painted frame
-        super().__init__()
+        super().__init__(parent=_placeholder_parent())
         self._owner = owner
         fmt = QtGui.QSurfaceFormat.defaultFormat()
         fmt.setDepthBufferSize(24)
@@ -165,7 +151,6 @@ class SceneView(QtWidgets.QWidget):
         super().__init__(parent)
         self._surface = _GLSurface(self)
         self._container = QtWidgets.QWidget.createWindowContainer(self._surface, self)
-        _keep_until_destroyed(self._container, self._surface)
         self._container.setFocusPolicy(QtCore.Qt.FocusPolicy.ClickFocus)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
