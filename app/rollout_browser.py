@@ -18,9 +18,9 @@ KEY_ROLE = Qt.UserRole + 2
 # (column key, header); "file" is shown only when more than one recording is open.
 COLUMNS = (("file", "File"), ("id", "Id"), ("seed", "Seed"), ("policy", "Policy"),
            ("perturbation", "Perturbation"), ("success", "Success"),
-           ("failure_label", "Failure label"), ("hardness", "Hardness"), ("tags", "Tags"))
+           ("failure_label", "Failure"), ("hardness", "Hardness"), ("tags", "Tags"))
 COLUMN_WIDTHS = {"file": 110, "id": 40, "seed": 40, "policy": 112, "perturbation": 96,
-                 "success": 60, "failure_label": 80, "hardness": 60, "tags": 120}
+                 "success": 64, "failure_label": 90, "hardness": 72, "tags": 120}
 FAIL_BRUSH = QtGui.QBrush(QtGui.QColor("#FF6B5E"))
 OK_BRUSH = QtGui.QBrush(QtGui.QColor("#5BC46A"))
 
