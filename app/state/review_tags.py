@@ -7,49 +7,19 @@ before the call returns: views show a tag only after that.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from recordings.tags import TAXONOMY  # noqa: F401  (the shared vocabulary, keys 1..8)
+from recordings.tags import TAXONOMY, Tag, TagStore  # noqa: F401  (TAXONOMY: keys 1..8)
 
-
-@dataclass(frozen=True)
-class Tag:
-    """One tag: rollout_id of the rollout in its file; label (a TAXONOMY entry or user-defined);
-    step: the control step it is anchored to, None for the whole rollout; note: free text."""
-    tag_id: int
-    rollout_id: int
-    label: str
-    step: int | None
-    note: str = ""
-    author: str = ""
-    created: float = 0.0
-
-
-def _as_tag(record: Any) -> Tag:
-    get = record.get if isinstance(record, dict) else lambda k, d=None: getattr(record, k, d)
-    step = get("step", None)
-    return Tag(tag_id=int(get("tag_id", None) or get("id", 0)),
-               rollout_id=int(get("rollout_id", None) or get("rollout", 0) or 0),
-               label=str(get("label", None) or get("tag", "")),
-               step=None if step is None or int(step) < 0 else int(step),
-               note=str(get("note", "") or ""), author=str(get("author", "") or ""),
-               created=float(get("created", 0.0) or 0.0))
+__all__ = ["TAXONOMY", "Tag", "TagBook"]
 
 
 class TagBook:
     """The tags of the recording at `recording_path`, cached per rollout."""
 
-    # Tests may point this at another store class with the same API.
-    store_factory: Any = None
-
     def __init__(self, recording_path: Path) -> None:
-        factory = TagBook.store_factory
-        if factory is None:
-            from recordings.tags import TagStore as factory
         self.recording_path = Path(recording_path)
-        self._store = factory(self.recording_path)
+        self._store = TagStore(self.recording_path)
         self._version = -1
         self._by_rollout: dict[int, list[Tag]] = {}
         self.refresh()
@@ -57,12 +27,12 @@ class TagBook:
     @property
     def location(self) -> Path:
         """Where the sidecar lives (next to the recording, or the user data dir)."""
-        return Path(getattr(self._store, "path", self.recording_path))
+        return Path(self._store.path)
 
     @property
     def notice(self) -> str:
         """Non-empty when the sidecar could not live next to the recording (read-only folder)."""
-        return str(getattr(self._store, "notice", "") or "")
+        return self._store.notice or ""
 
     def refresh(self) -> bool:
         """Reload when another process changed the store. True when something changed."""
@@ -71,8 +41,7 @@ class TagBook:
             return False
         self._version = version
         by_rollout: dict[int, list[Tag]] = {}
-        for record in self._store.all():
-            tag = _as_tag(record)
+        for tag in self._store.all():
             by_rollout.setdefault(tag.rollout_id, []).append(tag)
         changed = by_rollout != self._by_rollout
         self._by_rollout = by_rollout
@@ -89,8 +58,7 @@ class TagBook:
         return [t for tags in self._by_rollout.values() for t in tags]
 
     def add(self, rollout_id: int, label: str, *, step: int | None, note: str = "") -> Tag:
-        record = self._store.add(int(rollout_id), label, step=step, note=note)
-        tag = _as_tag(record)
+        tag = self._store.add(int(rollout_id), label, step=step, note=note)
         self._by_rollout.setdefault(tag.rollout_id, []).append(tag)
         self._version = self._store.data_version()
         return tag
