@@ -16,6 +16,7 @@ from app.mode_colors import (BASELINE_HEX, INFEASIBLE_HEX, MODE_HEX, SELECTED_HE
                              mode_hex)
 from app.plan_projection import PlanProjection
 from app.state.inspector import InspectorState, observed_positions, preview_subset
+from app.theme import cache_axes
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)
 BASE_STEPS_PER_S = 6.0
@@ -93,6 +94,7 @@ class ChainView(QtWidgets.QWidget):
         self.stats.setLabel("left", "spread (m)")
         self.stats.getAxis("left").enableAutoSIPrefix(False)
         self.stats.showGrid(x=True, y=True, alpha=0.15)
+        cache_axes(self.stats)
         self.stats.setMenuEnabled(False)
         self.stats.addLegend(offset=(-5, 5), labelTextSize="8pt")
         self._spread = self.stats.plot(pen=pg.mkPen("#56B4E9", width=2), name="spread (m)")

@@ -14,6 +14,7 @@ from PySide6 import QtCore, QtWidgets
 from app.replan_view import ModePalette, ReplanTopView
 from app.state.review import ReviewSession, RolloutKey
 from app.state.review_data import RolloutData
+from app.theme import cache_axes
 
 Qt = QtCore.Qt
 
@@ -44,6 +45,7 @@ class CompareSide(QtWidgets.QWidget):
         self.curves.setLabel("left", "z (m) / gripper")
         self.curves.addLegend(offset=(4, 4), labelTextSize="8pt")
         self.curves.getPlotItem().getAxis("left").enableAutoSIPrefix(False)
+        cache_axes(self.curves)
         self.z_curve = self.curves.plot([], [], pen=pg.mkPen("#009E73", width=1.5), name="z")
         self.g_curve = self.curves.plot([], [], pen=pg.mkPen("#CC79A7", width=1.5), name="gripper")
         self.cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#FFFFFF", width=1.5))

@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # scenes/__init__ may import pybullet; keep it off the start-
 
 # Visual meshes are simplified to this grid (metres) for drawing: software GL on a 2-core machine
 # pays per triangle, and the Panda's meshes carry ~100k triangles of sub-millimetre detail.
-MESH_CELL_M = 0.004
+MESH_CELL_M = 0.006
 
 
 def shape_mesh(shape: "VisualShape", cell_m: float = MESH_CELL_M) -> tuple[gl.MeshData, bool]:

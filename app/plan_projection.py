@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore
 
 from app.mode_colors import (BASELINE_HEX, INFEASIBLE_HEX, MODE_HEX, SELECTED_HEX, UNLABELLED_HEX,
                              mode_hex)
+from app.theme import cache_axes
 
 AXIS_NAMES = ("x", "y", "z")
 
@@ -50,8 +51,7 @@ class PlanProjection(pg.PlotWidget):
         self.setLabel("left", f"{AXIS_NAMES[j]} (m)")
         for side in ("bottom", "left"):
             self.getAxis(side).enableAutoSIPrefix(False)  # keep metres, never "(x0.001)"
-        for side in ("bottom", "left", "top", "right"):
-            self.getAxis(side).setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        cache_axes(self)
         self.showGrid(x=True, y=True, alpha=0.15)
         # not aspect-locked: the docks are wide and short, and a locked 1:1 view would shrink
         # the plans to a sliver; both axes are labelled in metres with a grid instead

@@ -13,6 +13,7 @@ from PySide6 import QtCore, QtWidgets
 
 from app.mode_colors import INFEASIBLE_HEX, MODE_HEX, UNLABELLED_HEX, hex_to_rgba
 from app.state.review_data import EE_KEYS, ReplanView, RolloutData
+from app.theme import cache_axes
 
 EXECUTED_HEX = "#FFFFFF"
 PATH_HEX = "#9A9A9A"
@@ -82,6 +83,7 @@ class ReplanTopView(pg.PlotWidget):
         self.addItem(self.object_label)
         for axis in ("bottom", "left"):
             self.getPlotItem().getAxis(axis).enableAutoSIPrefix(False)
+        cache_axes(self)
         self.setTitle("Plans at replan", size="9pt")
         self.setToolTip("Top view (x-y, metres) of the plans sampled at the replan in force, "
                         "coloured by mode (red dashed: infeasible). White: the chunk that ran; "
@@ -186,6 +188,7 @@ class ChunkBoundaryView(pg.PlotWidget):
         self.showGrid(x=True, y=True, alpha=0.2)
         self.setLabel("bottom", "control step")
         self.getPlotItem().getAxis("left").enableAutoSIPrefix(False)
+        cache_axes(self)
         self.addLegend(offset=(4, 4), labelTextSize="8pt")
         self.executed = self.plot([], [], pen=pg.mkPen(EXECUTED_HEX, width=2.5), name="executed")
         self.chunks = [self.plot([], [], pen=pg.mkPen(c, width=1.5), name=n) for c, n in

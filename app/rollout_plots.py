@@ -13,6 +13,7 @@ from PySide6 import QtCore, QtWidgets
 
 from app.state.review import ReviewSession
 from app.state.review_data import RolloutData
+from app.theme import cache_axes
 
 ACTION_NAMES = ("x", "y", "z", "gripper")
 CURVE_COLOURS = ("#56B4E9", "#E69F00", "#009E73", "#CC79A7", "#F0E442", "#B7E4A7", "#FFB6DB")
@@ -30,6 +31,7 @@ def _make_plot(title: str, y_label: str) -> pg.PlotWidget:
     plot.addLegend(offset=(4, 4), labelTextSize="8pt", colCount=4)
     plot.setMouseEnabled(x=True, y=False)
     plot.getPlotItem().getAxis("left").enableAutoSIPrefix(False)
+    cache_axes(plot)
     return plot
 
 

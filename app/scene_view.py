@@ -49,10 +49,11 @@ _LIT = shaders.ShaderProgram("planscope_lit", [
         attribute vec3 a_normal;
         attribute vec4 a_color;
         varying vec4 v_color;
-        varying vec3 v_normal;
         void main() {
-            v_normal = normalize(u_normal * a_normal);
-            v_color = a_color;
+            vec3 n = normalize(u_normal * a_normal);
+            float key = abs(dot(n, normalize(vec3(0.35, 0.55, 0.75))));
+            float fill = abs(dot(n, normalize(vec3(-0.6, -0.2, 0.4))));
+            v_color = vec4(min(a_color.rgb * (0.32 + 0.58 * key + 0.18 * fill), vec3(1.0)), a_color.a);
             gl_Position = u_mvp * a_position;
         }
     """),
@@ -61,13 +62,8 @@ _LIT = shaders.ShaderProgram("planscope_lit", [
         precision mediump float;
         #endif
         varying vec4 v_color;
-        varying vec3 v_normal;
         void main() {
-            vec3 n = normalize(v_normal);
-            float key = abs(dot(n, normalize(vec3(0.35, 0.55, 0.75))));
-            float fill = abs(dot(n, normalize(vec3(-0.6, -0.2, 0.4))));
-            vec3 rgb = v_color.rgb * (0.32 + 0.58 * key + 0.18 * fill);
-            gl_FragColor = vec4(min(rgb, vec3(1.0)), v_color.a);
+            gl_FragColor = v_color;
         }
     """),
 ])

@@ -81,6 +81,17 @@ def apply_theme(app: QtWidgets.QApplication) -> None:
     pg.setConfigOptions(background=COLORS["base"], foreground=COLORS["text"], antialias=True)
 
 
+def cache_axes(plot) -> None:
+    """Paint a pyqtgraph plot's axes from a pixmap cache (Qt's DeviceCoordinateCache).
+
+    pyqtgraph replays each axis's QPicture (tick text: slow) whenever anything inside the plot
+    moves, e.g. a time cursor while scrubbing: ~2 ms per axis per frame here. Cached, an axis
+    is only redrawn when it changes itself (range, label, size), which calls update()."""
+    item = plot.getPlotItem() if hasattr(plot, "getPlotItem") else plot
+    for name in ("left", "bottom", "right", "top"):
+        item.getAxis(name).setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
+
+
 def app_icon() -> QtGui.QIcon:
     """The window icon, drawn here so no image file has to ship: a dark rounded square with a
     fan of plans (three curves leaving one start point, one highlighted)."""
