@@ -32,7 +32,7 @@ REGRESSION_CHECKPOINT = CHECKPOINTS / "mug_grasp_regression"
 DEMO_SEEDS = (0, 1, 2, 3, 4, 5)
 DEMO_SAMPLES = 16          # plans recorded at every replan (what card 4 shows)
 DEMO_MAX_STEPS = 120       # 12 s at 10 Hz: every mug_grasp episode ends well before
-RECIPE_VERSION = 1         # bump when the recipe below changes what the recording holds
+RECIPE_VERSION = 2         # bump when the recipe below changes what the recording holds (2: DDPM rollouts)
 # Environment override for the cache folder (tests, CI, a read-only home).
 DATA_DIR_ENV = "PLANSCOPE_DEMO_DIR"
 

@@ -48,6 +48,8 @@ def spec_rows(policy: LoadedPolicy) -> list[tuple[str, str]]:
             ("Horizon", f"H = {spec.horizon} waypoints"),
             ("Solver", f"{spec.default_solver}, {spec.default_steps} steps"
              if spec.kind == "diffusion" else "— (no denoising chain)"),
+            ("Rollouts", f"{spec.control_solver}, {spec.control_steps} steps (closed loop)"
+             if spec.kind == "diffusion" and spec.control_solver else "same as Solver"),
             ("Parameters", f"{spec.num_parameters:,}" if spec.num_parameters else "unknown")]
     if policy.data_shares:
         rows.append(("Data modes", ", ".join(f"{k} {v:.0%}" for k, v in policy.data_shares.items())))

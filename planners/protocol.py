@@ -36,7 +36,10 @@ class PlannerError(UserFacingError):
 @dataclass(frozen=True)
 class PlannerSpec:
     """What a planner expects and produces. obs_keys: the (key, size) flat-observation spec it
-    was trained on; scene: scene name; kind: "diffusion" | "regression" | "probe" | "plugin"."""
+    was trained on; scene: scene name; kind: "diffusion" | "regression" | "probe" | "plugin".
+    default_solver/default_steps: the interactive default (inspector, `planscope sample`);
+    control_solver/control_steps: what closed-loop rollouts use when the run does not say
+    ("" / 0 = the defaults)."""
     name: str
     kind: str
     scene: str
@@ -46,6 +49,8 @@ class PlannerSpec:
     obs_keys: tuple[tuple[str, int], ...] = ()
     default_solver: str = "dpmpp"
     default_steps: int = 12
+    control_solver: str = ""
+    control_steps: int = 0
     num_parameters: int = 0
     extra: dict = field(default_factory=dict)
 

@@ -24,8 +24,9 @@ def register(subparsers) -> None:
                    help="plans sampled and recorded at each replan (default 16)")
     p.add_argument("--record-chain", action="store_true",
                    help="also record the denoising chain at each replan (~S times larger)")
-    p.add_argument("--solver", default="", help="diffusion solver (default: the policy's)")
-    p.add_argument("--steps", type=int, default=0, help="solver steps (default: the policy's)")
+    p.add_argument("--solver", default="", help="diffusion solver (default: the policy's control sampler, "
+                   "e.g. ddpm for the shipped diffusion checkpoint)")
+    p.add_argument("--steps", type=int, default=0, help="solver steps (default: the policy's control steps, e.g. 100)")
     p.add_argument("--max-steps", type=int, default=200,
                    help="control steps before the runner stops a rollout (default 200)")
     p.add_argument("--workers", type=int, default=None,

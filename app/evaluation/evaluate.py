@@ -66,7 +66,7 @@ def validate(config: EvalConfig) -> dict[str, Any]:
 
     for cell in config.perturbations:
         Perturbation.from_dict(cell)          # SceneError with the valid keys on bad values
-    from app.evaluation.runner import _sample_plans
+    from app.evaluation.runner import _sample_plans, control_sampler
     from scenes.api import flat_obs
 
     scene = make_scene(config.settings.scene, config.settings.scene_options, {})
@@ -81,7 +81,9 @@ def validate(config: EvalConfig) -> dict[str, Any]:
         spec = planner.spec
         policies.append({"label": label, "ref": ref, "name": spec.name, "kind": spec.kind,
                          "scene": spec.scene, "default_solver": spec.default_solver,
-                         "default_steps": spec.default_steps, "extra": _jsonable(spec.extra)})
+                         "default_steps": spec.default_steps,
+                         "rollout_sampler": list(control_sampler(spec, config.settings)),
+                         "extra": _jsonable(spec.extra)})
     return {"scene_modes": list(scene.modes), "obs_spec": [list(k) for k in scene.obs_spec],
             "policies": policies}
 

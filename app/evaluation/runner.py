@@ -93,10 +93,22 @@ class _Replan:
     nonfinite: int
 
 
+def control_sampler(spec: Any, settings: RolloutSettings) -> tuple[str, int]:
+    """(solver, steps) a rollout samples with: the run's choice, else the planner's control
+    sampler (e.g. DDPM over the full schedule), else its interactive default."""
+    control = getattr(spec, "control_solver", "") or ""
+    if settings.solver:
+        solver = settings.solver
+        fallback = spec.control_steps if solver == control and spec.control_steps else spec.default_steps
+    elif control:
+        solver, fallback = control, (getattr(spec, "control_steps", 0) or spec.default_steps)
+    else:
+        solver, fallback = spec.default_solver, spec.default_steps
+    return solver, int(settings.steps or fallback)
+
+
 def _sample_plans(planner: Any, obs_flat: np.ndarray, settings: RolloutSettings, seed: int) -> Any:
-    spec = planner.spec
-    solver = settings.solver or spec.default_solver
-    steps = settings.steps or spec.default_steps
+    solver, steps = control_sampler(planner.spec, settings)
     return planner.plan(obs_flat, settings.record_samples, seed=seed, solver=solver, steps=steps,
                         temperature=settings.temperature)
 

@@ -45,6 +45,8 @@ class DiffusionPlanner:
                                 action_dim=config.action_dim, horizon=config.horizon,
                                 obs_keys=config.obs_spec, default_solver=config.default_solver,
                                 default_steps=config.default_steps,
+                                control_solver=config.control_solver,
+                                control_steps=config.control_steps_resolved,
                                 num_parameters=count_parameters(model), extra=dict(extra or {}))
 
     def plan(self, obs: np.ndarray, num_samples: int, *, seed: int, solver: str | None = None,

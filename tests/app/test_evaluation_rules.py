@@ -8,9 +8,11 @@ import numpy as np
 import pytest
 
 from app.evaluation.acceptance import decide_columns, format_decision
-from app.evaluation.config import EvalConfigError, parse_perturbation, parse_seeds
+from app.evaluation.config import EvalConfigError, RolloutSettings, parse_perturbation, parse_seeds
 from app.evaluation.failure_labels import label_from_trace, refine_with_nominal
 from app.evaluation.metrics import RolloutTrace, compute_metrics
+from app.evaluation.runner import control_sampler
+from planners.protocol import PlannerSpec
 from app.evaluation.stats import paired_bootstrap, wilson
 from recordings.events import Event
 
@@ -150,3 +152,17 @@ def test_argument_parsing():
     for bad in ("delay", "gravity=1", "delay=fast"):
         with pytest.raises(EvalConfigError):
             parse_perturbation(bad)
+
+
+def test_rollouts_sample_with_the_planners_control_sampler_unless_the_run_says():
+    spec = PlannerSpec(name="p", kind="diffusion", scene="s", obs_dim=3, action_dim=4, horizon=16,
+                       default_solver="dpmpp", default_steps=16, control_solver="ddpm", control_steps=100)
+    run = RolloutSettings(scene="s")
+    assert control_sampler(spec, run) == ("ddpm", 100)
+    assert control_sampler(spec, RolloutSettings(scene="s", steps=50)) == ("ddpm", 50)
+    assert control_sampler(spec, RolloutSettings(scene="s", solver="dpmpp")) == ("dpmpp", 16)
+    assert control_sampler(spec, RolloutSettings(scene="s", solver="ddim", steps=8)) == ("ddim", 8)
+    assert control_sampler(spec, RolloutSettings(scene="s", solver="ddpm")) == ("ddpm", 100)
+    plain = PlannerSpec(name="r", kind="regression", scene="s", obs_dim=3, action_dim=4, horizon=16,
+                        default_solver="none", default_steps=0)
+    assert control_sampler(plain, run) == ("none", 0)

@@ -102,3 +102,19 @@ def test_config_errors_name_the_allowed_values():
         DiffusionConfig(obs_dim=5, down_dims=(12, 30))
     with pytest.raises(ValueError, match="obs_dim must be a positive integer"):
         DiffusionConfig(obs_dim=0)
+    with pytest.raises(ValueError, match="control_solver='heun' is not one of ddpm, ddim, dpmpp"):
+        DiffusionConfig(obs_dim=5, control_solver="heun")
+    with pytest.raises(ValueError, match="control_steps must be an integer >= 0"):
+        DiffusionConfig(obs_dim=5, control_steps=-1)
+
+
+def test_checkpoints_act_with_their_control_sampler(bimodal_planner):
+    """A config without control fields (every checkpoint written before they existed) acts with
+    DDPM over the full schedule; the interactive default stays what it was."""
+    spec = bimodal_planner.spec
+    config = bimodal_planner.config
+    assert (spec.default_solver, spec.default_steps) == (config.default_solver, config.default_steps)
+    assert spec.control_solver == "ddpm"
+    assert spec.control_steps == config.num_train_timesteps
+    legacy = {k: v for k, v in config.to_json().items() if not k.startswith("control_")}
+    assert DiffusionConfig.from_json(legacy).control_steps_resolved == config.num_train_timesteps
