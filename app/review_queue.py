@@ -1,6 +1,6 @@
 """Hardest-20 queue and failure tags panel.
 
-Queue: the 20 hardest rollouts of the primary recording (hardness from recordings.ranking,
+Queue: the 20 hardest rollouts over every open recording (hardness from recordings.ranking,
 failures first), "k / 20 reviewed", N / P to move through it, a small dialog for the weights.
 Tags: the shared taxonomy on keys 1-8, user-defined tags, a note, anchored to the current step or
 to the whole rollout. A tag appears in the list only after the store has committed it (the
@@ -69,12 +69,14 @@ class QueuePanel(QtWidgets.QWidget):
         self.progress.setText(f"Hardest {QUEUE_SIZE}: {s.reviewed_count} / {total} reviewed")
         self.list.blockSignals(True)
         self.list.clear()
-        rec = s.recordings[0] if s.recordings else None
+        several = len(s.recordings) > 1
         for rank, key in enumerate(s.queue):
+            rec = s.recordings[key.file] if key.file < len(s.recordings) else None
             done = s.is_reviewed(key)
             success = bool(rec.cell(key.row, "success")) if rec is not None else False
             label = rec.cell(key.row, "failure_label") if rec is not None else ""
-            text = (f"{'✓' if done else '○'} {rank + 1:2d}. rollout {rec.rollout_id(key.row)}"
+            where = f"{rec.name}:" if several and rec is not None else ""
+            text = (f"{'✓' if done else '○'} {rank + 1:2d}. {where}rollout {rec.rollout_id(key.row)}"
                     f"  seed {rec.cell(key.row, 'seed')}  {rec.cell(key.row, 'policy') or ''}"
                     f"  {'ok' if success else 'FAILED ' + str(label or '')}"
                     f"  h={s.queue_scores[rank]:.2f}")

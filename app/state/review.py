@@ -75,8 +75,8 @@ class ReviewSession:
         rec = open_recording(path)
         self.recordings.append(rec)
         self.recordings_changed.emit()
+        self._rebuild_queue()      # the queue ranks every open file together
         if len(self.recordings) == 1:
-            self._rebuild_queue()
             if len(rec):
                 self.select(RolloutKey(0, 0))
         else:
@@ -304,14 +304,14 @@ class ReviewSession:
         self._rebuild_queue()
 
     def _rebuild_queue(self) -> None:
-        rec = self.recordings[0] if self.recordings else None
-        if rec is None:
+        """The QUEUE_SIZE hardest rollouts over EVERY open recording, ranked as one population."""
+        from app.state.review_rank import rank_files
+        if not self.recordings:
             self.queue, self.queue_scores = [], np.zeros(0)
         else:
-            order, scores = rec.rank(self.weights)
-            order = order[:QUEUE_SIZE]
-            self.queue = [RolloutKey(0, int(r)) for r in order]
-            self.queue_scores = np.asarray(scores)[order] if len(order) else np.zeros(0)
+            files, rows, scores = rank_files([rec.columns for rec in self.recordings], self.weights)
+            self.queue = [RolloutKey(int(f), int(r)) for f, r in zip(files[:QUEUE_SIZE], rows[:QUEUE_SIZE])]
+            self.queue_scores = np.asarray(scores[:QUEUE_SIZE], dtype=np.float64)
         self.queue_changed.emit()
 
     def is_reviewed(self, key: RolloutKey) -> bool:

@@ -30,3 +30,28 @@ def rank_rows(columns: dict[str, np.ndarray],
     """(rows hardest first [M] int, hardness score of every row [M] float)."""
     result = ranking.hardness(columns, weights)
     return np.asarray(result.order), np.asarray(result.score, dtype=np.float64)
+
+
+def rank_files(tables: list[dict[str, np.ndarray]],
+               weights: dict[str, float] | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rank the rows of several summary tables as ONE population (percentiles over all of them).
+
+    -> (file index [M], row [M], score [M]) hardest first. Columns missing from a file count as
+    unknown (NaN: no contribution); a file without `success` counts its rows as successes."""
+    counts = [len(np.asarray(t["id"])) for t in tables]
+    total = sum(counts)
+    if total == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+    files = np.repeat(np.arange(len(tables)), counts)
+    rows = np.concatenate([np.arange(c) for c in counts])
+    merged: dict[str, np.ndarray] = {"id": np.arange(total),
+                                     "success": np.concatenate([np.asarray(t.get("success", np.ones(c, bool)),
+                                                                           dtype=bool)
+                                                                for t, c in zip(tables, counts)])}
+    numeric = {k for t in tables for k, v in t.items()
+               if k not in merged and np.asarray(v).dtype.kind in "fiub"}
+    for key in numeric:
+        merged[key] = np.concatenate([np.asarray(t[key], np.float64) if key in t else np.full(c, np.nan)
+                                      for t, c in zip(tables, counts)])
+    order, score = rank_rows(merged, weights)
+    return files[order], rows[order], score[order]

@@ -81,6 +81,19 @@ def test_hardest_20_order_and_weights(session, tmp_path):
     assert list(switches) == sorted(switches, reverse=True) and ids[0] == 17
 
 
+def test_hardest_20_ranks_every_open_file_together(session, tmp_path, synthetic):
+    session.open(write_ranked(tmp_path / "ranked.h5"))
+    session.open(synthetic)
+    failed = {(k.file, k.row) for i, rec in enumerate(session.recordings)
+              for k in [RolloutKey(i, r) for r in range(len(rec))] if not rec.columns["success"][k.row]}
+    queue = [(k.file, k.row) for k in session.queue]
+    assert len(queue) == 20 and {f for f, _ in queue} == {0, 1}
+    assert len(failed) < 20 and set(queue[:len(failed)]) == failed   # failures of both files first
+    assert list(session.queue_scores) == sorted(session.queue_scores, reverse=True)
+    session.close_all()
+    assert session.queue == []
+
+
 def test_queue_next_previous_and_reviewed_count(session, tmp_path):
     session.open(write_ranked(tmp_path / "ranked.h5"))
     first = session.queue_step(1)
