@@ -192,7 +192,7 @@ class ChainView(QtWidgets.QWidget):
                 proj.set_range_from(lo, hi)
         self._refresh_stats()
         self.legend.setText(legend_html(self.state))
-        self.refresh_plans()
+        self.refresh_plans(force=True)
 
     def _refresh_stats(self) -> None:
         result = self.state.result
@@ -232,8 +232,21 @@ class ChainView(QtWidgets.QWidget):
         kind = "x0-estimate" if self.state.show_x0 else "x_t"
         return f"step {k}/{s} · {t} · {kind}"
 
-    def refresh_plans(self) -> None:
+    def _plans_key(self) -> tuple:
+        """Everything refresh_plans draws from: an event that changes none of it (the step event
+        that follows every new batch, after refresh_all drew it) skips the redraw."""
+        s = self.state
+        r = s.result
+        return (id(r), id(getattr(r, "summary", None)), id(getattr(r, "feasibility", None)),
+                id(s.baseline_result), id(s.observation), s.step, s.show_x0, s.isolated,
+                id(s.partial))
+
+    def refresh_plans(self, force: bool = False) -> None:
         state = self.state
+        key = self._plans_key()
+        if not force and key == getattr(self, "_drawn_key", None):
+            return
+        self._drawn_key = key
         self.slider.blockSignals(True)
         self.slider.setValue(state.step)
         self.slider.blockSignals(False)

@@ -256,13 +256,13 @@ class InspectorController(QtCore.QObject):
 
         def done(outcome: SampleOutcome) -> None:
             self._sample_job = None
-            self.state.set_observation(outcome.obs)
             if outcome.result is None:
+                self.state.set_observation(outcome.obs)
                 k, total = outcome.cancelled_at or self.state.progress
                 self.state.end_sampling(f"sampling cancelled at step {k}/{total}; previous plans kept")
                 self.state.events.batch.emit(self.state.result)   # redraw what was there before
             else:
-                self.state.set_result(outcome.result)
+                self.state.set_result(outcome.result, observation=outcome.obs)
                 if outcome.baseline is not None or baseline is None:
                     self.state.set_result(outcome.baseline, baseline=True)
                 self.state.end_sampling(_timing_message(outcome.result))

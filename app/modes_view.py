@@ -159,6 +159,14 @@ class ModesView(QtWidgets.QWidget):
         self._rebuild_buttons([f"{i + 1}  {summary.names[i]} {shares[i]:.0f} %" for i in range(m)])
 
     def _rebuild_buttons(self, texts: list[str]) -> None:
+        if len(texts) == len(self.mode_buttons):
+            # same modes: relabel in place (re-creating the row re-lays out the dock, which
+            # repaints the whole share plot in the same frame as every other view)
+            for button, text in zip(self.mode_buttons, texts):
+                if button.text() != text:
+                    button.setText(text)
+            self._refresh_buttons()
+            return
         for button in self.mode_buttons:
             self.buttons_row.removeWidget(button)
             button.hide()            # gone now, not only when the event loop gets to deleteLater

@@ -68,7 +68,7 @@ class PlanOverlay:
         self._last_partial = 0.0
         ev = state.events
         for emitter in (ev.step, ev.selection, ev.isolation, ev.baseline, ev.observation):
-            emitter.connect(lambda *_a: self.refresh())
+            emitter.connect(lambda *_a: self._refresh_unless_pending())
         # A new batch redraws every view at once; the 3-D part follows one frame later so no
         # single frame (and GUI stall) pays for the 2-D views, the modes and the 3-D view together.
         self._pending = False
@@ -77,6 +77,12 @@ class PlanOverlay:
         # the first 3-D preview comes PARTIAL_3D_S after sampling starts: a short (interactive)
         # sampling goes straight to its final plans without paying for a 3-D preview frame
         ev.sampling.connect(lambda running: running and setattr(self, "_last_partial", time.perf_counter()))
+
+    def _refresh_unless_pending(self) -> None:
+        # a new batch's deferred refresh will draw the latest state anyway: drawing it now as
+        # well would put the 3-D frame back into the same stall as the 2-D views
+        if not self._pending:
+            self.refresh()
 
     def _refresh_next_frame(self) -> None:
         if not self._pending:

@@ -213,10 +213,21 @@ class PlanProjection(pg.PlotWidget):
 
     def set_range_from(self, lo: np.ndarray, hi: np.ndarray, pad: float = 0.02) -> None:
         """Fix the view to world box [lo, hi] (metres) plus 10 % and `pad` metres on each side,
-        so the plot does not jump between chain steps (early noise may leave the view)."""
-        for axis, setter in zip(self.axes_ij, (self.setXRange, self.setYRange)):
+        so the plot does not jump between chain steps (early noise may leave the view).
+
+        A view that already shows the box with no more than ~25 % to spare on a side is kept:
+        re-sampling the same observation then neither moves the plot nor re-renders its axes
+        (tick text is the slowest thing pyqtgraph paints)."""
+        current = self.getPlotItem().vb.viewRange()
+        for k, (axis, setter) in enumerate(zip(self.axes_ij, (self.setXRange, self.setYRange))):
             margin = 0.1 * float(hi[axis] - lo[axis]) + pad
-            setter(float(lo[axis]) - margin, float(hi[axis]) + margin, padding=0)
+            want = (float(lo[axis]) - margin, float(hi[axis]) + margin)
+            have = current[k]
+            slack = 0.25 * (want[1] - want[0])
+            if have[0] <= float(lo[axis]) and have[1] >= float(hi[axis]) and \
+                    want[0] - have[0] <= slack and have[1] - want[1] <= slack:
+                continue
+            setter(*want, padding=0)
 
     # ---- picking -----------------------------------------------------------------------------
     def nearest_sample(self, x: float, y: float, tolerance: float) -> int | None:

@@ -214,8 +214,15 @@ class InspectorState:
         if message:
             self.events.message.emit(message)
 
-    def set_result(self, result: SampleResult | None, *, baseline: bool = False) -> None:
+    def set_result(self, result: SampleResult | None, *, baseline: bool = False,
+                   observation: dict[str, np.ndarray] | None = None) -> None:
+        """A new final batch (or the baseline's). `observation`, when given, is the one the batch
+        was sampled for: set before the views redraw, so they draw batch and markers once."""
+        if observation is not None:
+            self.observation = observation
         if baseline:
+            if result is None and self.baseline_result is None:
+                return      # no baseline before or after: nothing for the views to redraw
             self.baseline_result = result
         else:
             self.result, self.partial = result, None
@@ -224,6 +231,8 @@ class InspectorState:
             self.step = result.batch.num_steps if result is not None else 0
         self.events.batch.emit(result)
         self.events.step.emit(self.step)
+        if observation is not None:
+            self.events.observation.emit(observation)
 
     # ---- what the views highlight ------------------------------------------------------------
     @property

@@ -247,3 +247,42 @@ def test_3d_click_picks_the_plan_under_the_cursor_and_shift_drag_maps_to_the_tab
     # unprojecting the pixel of a point onto its height gives the point back
     x, y = ray_plane_xy(view, px, py, float(plan[10, 2]))
     assert abs(x - plan[10, 0]) < 2e-3 and abs(y - plan[10, 1]) < 2e-3
+
+
+def test_a_new_batch_redraws_each_projection_once_and_keeps_a_fitting_range(qtbot, state):
+    """The stall guard: a final batch (with its observation) draws each 2-D projection once, the
+    3-D overlay not in the same pass, and re-sampling the same observation keeps the axes."""
+    from app.plan_overlay import PlanOverlay
+
+    view = ChainView(state)
+    qtbot.addWidget(view)
+    overlay = PlanOverlay(state)
+    calls = {"top": 0, "side": 0, "overlay": 0}
+    for name in ("top", "side"):
+        proj = getattr(view, name)
+        original = proj.set_plans
+
+        def counted(*args, _name=name, _original=original, **kwargs):
+            calls[_name] += 1
+            return _original(*args, **kwargs)
+        proj.set_plans = counted
+    original_refresh = overlay.refresh
+
+    def counted_refresh():
+        calls["overlay"] += 1
+        original_refresh()
+    overlay.refresh = counted_refresh
+    top_range = view.top.getPlotItem().vb.viewRange()
+    seen = []
+    state.events.batch.connect(seen.append)
+    state.set_result(None, baseline=True)
+    state.set_result(None, baseline=True)              # no baseline before or after: silent
+    assert seen == [None]
+    qtbot.waitUntil(lambda: not overlay._pending, timeout=2000)
+    calls.update(top=0, side=0, overlay=0)
+    state.set_result(state.result, observation=dict(state.observation))
+    assert calls["top"] == 1 and calls["side"] == 1
+    assert calls["overlay"] == 0 and overlay._pending    # the 3-D part follows in a later pass
+    qtbot.waitUntil(lambda: not overlay._pending, timeout=2000)
+    assert calls["overlay"] == 1
+    assert view.top.getPlotItem().vb.viewRange() == top_range
