@@ -49,19 +49,9 @@ def default_scene_factory(session: Any) -> Callable[[], Any]:
 
 
 def move_task_object(scene: Any, x: float, y: float, yaw: float) -> None:
-    """Put the scene's task object (the mug) at (x, y) metres with yaw radians, keeping its height.
-
-    Uses `scene.set_object_pose` when the scene offers it; otherwise the documented BulletScene
-    attributes (p, client, bodies, task_object)."""
-    if hasattr(scene, "set_object_pose"):
-        scene.set_object_pose(x, y, yaw)
-        return
-    p, client = scene.p, scene.client
-    body = scene.bodies[getattr(scene, "task_object", "mug")]
-    pos, _ = p.getBasePositionAndOrientation(body, physicsClientId=client)
-    p.resetBasePositionAndOrientation(body, [x, y, pos[2]], p.getQuaternionFromEuler([0, 0, yaw]),
-                                      physicsClientId=client)
-    p.resetBaseVelocity(body, [0, 0, 0], [0, 0, 0], physicsClientId=client)
+    """Put the scene's task object (the mug) at (x, y) metres with yaw radians, keeping its height
+    (scenes.api.Scene.set_object_pose)."""
+    scene.set_object_pose(x, y, yaw)
 
 
 class InspectorController(QtCore.QObject):

@@ -121,6 +121,19 @@ class BulletScene:
             self._pending[:] = hold
         return self.observe()
 
+    def set_object_pose(self, x: float, y: float, yaw: float) -> None:
+        """Move the task object (e.g. the mug) to (x, y) metres with `yaw` radians, at rest, keeping
+        its height: the inspector's what-if. Raises SceneError when the scene has no task object."""
+        body = self.bodies.get(getattr(self, "task_object", "") or "", None)
+        if body is None:
+            raise SceneError(f"scene {self.name!r} has no task object to move")
+        p, c = self.p, self.client
+        pos, _ = p.getBasePositionAndOrientation(body, physicsClientId=c)
+        p.resetBasePositionAndOrientation(body, [float(x), float(y), pos[2]],
+                                          p.getQuaternionFromEuler([0, 0, float(yaw)]), physicsClientId=c)
+        p.resetBaseVelocity(body, [0, 0, 0], [0, 0, 0], physicsClientId=c)
+        self._image = None        # the cached camera image shows the old pose
+
     def close(self) -> None:
         if getattr(self, "client", None) is not None:
             try:

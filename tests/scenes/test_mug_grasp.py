@@ -137,3 +137,19 @@ def test_camera_option_adds_an_image_outside_the_flat_vector():
         np.testing.assert_array_equal(result.obs["image"], scene.camera_image("front"))
     finally:
         scene.close()
+
+
+def test_set_object_pose_moves_the_mug_at_rest_and_keeps_its_height(mug):
+    obs = mug.reset(4)
+    height = float(obs["mug_pos"][2])
+    mug.set_object_pose(0.6, -0.1, 0.5)
+    moved = mug.observe()
+    np.testing.assert_allclose(moved["mug_pos"], [0.6, -0.1, height], atol=1e-9)
+    np.testing.assert_allclose(moved["mug_yaw"], [np.cos(0.5), np.sin(0.5)], atol=1e-6)
+    reach = make_scene("obstacle_reach")
+    try:
+        reach.reset(0)
+        with pytest.raises(SceneError, match="no task object"):
+            reach.set_object_pose(0.5, 0.0, 0.0)
+    finally:
+        reach.close()
