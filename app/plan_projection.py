@@ -15,6 +15,7 @@ from PySide6 import QtCore
 
 from app.mode_colors import (BASELINE_HEX, INFEASIBLE_HEX, MODE_HEX, SELECTED_HEX, UNLABELLED_HEX,
                              mode_hex)
+from app.plan_layer import PlanLayer
 from app.theme import cache_axes
 
 AXIS_NAMES = ("x", "y", "z")
@@ -41,34 +42,6 @@ def _finite_range(values: np.ndarray) -> tuple[float, float] | tuple[None, None]
     return (lo, hi) if np.isfinite(lo) and np.isfinite(hi) else (None, None)
 
 
-class PlanLayer(pg.PlotCurveItem):
-    """One colour's plans as one curve (a `connect` array breaks it between plans), with data
-    bounds the projection measured once for all its layers: pyqtgraph's own nanmin/nanmax per
-    layer and axis cost ~1.4 ms per frame for 1024 plans, a sixth of the redraw."""
-
-    def __init__(self, **opts) -> None:
-        self._bounds: tuple | None = None
-        self._next_bounds: tuple | None = None
-        super().__init__(**opts)
-
-    def set_segments(self, x: np.ndarray, y: np.ndarray, connect: np.ndarray,
-                     bounds: tuple[tuple[float, float], tuple[float, float]]) -> None:
-        """x, y [M*H] projected waypoints; connect [M*H] bool (False after each plan's last);
-        bounds ((x lo, x hi), (y lo, y hi)) enclosing them (NaN-free)."""
-        self._next_bounds = bounds
-        self.setData(x, y, connect=connect)
-
-    def setData(self, *args, **kargs) -> None:  # noqa: N802 (pyqtgraph's name)
-        # bounds only hold for the data set_segments measured; any other data: pyqtgraph's own
-        self._bounds, self._next_bounds = self._next_bounds, None
-        super().setData(*args, **kargs)
-
-    def dataBounds(self, ax, frac=1.0, orthoRange=None):  # noqa: N802 (pyqtgraph's name)
-        if self._bounds is None or frac < 1.0 or orthoRange is not None:
-            return super().dataBounds(ax, frac, orthoRange)
-        return self._bounds[ax]
-
-
 class PlanProjection(pg.PlotWidget):
     """One 2-D projection. `set_plans(paths, labels, feasible, bad_waypoint)`; `set_selected`,
     `set_baseline`, `set_marker`; emits `sampleClicked(index)` with the nearest drawn plan."""
@@ -91,12 +64,11 @@ class PlanProjection(pg.PlotWidget):
         self.setMenuEnabled(False)
         self._mode_layers: list[PlanLayer] = []
         # Speed (1024 plans redraw in a few ms): plan layers are drawn without antialiasing as
-        # discrete segments (QPainter.drawLines), and the axes (with their grid) are cached as
-        # pixmaps, so a redraw repaints only the curves.
+        # discrete segments clipped to the view (app/plan_layer.py), and the axes (with their
+        # grid) are cached as pixmaps, so a redraw repaints only the curves.
         for hex_colour in (*MODE_HEX, UNLABELLED_HEX):
             item = PlanLayer(pen=pg.mkPen(hex_colour, width=1), skipFiniteCheck=True,
                              antialias=False)
-            item.setSegmentedLineMode("on")
             self.addItem(item)
             self._mode_layers.append(item)
         # infeasible plans: dashed, in their mode's colour (a red layer would hide the modes when

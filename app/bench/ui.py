@@ -199,7 +199,7 @@ def bench_3d(app, frames: int, size: tuple[int, int] = (1280, 800),
             "target_fps": 30, "within_target": fps >= 30}
 
 
-def bench_stall(app) -> dict:
+def bench_stall(app, real: tuple[np.ndarray, np.ndarray] | None = None) -> dict:
     from PySide6 import QtCore
 
     from app.main_window import MainWindow
@@ -227,6 +227,14 @@ def bench_stall(app) -> dict:
         app.processEvents()
         floor.append((time.perf_counter() - t0) * 1e3)
     out = {"window_repaint_floor_ms": round(_median_ms(floor), 1)}
+    if real is not None:
+        # the 2-D redraw where an engineer sees it: the chain dock's top view in this layout
+        top = ws.chain_view.top
+        final = real[0][-1][..., :3].reshape(-1, 3)
+        top.set_range_from(final.min(axis=0), final.max(axis=0))
+        out["redraw_1024_in_layout_ms"] = round(_redraw_ms(app, top, real[0], real[1], 60), 2)
+        out["layout_top_view_size"] = [top.width(), top.height()]
+        ws.chain_view.refresh_all()
     for label, settings in (("n128_default", {"num_samples": 128}),
                             ("n256_ddpm100", {"num_samples": 256, "solver": "ddpm", "steps": 100})):
         ws.state.update_settings(**settings)
@@ -274,12 +282,16 @@ def run(args) -> dict:
                   f"({r['frame_ms']} ms/frame; scene alone {r['scene_only_frame_ms']} ms; plans "
                   f"alone {r['plans_only_fps']} fps) on {r['gl_renderer']} (target >= 30 fps)",
                   flush=True)
-        result["stall_while_sampling"] = r = bench_stall(app)
+        result["stall_while_sampling"] = r = bench_stall(app, real)
         if "skipped" in r:
             print(f"GUI stall while sampling: skipped ({r['skipped']})")
         else:
             print(f"any repaint of the main window (a status message) costs "
                   f"{r['window_repaint_floor_ms']} ms here", flush=True)
+            if "redraw_1024_in_layout_ms" in r:
+                w, h = r["layout_top_view_size"]
+                print(f"2-D redraw of the same 1024-plan chain in the default 1600x960 inspector "
+                      f"layout (top view {w}x{h}): {r['redraw_1024_in_layout_ms']} ms/frame", flush=True)
             for key in ("n128_default", "n256_ddpm100"):
                 f = r[key]
                 print(f"GUI stall while sampling {key}: max {f['max_stall_ms']} ms, p99 "
