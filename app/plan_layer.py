@@ -16,32 +16,31 @@ import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.Qt import QtCore, internals
 
-CLIP_MARGIN = 0.02   # of the view's width/height, so clipped ends never show inside the frame
+CLIP_MARGIN = 0.1    # of the view's width/height: ends cut this far out never show, and lines that
+                     # only poke a little out of the view skip the cutting
 
 
-def clip_segments(x0: np.ndarray, y0: np.ndarray, x1: np.ndarray, y1: np.ndarray,
-                  rect: tuple[float, float, float, float]) -> np.ndarray:
-    """Segments (x0, y0)-(x1, y1) [K] cut to rect (xmin, ymin, xmax, ymax) -> [K', 4] rows
-    (x0, y0, x1, y1) of the parts inside; segments outside or not finite are dropped. Segments
-    wholly inside pass through untouched; only those crossing an edge are cut (Liang-Barsky)."""
+def clip_segments(seg: np.ndarray, rect: tuple[float, float, float, float]) -> np.ndarray:
+    """Segments [4, K] rows x0, y0, x1, y1 cut to rect (xmin, ymin, xmax, ymax) -> [4, K'] of the
+    parts inside; segments outside or not finite are dropped. Segments wholly inside pass through
+    untouched (no copy when all are); only those crossing an edge are cut (Liang-Barsky)."""
     xmin, ymin, xmax, ymax = rect
-    in0 = (x0 >= xmin) & (x0 <= xmax) & (y0 >= ymin) & (y0 <= ymax)
-    in1 = (x1 >= xmin) & (x1 <= xmax) & (y1 >= ymin) & (y1 <= ymax)
-    inside = in0 & in1
-    # wholly beyond one edge (or NaN, which fails every comparison): nothing to draw
+    x0, y0, x1, y1 = seg
+    inside = (x0 >= xmin) & (x0 <= xmax) & (x1 >= xmin) & (x1 <= xmax) & \
+        (y0 >= ymin) & (y0 <= ymax) & (y1 >= ymin) & (y1 <= ymax)      # NaN fails: not inside
+    if inside.all():
+        return seg
+    rest = ~inside
+    x0, y0, x1, y1 = x0[rest], y0[rest], x1[rest], y1[rest]
+    # wholly beyond one edge, or not finite: nothing to draw
     beyond = ((x0 < xmin) & (x1 < xmin)) | ((x0 > xmax) & (x1 > xmax)) | \
-             ((y0 < ymin) & (y1 < ymin)) | ((y0 > ymax) & (y1 > ymax))
-    finite = np.isfinite(x0) & np.isfinite(y0) & np.isfinite(x1) & np.isfinite(y1)
-    cross = np.flatnonzero(~inside & ~beyond & finite)
-    kept = np.flatnonzero(inside)
-    whole = np.stack([x0[kept], y0[kept], x1[kept], y1[kept]], axis=1)
-    if cross.size == 0:
-        return whole
-    ax, ay = x0[cross], y0[cross]
-    dx, dy = x1[cross] - ax, y1[cross] - ay
-    t0 = np.zeros(cross.size)
-    t1 = np.ones(cross.size)
-    keep = np.ones(cross.size, dtype=bool)
+             ((y0 < ymin) & (y1 < ymin)) | ((y0 > ymax) & (y1 > ymax)) | \
+             ~(np.isfinite(x0) & np.isfinite(y0) & np.isfinite(x1) & np.isfinite(y1))
+    ax, ay = x0[~beyond], y0[~beyond]
+    dx, dy = x1[~beyond] - ax, y1[~beyond] - ay
+    t0 = np.zeros(ax.size)
+    t1 = np.ones(ax.size)
+    keep = np.ones(ax.size, dtype=bool)
     with np.errstate(divide="ignore", invalid="ignore"):
         for p, q in ((-dx, ax - xmin), (dx, xmax - ax), (-dy, ay - ymin), (dy, ymax - ay)):
             parallel = p == 0
@@ -51,13 +50,14 @@ def clip_segments(x0: np.ndarray, y0: np.ndarray, x1: np.ndarray, y1: np.ndarray
             t1 = np.where((p > 0) & ~parallel, np.minimum(t1, r), t1)
     keep &= t0 <= t1
     t0, t1, ax, ay, dx, dy = t0[keep], t1[keep], ax[keep], ay[keep], dx[keep], dy[keep]
-    cut = np.stack([ax + t0 * dx, ay + t0 * dy, ax + t1 * dx, ay + t1 * dy], axis=1)
-    return np.concatenate([whole, cut])
+    cut = np.stack([ax + t0 * dx, ay + t0 * dy, ax + t1 * dx, ay + t1 * dy])
+    return np.concatenate([seg[:, inside], cut], axis=1)
 
 
 class PlanLayer(pg.PlotCurveItem):
-    """`set_segments(x, y, connect, bounds)`: waypoints [M*H] with connect [M*H] False after each
-    plan's last; painted as the visible parts of its segments with one QPainter.drawLines."""
+    """`set_plans_xy(xs, ys, connect, bounds)`: plans [M, H] (connect [M*H] False after each plan's
+    last, for pyqtgraph's own view of the data); painted as the visible parts of the plans'
+    segments with one QPainter.drawLines."""
 
     def __init__(self, **opts) -> None:
         self._bounds: tuple | None = None
@@ -66,12 +66,15 @@ class PlanLayer(pg.PlotCurveItem):
         self._drawn: tuple | None = None           # (view rect, QLineF array) of the last paint
         super().__init__(**opts)
 
-    def set_segments(self, x: np.ndarray, y: np.ndarray, connect: np.ndarray,
+    def set_plans_xy(self, xs: np.ndarray, ys: np.ndarray, connect: np.ndarray,
                      bounds: tuple[tuple[float, float], tuple[float, float]]) -> None:
-        """x, y [M*H] projected waypoints; connect [M*H] bool (False after each plan's last);
+        """xs, ys [M, H] projected plans; connect [M*H] bool (False after each plan's last);
         bounds ((x lo, x hi), (y lo, y hi)) enclosing them (NaN-free)."""
         self._next_bounds = bounds
-        self.setData(x, y, connect=connect)
+        self.setData(xs.reshape(-1), ys.reshape(-1), connect=connect)
+        segments = np.empty((4, xs.shape[0], xs.shape[1] - 1))
+        segments[0], segments[1], segments[2], segments[3] = xs[:, :-1], ys[:, :-1], xs[:, 1:], ys[:, 1:]
+        self._segments = segments.reshape(4, -1)
 
     def setData(self, *args, **kargs) -> None:  # noqa: N802 (pyqtgraph's name)
         # bounds only hold for the data set_segments measured; any other data: pyqtgraph's own
@@ -85,13 +88,15 @@ class PlanLayer(pg.PlotCurveItem):
         return self._bounds[ax]
 
     def _all_segments(self) -> np.ndarray:
+        """[4, K] x0, y0, x1, y1 of every segment (set_plans_xy fills it; data set another way
+        is split here along its connect array)."""
         if self._segments is None:
             x, y = np.asarray(self.xData, np.float64), np.asarray(self.yData, np.float64)
             connect = self.opts.get("connect", "all")
             pairs = np.asarray(connect[:-1], dtype=bool) if isinstance(connect, np.ndarray) \
                 else np.ones(max(len(x) - 1, 0), dtype=bool)
             i = np.flatnonzero(pairs)
-            self._segments = np.stack([x[i], y[i], x[i + 1], y[i + 1]], axis=1)
+            self._segments = np.stack([x[i], y[i], x[i + 1], y[i + 1]])
         return self._segments
 
     def paint(self, p, opt, widget) -> None:  # noqa: D401 (Qt override)
@@ -104,15 +109,10 @@ class PlanLayer(pg.PlotCurveItem):
         rect = (view.left() - mx, view.top() - my, view.right() + mx, view.bottom() + my)
         if self._drawn is None or self._drawn[0] != rect:
             seg = self._all_segments()
-            b = self._bounds
-            if b is not None and None not in b[0] + b[1] and rect[0] <= b[0][0] and \
-                    b[0][1] <= rect[2] and rect[1] <= b[1][0] and b[1][1] <= rect[3]:
-                clipped = seg        # every plan inside the view: nothing to cut
-            else:
-                clipped = clip_segments(seg[:, 0], seg[:, 1], seg[:, 2], seg[:, 3], rect)
+            clipped = clip_segments(seg, rect)
             lines = internals.PrimitiveArray(QtCore.QLineF, 4)
-            lines.resize(len(clipped))
-            lines.ndarray()[:] = clipped
+            lines.resize(clipped.shape[1])
+            lines.ndarray()[:] = clipped.T
             self._drawn = (rect, lines)
         lines = self._drawn[1]
         if len(lines.ndarray()) == 0:

@@ -159,7 +159,7 @@ class PlanProjection(pg.PlotWidget):
             style = QtCore.Qt.PenStyle.DashLine if dashed else QtCore.Qt.PenStyle.SolidLine
             item.setPen(pg.mkPen(colour, width=1, style=style))
             self._pens[id(item)] = key
-        item.set_segments(xs.reshape(-1), ys.reshape(-1), connect, bounds)
+        item.set_plans_xy(xs, ys, connect, bounds)
 
     def set_selected(self, path: np.ndarray | None, label: int = -1) -> None:
         """path [H, D>=3] or None. Drawn white on top, with its mode colour as the point fill."""
