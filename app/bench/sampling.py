@@ -148,6 +148,18 @@ def run(args) -> dict:
     print(f"denoiser N=256: {den['ms_per_call']:.1f} ms/call (median {den['ms_median']:.1f}), "
           f"{den['flops_per_call'] / 1e9:.2f} GFLOP -> {den['gflops']:.1f} GFLOP/s = {ratio:.2f} x GEMM "
           f"(target >= 0.5)")
+    # The inspector samples with half the cores (app.inspector_controller.configure_torch_threads),
+    # so on 2 cores with ONE torch thread: the same ratio at that thread count, for context.
+    single = {}
+    if threads > 1:
+        gemm1 = gemm_gflops(1)
+        den1 = denoiser_throughput(planner, repeats=5 if quick else 20)
+        gemm1 = max(gemm1, gemm_gflops(1))
+        torch.set_num_threads(threads)
+        single = {"gemm_gflops": gemm1, "denoiser": den1, "denoiser_over_gemm": den1["gflops"] / gemm1}
+        print(f"  at 1 torch thread (the inspector's setting on this machine): {den1['ms_per_call']:.1f} "
+              f"ms/call, {den1['gflops']:.1f} GFLOP/s = {single['denoiser_over_gemm']:.2f} x the "
+              f"1-thread GEMM ({gemm1:.1f} GFLOP/s)")
     inter = {}
     for steps in (12, 16):
         inter[steps] = r = interactive(planner, obs, 3 if quick else 10, steps)
@@ -164,5 +176,5 @@ def run(args) -> dict:
               f"payload ({m['chain_over_payload']:.2f}x); x0-estimates {m['x0_mb']:.1f} MB; peak traced "
               f"allocations during plan() {m['peak_traced_mb']:.1f} MB")
     return {"policy": source, "threads": threads, "load_average": load, "gemm_gflops": gemm,
-            "denoiser": den, "denoiser_over_gemm": ratio, "interactive": inter, "ddpm_256x100": ddpm,
+            "denoiser": den, "denoiser_over_gemm": ratio, "one_thread": single, "interactive": inter, "ddpm_256x100": ddpm,
             "chain_memory": mem}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from planners.diffusion.config import DiffusionConfig
@@ -40,7 +41,16 @@ class Conv1dBlock(nn.Module):
                                    nn.GroupNorm(groups, c_out), nn.SiLU())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.block(x)
+        conv, norm, _ = self.block
+        h = F.group_norm(conv(x), norm.num_groups, norm.weight, norm.bias, norm.eps)
+        # in place when no graph is recorded (sampling): one allocation less per block
+        return F.silu(h, inplace=not torch.is_grad_enabled())
+
+
+def _pointwise(conv: nn.Conv1d, x: torch.Tensor) -> torch.Tensor:
+    """A kernel-1 Conv1d as one matrix product over [B*L, C] (oneDNN runs these tiny
+    convolutions at a fifth of its GEMM rate)."""
+    return F.linear(x.transpose(1, 2), conv.weight[:, :, 0], conv.bias).transpose(1, 2)
 
 
 class FiLMResidualBlock(nn.Module):
@@ -54,10 +64,13 @@ class FiLMResidualBlock(nn.Module):
         self.residual = nn.Conv1d(c_in, c_out, 1) if c_in != c_out else nn.Identity()
         self.c_out = c_out
 
-    def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
-        scale, bias = self.film(cond).unsqueeze(-1).chunk(2, dim=1)   # [B, C, 1] each
-        out = self.conv1(x) * scale + bias
-        return self.conv2(out) + self.residual(x)
+    def forward(self, x: torch.Tensor, cond_act: torch.Tensor) -> torch.Tensor:
+        """cond_act: SiLU(cond), computed once per U-Net call (self.film = SiLU -> Linear)."""
+        scale, bias = self.film[1](cond_act).unsqueeze(-1).chunk(2, dim=1)   # [B, C, 1] each
+        out = torch.addcmul(bias, self.conv1(x), scale)
+        res = _pointwise(self.residual, x) if isinstance(self.residual, nn.Conv1d) else x
+        out = self.conv2(out)
+        return out.add_(res) if not torch.is_grad_enabled() else out + res
 
 
 class ConditionalUnet1D(nn.Module):
@@ -93,7 +106,7 @@ class ConditionalUnet1D(nn.Module):
         """x [B, H, D], t [B] or scalar, obs [B, obs_dim] -> [B, H, D]."""
         if t.ndim == 0:
             t = t.expand(x.shape[0])
-        cond = torch.cat([self.step_embedding(t), obs], dim=-1)
+        cond = F.silu(torch.cat([self.step_embedding(t), obs], dim=-1))   # every FiLM's input
         h = x.transpose(1, 2)                       # [B, D, H]: channels first for Conv1d
         skips = []
         for res1, res2, downsample in self.down:
@@ -105,7 +118,8 @@ class ConditionalUnet1D(nn.Module):
         for res1, res2, upsample in self.up:
             h = torch.cat([h, skips.pop()], dim=1)
             h = upsample(res2(res1(h, cond), cond))
-        return self.final(h).transpose(1, 2)
+        final_block, project = self.final
+        return _pointwise(project, final_block(h)).transpose(1, 2)
 
 
 def count_parameters(module: nn.Module) -> int:
