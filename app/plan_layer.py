@@ -62,7 +62,7 @@ class PlanLayer(pg.PlotCurveItem):
     def __init__(self, **opts) -> None:
         self._bounds: tuple | None = None
         self._next_bounds: tuple | None = None
-        self._segments: np.ndarray | None = None   # [K, 4] all segments of the current data
+        self._segments: np.ndarray | None = None   # [4, K] all segments of the current data
         self._drawn: tuple | None = None           # (view rect, QLineF array) of the last paint
         super().__init__(**opts)
 
@@ -77,7 +77,7 @@ class PlanLayer(pg.PlotCurveItem):
         self._segments = segments.reshape(4, -1)
 
     def setData(self, *args, **kargs) -> None:  # noqa: N802 (pyqtgraph's name)
-        # bounds only hold for the data set_segments measured; any other data: pyqtgraph's own
+        # bounds only hold for the data set_plans_xy measured; any other data: pyqtgraph's own
         self._bounds, self._next_bounds = self._next_bounds, None
         self._segments, self._drawn = None, None
         super().setData(*args, **kargs)

@@ -5,8 +5,10 @@
   <= 8 ms/frame. The workload is a REAL chain: the shipped diffusion checkpoint's 1024 plans for
   mug_grasp seed 5000 with its default solver (every step from noise to plans, coloured by the
   scene's mode labels). Painting cost grows with the lines' pixel length, so the synthetic chain
-  (wider noise than any real chain here) is also timed as a stress figure. Reference in the
-  same run: the same plans as one PlotDataItem per plan.
+  (wider noise than any real chain here) is also timed as a stress figure, and so is the real
+  chain in the chain dock's top view of the default 1600x960 inspector layout (zoomed on the
+  final plans, so early noise steps draw long lines across it). Reference in the same run: the
+  same plans as one PlotDataItem per plan.
 - 3-D: the mirrored mug_grasp scene plus the plan overlay (256 plans as one GL line item) with
   a new chain step and a camera orbit every frame, glFinish'ed; fps under the machine's OpenGL
   (software llvmpipe here); target >= 30 fps. Reference: the same view without the plans.
