@@ -87,29 +87,16 @@ class PlanLayer(pg.PlotCurveItem):
             return super().dataBounds(ax, frac, orthoRange)
         return self._bounds[ax]
 
-    def _all_segments(self) -> np.ndarray:
-        """[4, K] x0, y0, x1, y1 of every segment (set_plans_xy fills it; data set another way
-        is split here along its connect array)."""
-        if self._segments is None:
-            x, y = np.asarray(self.xData, np.float64), np.asarray(self.yData, np.float64)
-            connect = self.opts.get("connect", "all")
-            pairs = np.asarray(connect[:-1], dtype=bool) if isinstance(connect, np.ndarray) \
-                else np.ones(max(len(x) - 1, 0), dtype=bool)
-            i = np.flatnonzero(pairs)
-            self._segments = np.stack([x[i], y[i], x[i + 1], y[i + 1]])
-        return self._segments
-
     def paint(self, p, opt, widget) -> None:  # noqa: D401 (Qt override)
-        if self.xData is None or len(self.xData) < 2:
-            return
+        if self._segments is None or self._segments.shape[1] == 0:
+            return      # cleared (setData([], [])): nothing to draw
         view = self.viewRect()
         if view is None or view.width() <= 0 or view.height() <= 0:
             return
         mx, my = CLIP_MARGIN * view.width(), CLIP_MARGIN * view.height()
         rect = (view.left() - mx, view.top() - my, view.right() + mx, view.bottom() + my)
         if self._drawn is None or self._drawn[0] != rect:
-            seg = self._all_segments()
-            clipped = clip_segments(seg, rect)
+            clipped = clip_segments(self._segments, rect)
             lines = internals.PrimitiveArray(QtCore.QLineF, 4)
             lines.resize(clipped.shape[1])
             lines.ndarray()[:] = clipped.T

@@ -64,22 +64,11 @@ def real_chain(n: int, seed: int = 5000) -> tuple[np.ndarray, np.ndarray] | None
     policy = CHECKPOINTS / "mug_grasp_diffusion"
     if not policy.is_dir():
         return None
+    from app.commands.sample import sample_in_scene
     from planners import load_planner
-    from scenes import make_scene
-    from scenes.api import flat_obs
-    planner = load_planner(str(policy))
-    scene = make_scene("mug_grasp")
-    try:
-        batch = planner.plan(flat_obs(scene.reset(seed), scene.obs_spec), n, seed=seed)
-        names = [scene.label_mode(p) for p in batch.plans]
-    finally:
-        scene.close()
-    labels = np.array([{"left": 0, "right": 1}.get(name, -1) for name in names])
-    return np.asarray(batch.chain, np.float32), labels
-
-
-def _median_ms(samples: list[float]) -> float:
-    return statistics.median(samples[2:] if len(samples) > 4 else samples)
+    sampled = sample_in_scene(load_planner(str(policy)), "mug_grasp", seed, n)
+    labels = np.array([{"left": 0, "right": 1}.get(name, -1) for name in sampled["labels"]])
+    return np.asarray(sampled["batch"].chain, np.float32), labels
 
 
 def _redraw_ms(app, proj, chain: np.ndarray, labels: np.ndarray, frames: int) -> float:

@@ -96,14 +96,10 @@ class _Replan:
 def control_sampler(spec: Any, settings: RolloutSettings) -> tuple[str, int]:
     """(solver, steps) a rollout samples with: the run's choice, else the planner's control
     sampler (e.g. DDPM over the full schedule), else its interactive default."""
-    control = getattr(spec, "control_solver", "") or ""
-    if settings.solver:
-        solver = settings.solver
-        fallback = spec.control_steps if solver == control and spec.control_steps else spec.default_steps
-    elif control:
-        solver, fallback = control, (getattr(spec, "control_steps", 0) or spec.default_steps)
-    else:
-        solver, fallback = spec.default_solver, spec.default_steps
+    control = getattr(spec, "control_solver", "") or ""           # plugin specs may lack it
+    control_steps = getattr(spec, "control_steps", 0) or spec.default_steps
+    solver = settings.solver or control or spec.default_solver
+    fallback = control_steps if control and solver == control else spec.default_steps
     return solver, int(settings.steps or fallback)
 
 
