@@ -71,6 +71,10 @@ def real_chain(n: int, seed: int = 5000) -> tuple[np.ndarray, np.ndarray] | None
     return np.asarray(sampled["batch"].chain, np.float32), labels
 
 
+def _median_ms(samples: list[float]) -> float:
+    return statistics.median(samples[2:] if len(samples) > 4 else samples)
+
+
 def _redraw_ms(app, proj, chain: np.ndarray, labels: np.ndarray, frames: int) -> float:
     """Median ms of set_plans(step) + a synchronous repaint, cycling over every chain step."""
     app.processEvents()
