@@ -63,9 +63,9 @@ class PlanProjection(pg.PlotWidget):
         # the plans to a sliver; both axes are labelled in metres with a grid instead
         self.setMenuEnabled(False)
         self._mode_layers: list[PlanLayer] = []
-        # Speed (1024 plans redraw in a few ms): plan layers are drawn without antialiasing as
-        # discrete segments clipped to the view (app/plan_layer.py), and the axes (with their
-        # grid) are cached as pixmaps, so a redraw repaints only the curves.
+        # Speed (1024 plans redraw in a few ms): each plan layer is painted as one image of its
+        # segments rasterised in compiled code (app/plan_layer.py, app/plan_raster.py), and the
+        # axes (with their grid) are cached as pixmaps, so a redraw repaints only the plans.
         for hex_colour in (*MODE_HEX, UNLABELLED_HEX):
             item = PlanLayer(pen=pg.mkPen(hex_colour, width=1), skipFiniteCheck=True,
                              antialias=False)

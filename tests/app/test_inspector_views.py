@@ -286,19 +286,3 @@ def test_a_new_batch_redraws_each_projection_once_and_keeps_a_fitting_range(qtbo
     qtbot.waitUntil(lambda: not overlay._pending, timeout=2000)
     assert calls["overlay"] == 1
     assert view.top.getPlotItem().vb.viewRange() == top_range
-
-
-def test_plan_segments_are_cut_to_the_view_before_painting():
-    from app.plan_layer import clip_segments
-
-    x0 = np.array([0.2, -1.0, -1.0, 0.5, 2.0, np.nan, 0.5])
-    y0 = np.array([0.2, 0.5, -1.0, 0.5, 2.0, 0.5, -0.5])
-    x1 = np.array([0.8, 2.0, -0.5, 0.5, 3.0, 0.7, 0.5])
-    y1 = np.array([0.8, 0.5, -0.2, 2.0, 2.5, 0.5, 0.5])
-    got = clip_segments(np.stack([x0, y0, x1, y1]), (0.0, 0.0, 1.0, 1.0)).T
-    # inside: kept as is; crossing: cut at the edges; outside or NaN: dropped
-    expected = {(0.2, 0.2, 0.8, 0.8), (0.0, 0.5, 1.0, 0.5), (0.5, 0.5, 0.5, 1.0), (0.5, 0.0, 0.5, 0.5)}
-    assert {tuple(np.round(row, 9)) for row in got} == expected
-    rng = np.random.default_rng(0)
-    cut = clip_segments(rng.uniform(-2, 3, (4, 500)), (0.0, 0.0, 1.0, 1.0))
-    assert len(cut) > 0 and ((cut >= -1e-12) & (cut <= 1 + 1e-12)).all()
