@@ -58,7 +58,9 @@ class ChainView(QtWidgets.QWidget):
 
     # ---- layout ------------------------------------------------------------------------------
     def _build(self) -> None:
-        self.play_button = QtWidgets.QToolButton(text="▶")
+        # standard icons, not "▶"/"⏸" glyphs: the pause glyph is missing from common UI fonts
+        self.play_button = QtWidgets.QToolButton()
+        self._set_play_icon(False)
         self.play_button.setToolTip("Play / pause the denoising animation (Space)")
         self.play_button.setCheckable(True)
         self.play_button.toggled.connect(self.set_playing)
@@ -137,6 +139,11 @@ class ChainView(QtWidgets.QWidget):
         self._clusters_vb.linkedViewChanged(vb, self._clusters_vb.XAxis)
 
     # ---- playback ----------------------------------------------------------------------------
+    def _set_play_icon(self, playing: bool) -> None:
+        icons = QtWidgets.QStyle.StandardPixmap
+        self.play_button.setIcon(self.style().standardIcon(
+            icons.SP_MediaPause if playing else icons.SP_MediaPlay))
+
     def set_playing(self, playing: bool) -> None:
         if playing and self.state.num_steps == 0:
             playing = False
@@ -145,7 +152,7 @@ class ChainView(QtWidgets.QWidget):
         if self.play_button.isChecked() != playing:
             self.play_button.setChecked(playing)
             return
-        self.play_button.setText("⏸" if playing else "▶")
+        self._set_play_icon(playing)
         if playing:
             self._retime()
             self._timer.start()
