@@ -1,9 +1,9 @@
 """PlanProjection: N plans projected onto two world axes (top x–y or side x–z), pyqtgraph.
 
-Drawing many curves: every plan of one colour goes into ONE PlotDataItem through a `connect`
-array (a break after each plan's last waypoint), so the item count is bounded by the palette
-(one layer per mode colour, plus grey, infeasible, selected, baseline) and never grows with N.
-Items are created once; redraws only call setData.
+Drawing many curves: every drawn plan goes into ONE curve item (app/plan_curve.py) through a
+`connect` array (a break after each plan's last waypoint) with a style per plan (its mode's
+colour; dashed when infeasible), so the item count never grows with N. Items are created once;
+redraws only set data.
 
 Coordinates are world metres; the axes say so.
 """
@@ -15,10 +15,11 @@ from PySide6 import QtCore
 
 from app.mode_colors import (BASELINE_HEX, INFEASIBLE_HEX, MODE_HEX, SELECTED_HEX, UNLABELLED_HEX,
                              mode_hex)
-from app.plan_layer import PlanLayer
+from app.plan_curve import PlanCurve
 from app.theme import cache_axes
 
 AXIS_NAMES = ("x", "y", "z")
+PLAN_HEX = (*MODE_HEX, UNLABELLED_HEX)     # a plan's colour: its mode's, grey for none
 
 
 def polyline_arrays(paths: np.ndarray, i: int, j: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -62,23 +63,13 @@ class PlanProjection(pg.PlotWidget):
         # not aspect-locked: the docks are wide and short, and a locked 1:1 view would shrink
         # the plans to a sliver; both axes are labelled in metres with a grid instead
         self.setMenuEnabled(False)
-        self._mode_layers: list[PlanLayer] = []
-        # Speed (1024 plans redraw in a few ms): each plan layer is painted as one image of its
-        # segments rasterised in compiled code (app/plan_layer.py, app/plan_raster.py), and the
-        # axes (with their grid) are cached as pixmaps, so a redraw repaints only the plans.
-        for hex_colour in (*MODE_HEX, UNLABELLED_HEX):
-            item = PlanLayer(pen=pg.mkPen(hex_colour, width=1), skipFiniteCheck=True,
-                             antialias=False)
-            self.addItem(item)
-            self._mode_layers.append(item)
-        # infeasible plans: dashed, in their mode's colour (a red layer would hide the modes when
-        # many plans collide); the red x at the first colliding waypoint marks them
-        self._infeasible_layers: list[PlanLayer] = []
-        for hex_colour in (*MODE_HEX, UNLABELLED_HEX):
-            item = PlanLayer(pen=pg.mkPen(hex_colour, width=1, style=QtCore.Qt.PenStyle.DashLine),
-                             skipFiniteCheck=True, antialias=False)
-            self.addItem(item)
-            self._infeasible_layers.append(item)
+        # Speed (1024 plans redraw in a few ms): the plans are painted as one image rasterised
+        # in compiled code (app/plan_curve.py, app/plan_raster.py), and the axes (with their
+        # grid) are cached as pixmaps, so a redraw repaints only the plans.
+        # Infeasible plans are dashed, in their mode's colour (a red layer would hide the modes
+        # when many plans collide); the red x at the first colliding waypoint marks them.
+        self._plans = PlanCurve()
+        self.addItem(self._plans)
         self._baseline = pg.PlotDataItem(
             pen=pg.mkPen(BASELINE_HEX, width=2.5, style=QtCore.Qt.PenStyle.DashLine),
             symbol="s", symbolSize=4, symbolBrush=BASELINE_HEX, symbolPen=None)
@@ -92,7 +83,7 @@ class PlanProjection(pg.PlotWidget):
         self._paths = np.zeros((0, 1, 3))
         self._drawn = np.zeros(0, dtype=np.int64)  # sample index of each drawn plan
         self._connect: dict[tuple[int, int], np.ndarray] = {}
-        self._pens: dict[int, tuple] = {}
+        self._styles: dict[int, list] = {}    # alpha -> plan styles
         self.scene().sigMouseClicked.connect(self._on_click)
 
     # ---- data --------------------------------------------------------------------------------
@@ -102,7 +93,7 @@ class PlanProjection(pg.PlotWidget):
         """paths [N, H, D>=3] metres; labels [N] mode index (-1 grey); visible [N] bool; feasible
         [N] bool and bad_waypoint [N] int mark infeasible plans (dashed, red x at the waypoint)."""
         if paths is None or len(paths) == 0:
-            for item in (*self._mode_layers, *self._infeasible_layers, self._collisions):
+            for item in (self._plans, self._collisions):
                 item.setData([], [])
             self._paths, self._drawn = np.zeros((0, 1, 3)), np.zeros(0, dtype=np.int64)
             return
@@ -112,22 +103,17 @@ class PlanProjection(pg.PlotWidget):
         infeasible = np.zeros(n, dtype=bool) if feasible is None else ~np.asarray(feasible, dtype=bool)
         i, j = self.axes_ij
         alpha = plan_alpha(int(visible.sum()))
-        # project once into contiguous x, y [N, H] (each layer gathers its rows) and measure
-        # the bounds of all layers at once with NaN-ignoring fmin/fmax
+        # project once into contiguous x, y [N, H] and measure the bounds with NaN-ignoring
+        # fmin/fmax
         xs = np.ascontiguousarray(paths[:, :, i], dtype=np.float64)
         ys = np.ascontiguousarray(paths[:, :, j], dtype=np.float64)
         bounds = tuple(_finite_range(v) for v in (xs, ys))
         colour_index = np.where(labels < 0, len(MODE_HEX), labels % len(MODE_HEX))
-        drawable = visible & ~infeasible
         bad = visible & infeasible
-        colours = (*MODE_HEX, UNLABELLED_HEX)
-        for layer_index, (item, dashed_item) in enumerate(zip(self._mode_layers, self._infeasible_layers)):
-            of_colour = colour_index == layer_index
-            rows = drawable & of_colour
-            self._set_layer(item, xs[rows], ys[rows], bounds, alpha, colours[layer_index])
-            rows = bad & of_colour
-            self._set_layer(dashed_item, xs[rows], ys[rows], bounds, int(alpha * 0.8),
-                            colours[layer_index], dashed=True)
+        # styles: one per palette colour, solid then dashed (infeasible, a little fainter)
+        style = colour_index + len(PLAN_HEX) * infeasible
+        rows = np.flatnonzero(visible)
+        self._set_plan_data(xs[rows], ys[rows], bounds, style[rows], alpha)
         if bad_waypoint is not None and bad.any():
             rows = np.flatnonzero(bad & (np.asarray(bad_waypoint) >= 0))
             cols = np.asarray(bad_waypoint)[rows]
@@ -137,12 +123,11 @@ class PlanProjection(pg.PlotWidget):
         self._paths = paths
         self._drawn = np.flatnonzero(visible)
 
-    def _set_layer(self, item: PlanLayer, xs: np.ndarray, ys: np.ndarray, bounds: tuple,
-                   alpha: int, hex_colour: str, dashed: bool = False) -> None:
-        """xs, ys [M, H] projected plans -> one curve item (setData only when something changed)."""
+    def _set_plan_data(self, xs: np.ndarray, ys: np.ndarray, bounds: tuple, style: np.ndarray,
+                       alpha: int) -> None:
+        """xs, ys [M, H] projected plans, style [M] index into solid + dashed palette styles."""
         if len(xs) == 0:
-            if item.xData is not None and len(item.xData):
-                item.setData([], [])
+            self._plans.setData([], [])
             return
         m, h = xs.shape
         connect = self._connect.get((m, h))
@@ -152,14 +137,12 @@ class PlanProjection(pg.PlotWidget):
             if len(self._connect) > 32:
                 self._connect.clear()
             self._connect[(m, h)] = connect
-        key = (hex_colour, alpha, dashed)
-        if self._pens.get(id(item)) != key:   # a new QPen per frame would cost more than the data
-            colour = pg.mkColor(hex_colour)
-            colour.setAlpha(alpha)
-            style = QtCore.Qt.PenStyle.DashLine if dashed else QtCore.Qt.PenStyle.SolidLine
-            item.setPen(pg.mkPen(colour, width=1, style=style))
-            self._pens[id(item)] = key
-        item.set_plans_xy(xs, ys, connect, bounds)
+        styles = self._styles.get(alpha)
+        if styles is None:
+            solid = [(pg.mkColor(c).getRgb()[:3] + (alpha,), False) for c in PLAN_HEX]
+            dashed = [(pg.mkColor(c).getRgb()[:3] + (int(alpha * 0.8),), True) for c in PLAN_HEX]
+            styles = self._styles[alpha] = solid + dashed
+        self._plans.set_plans_xy(xs, ys, connect, bounds, style, styles)
 
     def set_selected(self, path: np.ndarray | None, label: int = -1) -> None:
         """path [H, D>=3] or None. Drawn white on top, with its mode colour as the point fill."""

@@ -1,6 +1,7 @@
 """Inspector UI: 2-D redraw of 1024 plans, 3-D view with 256 plans, GUI stall while sampling.
 
-- 2-D: a PlanProjection (one curve item per mode colour, `connect` arrays) redrawn with a new
+- 2-D: a PlanProjection (one curve item for all plans, a `connect` array, painted as one
+  image rasterised in compiled code: app/plan_curve.py) redrawn with a new
   chain step of 1024 plans x 16 waypoints per frame (setData + synchronous repaint); target
   <= 8 ms/frame. The workload is a REAL chain: the shipped diffusion checkpoint's 1024 plans for
   mug_grasp seed 5000 with its default solver (every step from noise to plans, coloured by the

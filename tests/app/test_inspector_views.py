@@ -79,9 +79,8 @@ def test_chain_projection_draws_all_plans_in_few_items_and_click_selects(qtbot, 
     qtbot.waitExposed(view)
     top = view.top
     items_before = len(top.getPlotItem().items)
-    drawn = sum(0 if layer.getData()[0] is None else len(layer.getData()[0]) for layer in top._mode_layers)
-    assert drawn == 48 * 16                                     # every waypoint of every plan
-    # ONE curve item per mode colour: the item count does not grow with N
+    assert len(top._plans.getData()[0]) == 48 * 16             # every waypoint of every plan
+    # ONE curve item for all plans: the item count does not grow with N
     state.set_result(analyse(two_mode_batch(400, steps=8), FakeScene(), DATA))
     assert len(top.getPlotItem().items) == items_before
     # click on a waypoint of plan 5 in the top view -> plan 5 (or one on top of it) selected
@@ -103,13 +102,11 @@ def test_projection_marks_infeasible_plans_and_their_colliding_waypoint(qtbot):
     bad = np.full(10, -1)
     bad[[2, 7]] = [4, 9]
     proj.set_plans(batch.plans, np.zeros(10, int), None, feasible, bad)
-    dashed = proj._infeasible_layers[0]                 # mode 0's colour, dashed
-    x, _ = dashed.getData()
-    assert len(x) == 2 * 16
-    assert dashed.opts["pen"].style() == QtCore.Qt.PenStyle.DashLine
-    assert dashed.opts["pen"].color().name().upper() == MODE_HEX[0].upper()
-    solid, _ = proj._mode_layers[0].getData()
-    assert len(solid) == 8 * 16                         # the feasible ones stay solid
+    styles = proj._plans.plan_styles()                  # (rgba, dashed) of every drawn plan
+    assert len(styles) == 10 and len(proj._plans.getData()[0]) == 10 * 16
+    mode0 = pg.mkColor(MODE_HEX[0]).getRgb()[:3]
+    assert [k for k, (rgba, dashed) in enumerate(styles) if dashed] == [2, 7]
+    assert all(rgba[:3] == mode0 for rgba, _ in styles)  # dashed, in their mode's colour
     cx, cy = proj._collisions.getData()
     assert np.allclose(cx, batch.plans[[2, 7], [4, 9], 0])
     assert proj.getAxis("bottom").labelText == "x (m)" and proj.getAxis("left").labelText == "y (m)"

@@ -1,13 +1,15 @@
 """The compiled plan rasteriser (app/plan_raster.py) paints what Qt's stroker would: the same
 pixels for aliased 1-px lines, the same colour for k translucent lines over each other, dashes
-with gaps, segments cut to the image, nothing for NaN; and PlanLayer draws through it."""
+with gaps, segments cut to the image, nothing for NaN; overlapping modes mix whatever their
+order; and PlanCurve draws through it."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from PySide6 import QtCore, QtGui
 
 from app.plan_projection import PlanProjection
-from app.plan_raster import MAX_COUNT, SegmentRaster, count_segments, coverage_lut
+from app.plan_raster import SegmentRaster, count_segments
 
 IDENTITY = np.array([1.0, 0.0, 0.0, 1.0, 0.0, 0.0])
 
@@ -51,9 +53,20 @@ def test_dashed_segments_have_gaps():
     assert counts[1, :12].tolist() == [1, 1, 1, 1, 0, 0] * 2
 
 
+def render_points(groups, size=(1, 12)):
+    """groups [(count per row [rows], rgba, dashed)]: row y gets count[y] one-pixel segments."""
+    raster = SegmentRaster()
+    out = []
+    for counts, rgba, dashed in groups:
+        rows = np.repeat(np.arange(len(counts)), counts)
+        out.append((np.column_stack([np.full(len(rows), 0.5), rows + 0.5,
+                                     np.full(len(rows), 0.5), rows + 0.5]), rgba, dashed))
+    image, _ = raster.render(out, IDENTITY, size)
+    return image.copy()
+
+
 def test_counts_become_the_colour_qt_blends_for_k_lines(qapp):
     colour = QtGui.QColor(230, 159, 0, 48)
-    lut = coverage_lut(*colour.getRgb())
     image = QtGui.QImage(1, 12, QtGui.QImage.Format.Format_ARGB32_Premultiplied)
     image.fill(QtCore.Qt.GlobalColor.transparent)
     painter = QtGui.QPainter(image)
@@ -62,12 +75,28 @@ def test_counts_become_the_colour_qt_blends_for_k_lines(qapp):
         for _ in range(k):
             painter.drawPoint(0, k)
     painter.end()
+    ours = render_points([(np.arange(12), colour.getRgb(), False)])
     for k in range(12):
-        qt = QtGui.QColor.fromRgba(image.pixel(0, k))
-        ours = QtGui.QColor.fromRgba(int(lut[k]))
-        assert max(abs(qt.red() - ours.red()), abs(qt.green() - ours.green()),
-                   abs(qt.blue() - ours.blue()), abs(qt.alpha() - ours.alpha())) <= 3, k
-    assert lut[0] == 0 and (lut[MAX_COUNT] >> 24) == 255
+        qt, mine = QtGui.QColor.fromRgba(image.pixel(0, k)), QtGui.QColor.fromRgba(int(ours[k, 0]))
+        assert max(abs(qt.red() - mine.red()), abs(qt.green() - mine.green()),
+                   abs(qt.blue() - mine.blue()), abs(qt.alpha() - mine.alpha())) <= 3, k
+    assert ours[0, 0] == 0 and (int(ours[11, 0]) >> 24) > 200
+
+
+def test_overlapping_modes_mix_whatever_their_order():
+    blue, orange = (86, 180, 233, 60), (230, 159, 0, 60)
+    counts = np.array([5, 5, 0])          # row 0, 1: five lines of each; row 2: none
+    a = render_points([(counts, blue, False), (counts * [1, 0, 0], orange, False)], (1, 3))
+    b = render_points([(counts * [1, 0, 0], orange, False), (counts, blue, False)], (1, 3))
+    assert (a == b).all()
+    def straight(pixel):            # premultiplied ARGB -> (r, g, b), alpha
+        alpha = int(pixel) >> 24
+        return [((int(pixel) >> s) & 255) * 255 / alpha for s in (16, 8, 0)], alpha
+
+    (mixed, mixed_alpha), (alone, alone_alpha) = straight(a[0, 0]), straight(a[1, 0])
+    assert alone == pytest.approx(blue[:3], abs=3)                  # blue alone: blue
+    assert blue[2] > mixed[2] + 50 and mixed[2] > orange[2] + 50    # both: between the two
+    assert mixed_alpha > alone_alpha and a[2, 0] == 0
 
 
 def test_pixels_match_qts_aliased_stroker(qapp):
@@ -94,15 +123,15 @@ def test_pixels_match_qts_aliased_stroker(qapp):
 
 def test_raster_buffer_is_clean_between_frames():
     raster = SegmentRaster()
-    lut = coverage_lut(255, 0, 0, 255)
-    image, box = raster.render(np.array([[0.5, 0.5, 9.5, 0.5]]), IDENTITY, (10, 4), lut, False)
-    assert box == (0, 0, 9, 1) and image[0, 3] == lut[1]
-    image, box = raster.render(np.array([[0.5, 2.5, 9.5, 2.5]]), IDENTITY, (10, 4), lut, False)
-    assert image[2, 3] == lut[1] and box == (0, 2, 9, 3)      # the first line's counts are gone
+    red = (255, 0, 0, 255)
+    image, box = raster.render([(np.array([[0.5, 0.5, 9.5, 0.5]]), red, False)], IDENTITY, (10, 4))
+    assert box == (0, 0, 9, 1) and image[0, 3] >> 16 == 0xFFFF
+    image, box = raster.render([(np.array([[0.5, 2.5, 9.5, 2.5]]), red, False)], IDENTITY, (10, 4))
+    assert image[2, 3] >> 16 == 0xFFFF and box == (0, 2, 9, 3)  # the first line's counts are gone
     assert raster._counts.sum() == 0
 
 
-def test_plan_layer_paints_its_plans_in_their_colour(qtbot):
+def test_plan_curve_paints_its_plans_in_their_colour(qtbot):
     proj = PlanProjection((0, 1), "top")
     qtbot.addWidget(proj)
     proj.resize(400, 300)
