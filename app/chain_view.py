@@ -16,7 +16,7 @@ from app.mode_colors import (BASELINE_HEX, INFEASIBLE_HEX, MODE_HEX, SELECTED_HE
                              mode_hex)
 from app.plan_projection import PlanProjection
 from app.state.inspector import InspectorState, observed_positions, preview_subset
-from app.theme import cache_axes
+from app.theme import cache_axes, glyph_icon
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)
 BASE_STEPS_PER_S = 6.0
@@ -58,7 +58,7 @@ class ChainView(QtWidgets.QWidget):
 
     # ---- layout ------------------------------------------------------------------------------
     def _build(self) -> None:
-        # standard icons, not "▶"/"⏸" glyphs: the pause glyph is missing from common UI fonts
+        # drawn icons, not "▶"/"⏸" text: the pause glyph is missing from common UI fonts
         self.play_button = QtWidgets.QToolButton()
         self._set_play_icon(False)
         self.play_button.setToolTip("Play / pause the denoising animation (Space)")
@@ -140,9 +140,7 @@ class ChainView(QtWidgets.QWidget):
 
     # ---- playback ----------------------------------------------------------------------------
     def _set_play_icon(self, playing: bool) -> None:
-        icons = QtWidgets.QStyle.StandardPixmap
-        self.play_button.setIcon(self.style().standardIcon(
-            icons.SP_MediaPause if playing else icons.SP_MediaPlay))
+        self.play_button.setIcon(glyph_icon("pause" if playing else "play"))
 
     def set_playing(self, playing: bool) -> None:
         if playing and self.state.num_steps == 0:

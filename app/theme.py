@@ -123,9 +123,14 @@ def app_icon() -> QtGui.QIcon:
     return icon
 
 
+GLYPHS = ("play", "pause", "step", "step_back", "last", "first")
+
+
 def glyph_icon(kind: str, size: int = 32) -> QtGui.QIcon:
-    """Flat light glyphs for the dark toolbar (Fusion's media icons are black on dark):
-    kind in "play", "pause", "step"."""
+    """Flat light glyphs for the dark theme (Fusion's media icons are black on dark): kind in
+    GLYPHS — play ▶, pause ❚❚, step ▶|, step_back |◀, last ▶▶|, first |◀◀."""
+    if kind not in GLYPHS:
+        raise ValueError(f"unknown glyph {kind!r}")
     pixmap = QtGui.QPixmap(size, size)
     pixmap.fill(QtGui.QColor(0, 0, 0, 0))
     p = QtGui.QPainter(pixmap)
@@ -133,17 +138,25 @@ def glyph_icon(kind: str, size: int = 32) -> QtGui.QIcon:
     p.setPen(QtCore.Qt.PenStyle.NoPen)
     p.setBrush(QtGui.QColor(COLORS["text"]))
     s = size / 32.0
-    if kind in ("play", "step"):
-        right = 24 if kind == "play" else 20
-        p.drawPolygon(QtGui.QPolygonF([QtCore.QPointF(8 * s, 6 * s), QtCore.QPointF(right * s, 16 * s),
-                                       QtCore.QPointF(8 * s, 26 * s)]))
-        if kind == "step":
-            p.drawRoundedRect(QtCore.QRectF(21 * s, 6 * s, 4 * s, 20 * s), 1 * s, 1 * s)
+    if kind in ("step_back", "first"):      # drawn as their forward twin, mirrored
+        p.translate(size, 0)
+        p.scale(-1, 1)
+
+    def triangle(left: float, right: float) -> None:
+        corners = ((left, 6), (right, 16), (left, 26))
+        p.drawPolygon(QtGui.QPolygonF([QtCore.QPointF(x * s, y * s) for x, y in corners]))
+
+    if kind == "play":
+        triangle(8, 24)
     elif kind == "pause":
         p.drawRoundedRect(QtCore.QRectF(8 * s, 6 * s, 6 * s, 20 * s), 1.5 * s, 1.5 * s)
         p.drawRoundedRect(QtCore.QRectF(18 * s, 6 * s, 6 * s, 20 * s), 1.5 * s, 1.5 * s)
-    else:
-        p.end()
-        raise ValueError(f"unknown glyph {kind!r}")
+    elif kind in ("step", "step_back"):
+        triangle(8, 20)
+        p.drawRoundedRect(QtCore.QRectF(21 * s, 6 * s, 4 * s, 20 * s), 1 * s, 1 * s)
+    else:                                   # last / first
+        triangle(4, 14)
+        triangle(13, 23)
+        p.drawRoundedRect(QtCore.QRectF(24 * s, 6 * s, 4 * s, 20 * s), 1 * s, 1 * s)
     p.end()
     return QtGui.QIcon(pixmap)

@@ -12,6 +12,7 @@ import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from app.state.review import SPEEDS, ReviewSession
+from app.theme import glyph_icon
 
 Qt = QtCore.Qt
 EVENT_COLOURS = {"contact": "#FF8A3D", "joint_limit": "#C9A0FF", "timeout": "#AAAAAA",
@@ -118,31 +119,28 @@ class TimelineView(QtWidgets.QWidget):
         self.bar = TimelineBar(session)
         self.bar.scrubbed.connect(session.set_step)
 
-        style = self.style()
-        icons = QtWidgets.QStyle.StandardPixmap
-
         def button(text: str, tip: str, slot, icon=None) -> QtWidgets.QToolButton:
             b = QtWidgets.QToolButton(text=text, toolTip=tip, autoRaise=True)
             if icon is not None:
-                b.setIcon(style.standardIcon(icon))
+                b.setIcon(glyph_icon(icon))
             b.clicked.connect(slot)
             return b
 
         self.first_button = button("first", "First step (Home)", lambda: session.set_step(0),
-                                   icons.SP_MediaSkipBackward)
+                                   "first")
         self.prev_event_button = button("◀ event", "Previous event (Shift+←)",
                                         lambda: session.jump_event(-1))
         self.prev_button = button("step", "Previous step (←)", lambda: session.step_by(-1),
-                                  icons.SP_MediaSeekBackward)
+                                  "step_back")
         self.play_button = button("play", "Play / pause (Space)", session.toggle_playing,
-                                  icons.SP_MediaPlay)
+                                  "play")
         self.next_button = button("step", "Next step (→)", lambda: session.step_by(1),
-                                  icons.SP_MediaSeekForward)
+                                  "step")
         self.next_event_button = button("event ▶", "Next event (Shift+→)",
                                         lambda: session.jump_event(1))
         self.last_button = button("last", "Last step (End)",
                                   lambda: session.set_step(session.num_steps - 1),
-                                  icons.SP_MediaSkipForward)
+                                  "last")
         for b in (self.first_button, self.prev_button, self.play_button, self.next_button,
                   self.last_button):
             b.setToolButtonStyle(Qt.ToolButtonIconOnly)
@@ -194,9 +192,7 @@ class TimelineView(QtWidgets.QWidget):
                               f"{data.policy or 'demo'} · {verdict}")
 
     def _on_playing(self, playing: bool) -> None:
-        self.play_button.setIcon(self.style().standardIcon(
-            QtWidgets.QStyle.StandardPixmap.SP_MediaPause if playing
-            else QtWidgets.QStyle.StandardPixmap.SP_MediaPlay))
+        self.play_button.setIcon(glyph_icon("pause" if playing else "play"))
         if playing:
             self._last_tick = time.perf_counter()
             self._clock.start()

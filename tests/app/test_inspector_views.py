@@ -283,3 +283,22 @@ def test_a_new_batch_redraws_each_projection_once_and_keeps_a_fitting_range(qtbo
     qtbot.waitUntil(lambda: not overlay._pending, timeout=2000)
     assert calls["overlay"] == 1
     assert view.top.getPlotItem().vb.viewRange() == top_range
+
+
+def test_media_glyphs_are_light_on_the_dark_theme_and_play_toggles_to_pause(qtbot, state):
+    from app.theme import GLYPHS, glyph_icon
+
+    for kind in GLYPHS:            # Fusion's media icons are black on the dark theme: ours are not
+        image = glyph_icon(kind).pixmap(32, 32).toImage()
+        lit = [QtGui.QColor.fromRgba(image.pixel(x, y)) for x in range(32) for y in range(32)]
+        lit = [c for c in lit if c.alpha() > 200]
+        assert len(lit) > 100 and min(c.lightness() for c in lit) > 150, kind
+    with pytest.raises(ValueError):
+        glyph_icon("rewind")
+    view = ChainView(state)
+    qtbot.addWidget(view)
+    before = view.play_button.icon().pixmap(16, 16).toImage()
+    view.set_playing(True)
+    assert view.play_button.icon().pixmap(16, 16).toImage() != before
+    view.set_playing(False)
+    assert view.play_button.icon().pixmap(16, 16).toImage() == before
