@@ -27,6 +27,7 @@ def _big_file(quick: bool) -> Path:
     path = folder / (BIG_NAME if not quick else f"review_bench_{count}x{SAMPLES}.h5")
     if path.exists():
         return path
+    folder.mkdir(parents=True, exist_ok=True)
     from app.bench._review_data import _expert_rollout
     from recordings.writer import RecordingWriter
     from scenes import make_scene
