@@ -27,6 +27,7 @@ import threading
 import numba
 import numpy as np
 
+
 @numba.njit(nogil=True, cache=True)
 def count_segments(seg, affine, counts, dashed):  # pragma: no cover (compiled)
     """seg [K, 4] float64 (x0, y0, x1, y1) item coordinates; affine [6] (m11, m12, m21, m22,
@@ -66,8 +67,6 @@ def count_segments(seg, affine, counts, dashed):  # pragma: no cover (compiled)
                 t1 = min(t1, q / p)
         if not visible or t0 > t1:
             continue
-        # where the segment enters the image it keeps its own phase (the pattern starts at
-        # the segment's start, not at the image edge) so dashes do not crawl when panning
         ax, ay = x0 + t0 * dx, y0 + t0 * dy
         bx, by = x0 + t1 * dx, y0 + t1 * dy
         n = int(max(abs(bx - ax), abs(by - ay)))
@@ -78,6 +77,8 @@ def count_segments(seg, affine, counts, dashed):  # pragma: no cover (compiled)
         sx, sy = (bx - ax) / n, (by - ay) / n
         # the last pixel belongs to the next segment, unless this one was cut at the edge
         last = n if t1 < 1.0 else n - 1
+        # a cut segment keeps its dash phase (the pattern starts at the segment's start, not
+        # at the image's edge), so dashes do not crawl when the view pans
         phase = int(t0 * max(abs(dx), abs(dy)))
         xi0, yi0 = int(ax), int(ay)
         xi1, yi1 = int(ax + last * sx), int(ay + last * sy)
@@ -102,7 +103,8 @@ COVERAGE[-1] = 1.0
 
 
 @numba.njit(nogil=True, cache=True)
-def blend_counts(counts, colours, depth, coverage, out, x_lo, y_lo, x_hi, y_hi):  # pragma: no cover
+def blend_counts(counts, colours, depth, coverage, out,  # pragma: no cover (compiled)
+                 x_lo, y_lo, x_hi, y_hi):
     """counts [C, H, W] hits per style; colours [C, 3] float (0-255 RGB); depth [C] optical depth
     of one line, -ln(1 - alpha); coverage: the COVERAGE table. Inside the box: out[y, x] =
     premultiplied ARGB of the styles' depth-weighted colour at coverage 1 - exp(-sum of depths);
@@ -122,7 +124,8 @@ def blend_counts(counts, colours, depth, coverage, out, x_lo, y_lo, x_hi, y_hi):
         blue[:] = 0.0
         for c in range(n_styles):
             d = np.float32(depth[c])
-            cr, cg, cb = np.float32(colours[c, 0]), np.float32(colours[c, 1]), np.float32(colours[c, 2])
+            cr, cg, cb = (np.float32(colours[c, 0]), np.float32(colours[c, 1]),
+                          np.float32(colours[c, 2]))
             row = counts[c, y, x_lo:x_hi]          # a slice, not offset indexing: it vectorises
             for i in range(width):
                 w = np.float32(row[i]) * d
@@ -141,7 +144,8 @@ def blend_counts(counts, colours, depth, coverage, out, x_lo, y_lo, x_hi, y_hi):
             scale = cover / t                      # premultiplied: mixed colour x coverage
             line[i] = (np.uint32(int(255.0 * cover + 0.5)) << 24) | \
                 (np.uint32(int(red[i] * scale + 0.5)) << 16) | \
-                (np.uint32(int(green[i] * scale + 0.5)) << 8) | np.uint32(int(blue[i] * scale + 0.5))
+                (np.uint32(int(green[i] * scale + 0.5)) << 8) | \
+                np.uint32(int(blue[i] * scale + 0.5))
 
 
 def optical_depth(alpha: int) -> float:
@@ -160,7 +164,8 @@ class SegmentRaster:
         self._image = np.zeros((0, 0), np.uint32)
 
     def render(self, groups: list[tuple[np.ndarray, tuple[int, int, int, int], bool]],
-               affine: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+               affine: np.ndarray, size: tuple[int, int]
+               ) -> tuple[np.ndarray, tuple[int, int, int, int]]:
         w, h = size
         n = len(groups)
         if self._counts.shape[1:] != (h, w) or self._counts.shape[0] < n:
