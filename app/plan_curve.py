@@ -13,11 +13,26 @@ cost ~1.4 ms per frame for 1024 plans).
 """
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.Qt import QtCore, QtGui
 
-from app.plan_raster import SegmentRaster, warm_up_in_background
+_warming: threading.Thread | None = None
+
+
+def warm_up_in_background() -> None:
+    """Import numba and load the rasteriser's kernels (app/plan_raster.py) on a daemon thread,
+    once per process, so neither the app's start (numba's import alone is ~0.2 s) nor its first
+    plans wait for them; a paint that comes first waits on the import, so it is correct anyway."""
+    global _warming
+    if _warming is None:
+        def warm() -> None:
+            from app.plan_raster import warm_up
+            warm_up()
+        _warming = threading.Thread(target=warm, name="plan-raster-warm-up", daemon=True)
+        _warming.start()
 
 Style = tuple[tuple[int, int, int, int], bool]     # (r, g, b, alpha), dashed
 
@@ -34,7 +49,7 @@ class PlanCurve(pg.PlotCurveItem):
         self._style_of_plan = np.zeros(0, dtype=np.int64)
         self._styles: list[Style] = []
         self._version = 0                          # bumped with the data: the image's cache key
-        self._raster = SegmentRaster()
+        self._raster = None                        # SegmentRaster, made at the first paint
         self._drawn: tuple | None = None           # (key, image, lit box) of the last paint
         warm_up_in_background()
         super().__init__(skipFiniteCheck=True, antialias=False)
@@ -98,6 +113,9 @@ class PlanCurve(pg.PlotCurveItem):
         affine[5] -= oy
         key = (tuple(affine), w, h, self._version)
         if self._drawn is None or self._drawn[0] != key:
+            if self._raster is None:
+                from app.plan_raster import SegmentRaster
+                self._raster = SegmentRaster()
             image, box = self._raster.render(self._groups, affine, (w, h))
             self._drawn = (key, image, box)
         _, image, (x0, y0, x1, y1) = self._drawn

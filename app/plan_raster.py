@@ -22,8 +22,6 @@ Dashed styles: 4 pixels on, 2 off, from each segment's start (Qt's DashLine at w
 """
 from __future__ import annotations
 
-import threading
-
 import numba
 import numpy as np
 
@@ -185,20 +183,8 @@ class SegmentRaster:
         return self._image, (x_lo, y_lo, x_hi, y_hi)
 
 
-_warming: threading.Thread | None = None
-
-
 def warm_up() -> None:
-    """Compile both kernels, or load them from numba's on-disk cache (~0.9 s the first time on
-    a machine, ~0.3 s after): done once per process before the first plans are painted."""
+    """Compile both kernels, or load them from numba's on-disk cache (~1 s the first time on a
+    machine, ~0.3 s after): `make` does it at install; the app on a thread at its first plans."""
     SegmentRaster().render([(np.zeros((1, 4)), (0, 0, 0, 255), False)],
                            np.array([1.0, 0.0, 0.0, 1.0, 0.0, 0.0]), (2, 2))
-
-
-def warm_up_in_background() -> None:
-    """Start `warm_up` on a daemon thread once per process; a paint that comes first waits for
-    numba's compiler lock, so it is correct either way."""
-    global _warming
-    if _warming is None:
-        _warming = threading.Thread(target=warm_up, name="plan-raster-warm-up", daemon=True)
-        _warming.start()
