@@ -19,6 +19,7 @@ import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.Qt import QtCore, QtGui
 
+Style = tuple[tuple[int, int, int, int], bool]     # (r, g, b, alpha), dashed
 _warming: threading.Thread | None = None
 
 
@@ -33,8 +34,6 @@ def warm_up_in_background() -> None:
             warm_up()
         _warming = threading.Thread(target=warm, name="plan-raster-warm-up", daemon=True)
         _warming.start()
-
-Style = tuple[tuple[int, int, int, int], bool]     # (r, g, b, alpha), dashed
 
 
 class PlanCurve(pg.PlotCurveItem):
