@@ -84,6 +84,12 @@ class DiffusionConfig:
             raise ValueError(f"DiffusionConfig.obs_spec sums to {sum(s for _, s in self.obs_spec)}, "
                              f"obs_dim is {self.obs_dim}")
 
+    def scheduler_settings(self):
+        """The sampler's SchedulerSettings (planners/sampling.py) for this policy."""
+        from planners.sampling import SchedulerSettings
+        return SchedulerSettings(num_train_timesteps=self.num_train_timesteps, beta_schedule=self.beta_schedule,
+                                 prediction_type=self.prediction_type, clip_sample=self.clip_sample)
+
     @property
     def control_steps_resolved(self) -> int:
         return self.control_steps or self.num_train_timesteps

@@ -137,3 +137,28 @@ def test_broken_checkpoints_give_one_clear_error(bimodal_ckpt, tmp_path, breakag
     with pytest.raises(PlannerError, match=message) as info:
         load_planner(ck)
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("key", ["diffusion_ddpm_100_1.0", "diffusion_ddim_10_1.0", "diffusion_dpmpp_16_1.0",
+                                 "diffusion_ddpm_20_0.5", "regression"])
+def test_shipped_checkpoints_give_the_plans_they_gave_before(key):
+    """Plans of resources/checkpoints sampled by the planner code before the protocol's next
+    version (tests/planners/goldens/make_checkpoint_goldens.py). Equal to float rounding: the
+    U-Net's kernels may change the last bits (1 thread here)."""
+    from pathlib import Path
+
+    import torch
+    goldens = np.load(Path(__file__).parent / "goldens" / "checkpoint_plans.npz")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        if key == "regression":
+            batch = load_planner("resources/checkpoints/mug_grasp_regression").plan(goldens["obs"], 2, seed=0)
+        else:
+            _, solver, steps, temperature = key.split("_")
+            planner = load_planner("resources/checkpoints/mug_grasp_diffusion")
+            batch = planner.plan(goldens["obs"], 8, seed=3, solver=solver, steps=int(steps),
+                                 temperature=float(temperature))
+    finally:
+        torch.set_num_threads(threads)
+    np.testing.assert_allclose(batch.plans, goldens[key], atol=2e-5, rtol=0)
