@@ -13,14 +13,15 @@ planners/frame_metrics.py) and the direction in which each is "harder":
     off_data_share     +  share of samples far from every local data mode
     spread             +  mean per-coordinate standard deviation of the samples
     nonfinite          +  samples holding NaN/inf
-    collapsed, averaged, invalid   flags (0/1) set by the verdict
+    collapsed, averaged, off_data, invalid   flags (0/1) set by the verdict (off_data: most
+                       samples reach no local data mode and do not sit between two)
     latency_ms         .  wall time of the planner call (machine-dependent, never ranked)
 
 Frame hardness (one score per frame and policy; higher = look first):
 
     score = 4 * flagged + 2 * c(demo_dist_nearest) + 1 * c(spread)
 
-flagged is 1 when the frame is collapsed, averaged or invalid; c(.) is the frame's percentile
+flagged is 1 when the frame is collapsed, averaged, off its data or invalid; c(.) is the frame's percentile
 among the scanned frames (recordings.ranking.percentile_component: 0 = easiest, 1 = hardest;
 NaN counts 0). 4 > 2 + 1, so every flagged frame ranks above every clean frame: collapse and
 averaging first, then distance to the demonstration, then disagreement. Ties: (episode, frame).
@@ -53,11 +54,13 @@ METRICS: dict[str, tuple[int, str, str]] = {
     "nonfinite": (+1, "count", "non-finite samples"),
     "collapsed": (+1, "flag", "collapsed (missed a major local mode)"),
     "averaged": (+1, "flag", "averaging between local modes"),
+    "off_data": (+1, "flag", "samples leave the local data"),
     "invalid": (+1, "flag", "no finite sample"),
     "latency_ms": (0, "ms", "planner latency"),
 }
-FLAGS = ("collapsed", "averaged", "invalid")
-CHANGE_COLUMNS = ("modes_lost", "demo_dist_change", "spread_change", "averaging_started")
+FLAGS = ("collapsed", "averaged", "off_data", "invalid")
+CHANGE_COLUMNS = ("modes_lost", "modes_gained", "demo_dist_change", "spread_change",
+                  "averaging_started")
 NONDETERMINISTIC = ("latency_ms",)
 WEIGHTS = {"flagged": 4.0, "demo_dist_nearest": 2.0, "spread": 1.0}
 WORST_KEPT = 100
@@ -69,7 +72,7 @@ def _policy(frames: Mapping[str, np.ndarray], name: str, policy: int) -> np.ndar
 
 
 def flagged(frames: Mapping[str, np.ndarray], policy: int = 0) -> np.ndarray:
-    """[F] bool: collapsed, averaged or invalid for this policy."""
+    """[F] bool: collapsed, averaged, off_data or invalid for this policy."""
     n = len(frames["episode"])
     out = np.zeros(n, dtype=bool)
     for flag in FLAGS:

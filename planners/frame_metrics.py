@@ -1,0 +1,196 @@
+"""Per-frame metrics of a dataset scan: N sampled plans against the demonstrated chunk and the
+local data distribution (the chunks of the K nearest recorded frames). docs/scan.md.
+
+    local = local_modes(neighbour_chunks [K,H,D], action_scale=[D], seed=0)   once per frame
+    m = frame_metrics(samples [N,H,D], demo [H',D], local, action_scale=[D])   once per policy
+    change = compare(m_a, m_b)                                                  two policies
+
+Units. Every distance is in the policy's *normalised* action units: a difference (action units)
+times `action_scale` [D] (the policy's min-max normaliser scale, 2 / data range; 1 = raw units
+when not given). dist(p, q) = sqrt(mean_t |(p_t - q_t) * scale|^2): the RMS over the horizon of
+the per-step Euclidean distance, so 0.1 means "on average a twentieth of the data's range".
+
+Local data modes: planners.modes.analyze_modes clusters the neighbours' chunks (the same
+clustering as every other mode reading); each cluster is a data mode with its share of the
+neighbours and its mean chunk. A sample belongs to the nearest mode when it lies within that
+mode's radius = max(RADIUS_SPREAD x the mode's RMS spread, RADIUS_FLOOR), capped at
+RADIUS_GAP x the distance to the nearest other mode (so a plan halfway between two modes belongs
+to neither); else it has no mode (""). analyze_modes then reads the samples with those labels,
+the neighbours' shares as data shares and the mode means as reference plans, and its verdict
+(planners.mode_verdicts) sets the flags: collapsed, averaged (verdict "averaging"), off_data
+("no-mode": most samples in no local mode), invalid (no finite sample).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from planners.modes import analyze_modes
+
+RADIUS_SPREAD = 3.0     # a mode reaches this many RMS spreads of its own chunks ...
+RADIUS_FLOOR = 0.05     # ... at least this far (normalised units: a 40th of the data range) ...
+RADIUS_GAP = 0.45       # ... and never past this share of the gap to the nearest other mode
+MAJOR_SHARE = 0.10      # local data modes this common count for coverage and collapse
+COLLAPSE_SHARE = 0.02   # a major mode with fewer samples than this share is missed
+
+
+@dataclass
+class LocalModes:
+    """The data's modes near one frame. means [M, H, D] action units; shares [M] of the K
+    neighbours; radius [M] normalised units; num_neighbours K (0: nothing to compare with)."""
+    means: np.ndarray
+    shares: np.ndarray
+    radius: np.ndarray
+    num_neighbours: int
+
+    @property
+    def names(self) -> list[str]:
+        return [f"m{i}" for i in range(len(self.shares))]
+
+    @property
+    def major(self) -> list[str]:
+        return [n for n, s in zip(self.names, self.shares) if s >= MAJOR_SHARE]
+
+
+@dataclass
+class FrameMetrics:
+    """One policy at one frame (scan_ranking.METRICS documents each; NaN = not measurable).
+    hit: names of the major local modes the samples reach; verdict, reason: analyze_modes'."""
+    demo_dist_nearest: float
+    demo_dist_mean: float
+    sample_modes: float
+    data_modes: float
+    coverage: float
+    missed_share: float
+    averaging: float
+    off_data_share: float
+    spread: float
+    nonfinite: float
+    collapsed: int
+    averaged: int
+    off_data: int
+    invalid: int
+    latency_ms: float
+    verdict: str = ""
+    reason: str = ""
+    hit: list[str] = field(default_factory=list)
+
+    def columns(self) -> dict[str, float]:
+        """The numeric fields, as scan-file columns."""
+        return {k: v for k, v in asdict(self).items() if k not in ("verdict", "reason", "hit")}
+
+
+def distances(plans: np.ndarray, ref: np.ndarray, scale: np.ndarray,
+              mask: np.ndarray | None = None) -> np.ndarray:
+    """[N] RMS-over-horizon distance (normalised units) of plans [N,H,D] to ref [H,D]; mask [H]
+    bool selects the steps compared (padded steps of a demo past its episode's end excluded)."""
+    diff = (plans - ref[None]) * scale
+    per_step = np.sqrt((diff ** 2).sum(-1))                      # [N, H]
+    if mask is not None:
+        per_step = per_step[:, mask]
+    return np.sqrt((per_step ** 2).mean(-1)) if per_step.shape[1] else np.full(len(plans), np.nan)
+
+
+def local_modes(neighbours: np.ndarray | None, *, action_scale: np.ndarray | None = None,
+                seed: int = 0) -> LocalModes:
+    """Cluster the neighbours' chunks [K, H, D] (action units) into local data modes."""
+    if neighbours is None or len(neighbours) == 0:
+        return LocalModes(np.zeros((0, 0, 0)), np.zeros(0), np.zeros(0), 0)
+    chunks = np.asarray(neighbours, dtype=np.float64)
+    k, _, d = chunks.shape
+    scale = np.ones(d) if action_scale is None else np.asarray(action_scale, np.float64)
+    reading = analyze_modes(chunks, seed=seed)
+    finite = np.isfinite(chunks).reshape(k, -1).all(axis=1)
+    groups = [c.members for c in reading.clusters] or [np.flatnonzero(finite)]
+    means = np.stack([chunks[g].mean(axis=0) for g in groups])
+    shares = np.asarray([len(g) for g in groups], np.float64) / max(int(finite.sum()), 1)
+    spread = np.asarray([np.sqrt(np.mean(distances(chunks[g], m, scale) ** 2))
+                         for g, m in zip(groups, means)])
+    radius = np.maximum(RADIUS_SPREAD * spread, RADIUS_FLOOR)
+    if len(means) > 1:
+        gaps = np.stack([distances(means, m, scale) for m in means])     # [M, M]
+        np.fill_diagonal(gaps, np.inf)
+        radius = np.minimum(radius, RADIUS_GAP * gaps.min(axis=1))
+    return LocalModes(means, shares, radius, k)
+
+
+def label_samples(samples: np.ndarray, local: LocalModes, scale: np.ndarray) -> list[str]:
+    """[N] local mode name of each sample ("" = no mode, or non-finite)."""
+    if not len(local.shares):
+        return [""] * len(samples)
+    d = np.stack([distances(samples, m, scale) for m in local.means], axis=1)   # [N, M]
+    d = np.where(np.isfinite(d), d, np.inf)
+    nearest = d.argmin(axis=1)
+    inside = d[np.arange(len(samples)), nearest] <= local.radius[nearest]
+    names = local.names
+    return [names[j] if ok else "" for j, ok in zip(nearest, inside)]
+
+
+def frame_metrics(samples: np.ndarray, demo: np.ndarray, local: LocalModes, *,
+                  action_scale: np.ndarray | None = None, demo_mask: np.ndarray | None = None,
+                  latency_ms: float = float("nan"), seed: int = 0) -> FrameMetrics:
+    """Metrics of samples [N, H, D] (action units) at a frame whose demonstrated chunk is demo
+    [H, D] (demo_mask [H]: steps that exist in the episode) and whose local data is `local`."""
+    plans = np.asarray(samples, dtype=np.float64)
+    n, h, d = plans.shape
+    scale = np.ones(d) if action_scale is None else np.asarray(action_scale, np.float64)
+    demo = np.asarray(demo, dtype=np.float64)[:h]
+    mask = None if demo_mask is None else np.asarray(demo_mask, bool)[:h]
+    finite = np.isfinite(plans).reshape(n, -1).all(axis=1)
+    good = plans[finite]
+    nan = float("nan")
+    if len(good):
+        dist = distances(good, demo, scale, mask)
+        nearest, to_mean = float(dist.min()), float(distances(good.mean(0)[None], demo, scale,
+                                                              mask)[0])
+        spread = float((good * scale).std(axis=0).mean())
+    else:
+        nearest = to_mean = spread = nan
+    labels = label_samples(plans, local, scale)
+    data_shares = dict(zip(local.names, local.shares.tolist()))
+    refs = dict(zip(local.names, local.means)) if len(local.shares) >= 2 else None
+    reading = analyze_modes(plans, labels=labels if len(local.shares) else None,
+                            data_shares=data_shares or None, mode_refs=refs, seed=seed,
+                            data_source=f"{local.num_neighbours} nearest frames")
+    counts = {name: sum(lab == name for lab, ok in zip(labels, finite) if ok)
+              for name in local.names}
+    valid = max(int(finite.sum()), 1)
+    major = local.major
+    hit = [m for m in major if counts[m] / valid >= COLLAPSE_SHARE] if len(good) else []
+    missed = [s for m, s in zip(local.names, local.shares)
+              if m in major and m not in hit]
+    off = sum(1 for lab, ok in zip(labels, finite) if ok and lab == "") / valid
+    verdict = reading.verdict
+    return FrameMetrics(
+        demo_dist_nearest=nearest, demo_dist_mean=to_mean,
+        sample_modes=float(getattr(reading, "shape_clusters", reading.num_clusters)) if len(good)
+        else nan,
+        data_modes=float(len(local.shares)) if local.num_neighbours else nan,
+        coverage=len(hit) / len(major) if major else nan,
+        missed_share=float(max(missed)) if missed else (0.0 if major else nan),
+        averaging=nan if reading.averaging_score is None else float(reading.averaging_score),
+        off_data_share=off if local.num_neighbours and len(good) else nan,
+        spread=spread, nonfinite=float(n - finite.sum()),
+        collapsed=int(verdict == "collapsed"), averaged=int(verdict == "averaging"),
+        off_data=int(verdict == "no-mode"), invalid=int(verdict == "invalid"),
+        latency_ms=float(latency_ms), verdict=verdict, reason=reading.reason, hit=hit)
+
+
+def compare(a: FrameMetrics, b: FrameMetrics) -> dict[str, float]:
+    """How policy B differs from A at one frame (same local modes, same noise): modes_lost
+    (major local modes A reached and B does not), modes_gained, demo_dist_change (B - A),
+    spread_change (B - A), averaging_started (+1 B started averaging, -1 stopped, 0 same)."""
+    return {"modes_lost": float(len(set(a.hit) - set(b.hit))),
+            "modes_gained": float(len(set(b.hit) - set(a.hit))),
+            "demo_dist_change": b.demo_dist_nearest - a.demo_dist_nearest,
+            "spread_change": b.spread - a.spread,
+            "averaging_started": float(b.averaged - a.averaged)}
+
+
+def timed(fn, *args, **kwargs):
+    """(result, milliseconds) of one call: the latency the scan records per frame."""
+    start = time.perf_counter()
+    out = fn(*args, **kwargs)
+    return out, (time.perf_counter() - start) * 1000.0
