@@ -4,7 +4,9 @@
                             "name": ..., "model": <the kind's config dataclass as JSON>}
     DIR/model.safetensors  weights (the EMA weights for diffusion); never a pickle
     DIR/normalizer.json    {"obs": minmax, "action": minmax} (planners/normalizer.py)
-    DIR/training.json      training config, data file sha256 + summary, provenance
+    DIR/training.json      training config, data file sha256 + summary, provenance; its "data"
+                           also holds scene_options, perturb and obs_range (planners/training.py;
+                           absent in older checkpoints, which load with the scene's defaults)
 
 Loading never unpickles anything; every failure is a PlannerError naming the file and the problem.
 """
@@ -121,3 +123,30 @@ def _replace_dir(target: Path, new: Path) -> None:
     os.replace(target, old)
     os.replace(new, target)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def recorded_scene_options(spec) -> dict:
+    """The scene options of a policy's training data ({} for checkpoints written before they
+    were recorded, and for planners without a training record: the scene's defaults)."""
+    data = (((getattr(spec, "extra", {}) or {}).get("training") or {}).get("data") or {})
+    options = data.get("scene_options") or {}
+    return dict(options) if isinstance(options, dict) else {}
+
+
+def check_scene_options(spec, scene_name: str, options: dict, defaults: dict) -> None:
+    """Refuse a policy whose training data came from another geometry of the same scene.
+
+    options: the scene options it is run with (e.g. {"rows": 2}); defaults: {option: default}
+    of the options that define the task (scenes.registry.task_option_defaults), the only ones
+    compared (asset paths, cameras and perturbations do not change what the policy must do).
+    Raises PlannerError naming both settings, like a policy for another scene."""
+    recorded = recorded_scene_options(spec)
+    trained = {k: recorded.get(k, d) for k, d in defaults.items()}
+    running = {k: options.get(k, d) for k, d in defaults.items()}
+    differ = [k for k in defaults if str(trained[k]) != str(running[k])]
+    if differ:
+        def fmt(values: dict) -> str:
+            return ", ".join(f"{k}={values[k]}" for k in differ)
+        raise PlannerError(f"policy {getattr(spec, 'name', '?')!r} was trained on {scene_name} with "
+                           f"{fmt(trained)}, not {fmt(running)} (run it with --option "
+                           f"{' --option '.join(f'{k}={trained[k]}' for k in differ)})")

@@ -178,10 +178,26 @@ def provenance(data: DemoData, command: str | None, started: float, history: lis
         "duration_s": round(time.perf_counter() - started, 2),
         "python": platform.python_version(), "torch": torch.__version__,
         "training": asdict(config),
-        "data": {"path": data.path, "sha256": data.sha256, **data.summary()},
+        "data": {"path": data.path, "sha256": data.sha256, **data.summary(), **data_record(data)},
         "loss_history": [float(v) for v in history],
         "final_loss": float(history[-1]) if history else None,
     }
+
+
+def data_record(data: DemoData) -> dict:
+    """What the data says about the scene it came from, for judging the policy later:
+    scene_options (the collect --option values, so a policy is run in the same geometry),
+    perturb (the collection's perturbations) and obs_range (per-feature min/max of the training
+    observations, so an observation outside them reads as out of distribution)."""
+    from planners.mode_reference import ObsRange, feature_names
+
+    kwargs = dict((data.env_args or {}).get("env_kwargs") or {})
+    perturb = kwargs.pop("perturb", None) or {}
+    obs = np.asarray(data.obs, dtype=np.float64)
+    names = feature_names(data.obs_spec)
+    obs_range = ObsRange(obs.min(axis=0), obs.max(axis=0), names if len(names) == obs.shape[1] else ())
+    return {"scene_options": {str(k): v for k, v in sorted(kwargs.items())}, "perturb": perturb,
+            "obs_range": obs_range.to_json()}
 
 
 def _git_commit() -> str:

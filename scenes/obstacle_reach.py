@@ -148,13 +148,18 @@ class ObstacleReach(BulletScene):
                              f"valid: {', '.join(self.modes)}")
         return {"left": "L", "right": "R"}.get(mode, mode)
 
-    def label_mode(self, path: np.ndarray) -> str:
+    def label_mode(self, path: np.ndarray, *, partial: bool = False) -> str:
         """Mode of an end-effector path [T, >=3]: at each row, the sign of y where the path first
         crosses the row's plane x = row_x (linear interpolation). A row the path does not cross
         but the hand already crossed in this episode takes the side the hand took (so a plan made
         after the first row still gets a full label); one the path starts beyond takes the side
         of its first waypoint. "" when a row is crossed by neither, or
-        the path crosses one through the central block."""
+        the path crosses one through the central block.
+
+        partial=True (rows=2): a path that ends before a later row (a 16-waypoint plan from the
+        start reaches only the first row) gets the sides it did decide, "L" or "R": a prefix of
+        the modes it can still become (planners.modes compares such plans on that decision
+        alone and says so), instead of "" (no mode)."""
         path = np.asarray(path, dtype=np.float64)
         sides = []
         for i, x_row in enumerate(self.row_x):
@@ -166,6 +171,8 @@ class ObstacleReach(BulletScene):
                 elif dx[0] >= 0 and abs(path[0, 1]) >= BLOCK_HALF_Y:
                     # starts past the row (the hand lags its targets): the side it starts on
                     sides.append("L" if path[0, 1] > 0 else "R")
+                elif partial and sides and dx.max() < 0:
+                    return "".join(sides)      # ends before this row: the decided prefix
                 else:
                     return ""
                 continue

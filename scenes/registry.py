@@ -39,6 +39,49 @@ def scene_options(name: str) -> tuple[str, ...]:
     return tuple(names)
 
 
+def task_option_defaults(name: str) -> dict[str, Any]:
+    """{option: default} of the options that define the task itself (declared by the scene's own
+    class, e.g. obstacle_reach rows=1), not the shared BulletScene ones (asset_root, camera,
+    perturb): a policy trained with one value cannot be run with another."""
+    cls = scene_class(name)
+    shared: set[str] = set()
+    for klass in cls.__mro__[1:]:
+        init = klass.__dict__.get("__init__")
+        if init is not None:
+            shared |= set(inspect.signature(init).parameters)
+    init = cls.__dict__.get("__init__")
+    if init is None:
+        return {}
+    return {p.name: p.default for p in inspect.signature(init).parameters.values()
+            if p.kind is p.KEYWORD_ONLY and p.name not in shared and p.default is not p.empty}
+
+
+def parse_options(items: list[str] | tuple[str, ...], flag: str = "--option") -> dict[str, Any]:
+    """['rows=2', 'camera=true'] -> {'rows': 2, 'camera': True}: integers, floats and true/false
+    are converted, anything else stays text. SceneError for an item without '=' or a key twice."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = str(item).partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not key:
+            raise SceneError(f"{flag} {item!r} must look like KEY=VALUE, e.g. rows=2")
+        if key in out:
+            raise SceneError(f"{flag} {key!r} is given twice")
+        out[key] = _option_value(value)
+    return out
+
+
+def _option_value(text: str) -> Any:
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
 def make_scene(name: str, **options: Any):
     """Build a scene by name. Options (all scenes): asset_root=DIR (default pybullet_data),
     camera=bool (add an "image" to observations), perturb={...} (see scenes.perturbations);

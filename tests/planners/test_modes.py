@@ -93,7 +93,8 @@ def test_ground_truth_coverage_and_shares():
     result = analyze_modes(plans, labels=labels, data_shares={"left": 0.5, "right": 0.5})
     assert result.coverage == 1.0 and result.modes_hit == ["left", "right"]
     assert result.label_shares == {"left": 0.97, "right": 0.03}
-    assert result.verdict == "multimodal"
+    assert result.verdict == "skewed"     # both present, but 3 % against 50 %
+    assert "'right' gets 3% of plans" in result.reason and "against 50% in the data" in result.reason
     only_left = analyze_modes(plans[side], labels=labels[side], data_shares={"left": 0.5, "right": 0.5})
     assert only_left.coverage == 0.5 and only_left.verdict == "collapsed"
     # A rare data mode (5 %) may go missing without the policy being called collapsed.

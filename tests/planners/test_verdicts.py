@@ -45,3 +45,88 @@ def test_regression_baseline_is_averaging(regression_ckpt):
     assert result.averaging_score > 0.5
     # The average of left and right goes straight through the obstacle.
     assert abs(batch.plans[0, 8, 1]) < 0.1
+
+
+# ---- what a verdict is judged against: explicit shares, another data file, the training record
+
+def test_explicit_shares_are_parsed_and_validated_in_one_place():
+    import pytest
+    from planners.mode_reference import choose_reference, parse_shares
+    from planners.protocol import PlannerError
+
+    ref = parse_shares("left=0.7, right=30%")
+    assert ref.shares == pytest.approx({"left": 0.7, "right": 0.3}) and ref.episodes is None
+    for bad, words in [("left=0.7,right=0.2", "sum to 0.9"), ("left=0.7,left=0.3", "given twice"),
+                       ("left", "MODE=SHARE"), ("left=x,right=1", "not a number"),
+                       ("left=1.5,right=-0.5", "must be in [0, 1]"), ("left=0,right=0", "no mode")]:
+        with pytest.raises(PlannerError, match=words.replace("[", r"\[").replace("]", r"\]")):
+            parse_shares(bad)
+    with pytest.raises(PlannerError, match="not both"):
+        choose_reference(None, data_file="x.h5", data_shares="left=1")
+
+
+def test_shares_of_another_data_file_name_the_file(tmp_path):
+    import pytest
+    from planners.mode_reference import shares_from_recording
+    from planners.protocol import PlannerError
+    from recordings.rollout import Rollout
+    from recordings.writer import RecordingWriter
+
+    path = tmp_path / "demos7030.h5"
+    env = {"env_name": "synthetic_bimodal", "type": "planscope", "env_kwargs": {},
+           "obs_spec": [["ee_pos", 3], ["obstacle", 2]]}
+    with RecordingWriter(path, env_args=env, kind="demos") as writer:
+        for i, (mode, ok) in enumerate([("left", True)] * 7 + [("right", True)] * 3 + [("right", False)]):
+            writer.write_rollout(Rollout(obs={"ee_pos": np.zeros((2, 3)), "obstacle": np.zeros((2, 2))},
+                                         actions=np.zeros((2, 4)), states=np.zeros((2, 1)),
+                                         rewards=np.zeros(2), dones=np.array([False, True]),
+                                         seed=i, success=ok, mode=mode))
+    ref = shares_from_recording(path)       # the failed demonstration is left out, as in training
+    assert ref.shares == pytest.approx({"left": 0.7, "right": 0.3}) and ref.episodes == 10
+    result = analyze_modes(np.repeat(synthetic.mode_refs()["left"][None], 40, axis=0), labels=synthetic.label,
+                           data_shares=ref)
+    assert result.verdict == "collapsed" and "demos7030.h5 (10 episodes)" in result.reason
+    with pytest.raises(PlannerError, match="does not exist"):
+        shares_from_recording(tmp_path / "missing.h5")
+    (tmp_path / "junk.h5").write_bytes(b"not hdf5")
+    with pytest.raises(PlannerError, match="junk.h5"):
+        shares_from_recording(tmp_path / "junk.h5")
+
+
+def test_checkpoint_records_scene_options_and_training_range(tmp_path):
+    import json
+
+    import pytest
+    from planners.checkpoint import check_scene_options, recorded_scene_options
+    from planners.mode_reference import training_range
+    from planners.protocol import PlannerError
+    from planners.train import train_policy
+    from planners.training import TrainingConfig
+
+    data = synthetic.make_data(episodes=8, left_share=0.5, seed=0)
+    data.env_args = {"env_kwargs": {"rows": 2, "perturb": {"pose_shift": 0.01}}}
+    ckpt = train_policy(data, tmp_path / "rows2", TrainingConfig(kind="regression", epochs=1, num_threads=1),
+                        model_overrides={"hidden": (8,)}, quiet=True, command="pytest")
+    record = json.loads((ckpt / "training.json").read_text())["data"]
+    assert record["scene_options"] == {"rows": 2} and record["perturb"] == {"pose_shift": 0.01}
+    spec = load_planner(ckpt).spec
+    assert recorded_scene_options(spec) == {"rows": 2}
+    span = training_range(spec)
+    assert span.names[:3] == ("ee_pos[0]", "ee_pos[1]", "ee_pos[2]") and len(span.low) == 5
+    assert np.allclose(span.low, data.obs.min(axis=0)) and np.allclose(span.high, data.obs.max(axis=0))
+    defaults = {"rows": 1}
+    check_scene_options(spec, "obstacle_reach", {"rows": 2}, defaults)          # same geometry: fine
+    with pytest.raises(PlannerError, match=r"trained on obstacle_reach with rows=2, not rows=1"):
+        check_scene_options(spec, "obstacle_reach", {}, defaults)
+    # a checkpoint written before options were recorded loads with the defaults (rows=1)
+    training = json.loads((ckpt / "training.json").read_text())
+    for key in ("scene_options", "perturb", "obs_range"):
+        del training["data"][key]
+    (ckpt / "training.json").write_text(json.dumps(training))
+    old = load_planner(ckpt).spec
+    assert recorded_scene_options(old) == {}
+    check_scene_options(old, "obstacle_reach", {"rows": 1}, defaults)
+    with pytest.raises(PlannerError, match="with rows=1, not rows=2"):
+        check_scene_options(old, "obstacle_reach", {"rows": 2}, defaults)
+    # ... and its training range comes from the normaliser stored with the weights
+    assert np.allclose(training_range(old).high, data.obs.max(axis=0), atol=1e-6)

@@ -63,3 +63,29 @@ def test_plans_after_the_first_row_keep_the_full_label(two_rows):
     state = two_rows.get_state()
     two_rows.set_state(state)   # the crossing history is part of the state
     assert two_rows.label_mode(plan) == "LR"
+
+
+def test_a_plan_that_ends_before_the_second_row_gets_its_decided_prefix(two_rows):
+    obs = two_rows.reset(0)
+    expert = make_expert(two_rows, seed=0)
+    for mode in two_rows.modes:
+        plan16 = expert.plan_for(obs, mode)                # 1.6 s from the start: row 1 only
+        assert plan16[:, 0].max() < two_rows.row_x[1]
+        assert two_rows.label_mode(plan16) == ""            # strict: no full mode
+        assert two_rows.label_mode(plan16, partial=True) == mode[0]
+        assert two_rows.label_mode(expert.plan_for(obs, mode, horizon=60), partial=True) == mode
+    # through the central block stays "no mode" even when partial labels are asked for
+    left, right = (expert.plan_for(obs, m) for m in ("LL", "RR"))
+    assert two_rows.label_mode((left + right) / 2, partial=True) == ""
+
+
+def test_scene_options_defaults_and_parsing():
+    from scenes.registry import parse_options, task_option_defaults
+    assert task_option_defaults("obstacle_reach") == {"rows": 1}
+    assert task_option_defaults("mug_grasp") == {}         # asset_root, camera, perturb are shared
+    assert parse_options(["rows=2", "camera=true", "noise=0.5", "name=x"]) == \
+        {"rows": 2, "camera": True, "noise": 0.5, "name": "x"}
+    with pytest.raises(SceneError, match="must look like KEY=VALUE"):
+        parse_options(["rows"])
+    with pytest.raises(SceneError, match="given twice"):
+        parse_options(["rows=1", "rows=2"])
