@@ -5,8 +5,9 @@ Feature-name mapping (planscope -> LeRobot), reversible through the per-dimensio
         -> observation.state              names "<key>.<i>" ("<key>" for size-1 keys)
     other low-dimensional obs keys (kind "environment": mug_pos, target_pos...)
         -> observation.environment_state  names as above
-    the camera asked for (an [H, W, 3] uint8 obs key)
-        -> observation.images.<key>       video (AV1 by default)
+    the camera asked for (an [H, W, 3] uint8 obs key; "front" also names the "image" key that
+    planscope scenes record with camera=true)
+        -> observation.images.<camera>    video (AV1 by default)
     actions [D] -> action (names x, y, z, gripper for planscope's 4-D end-effector actions)
     rewards -> next.reward, dones -> next.done
 Per episode: task = the scene name (or the data set's task), planscope/mode, planscope/success,
@@ -22,6 +23,7 @@ from recordings.dataset import Dataset, DatasetError
 from recordings.formats.lerobot_v3_writer import LeRobotV3Writer
 
 STATE, ENV, ACTION = "observation.state", "observation.environment_state", "action"
+SCENE_IMAGE_KEY, SCENE_CAMERA = "image", "front"   # what `collect --option camera=true` records
 _EE_ACTION_NAMES = ("x", "y", "z", "gripper")
 
 
@@ -68,13 +70,16 @@ def lerobot_layout(ds: Dataset, camera: str | None = None
             sources[name] = [src]
     if camera is not None:
         images = [k for k, f in ds.features.items() if f.kind == "image"]
-        if camera not in images:
+        key = camera
+        if camera not in images and images == [SCENE_IMAGE_KEY] and camera == SCENE_CAMERA:
+            key = SCENE_IMAGE_KEY           # planscope scenes record their front camera as "image"
+        if key not in images:
             raise DatasetError(f"{ds.path}: no camera {camera!r} recorded; images in the file: "
                                f"{', '.join(images) or 'none'}")
-        h, w = ds.features[camera].shape[:2]
+        h, w = ds.features[key].shape[:2]
         features[f"observation.images.{camera}"] = {"dtype": "video", "shape": [h, w, 3],
                                                     "names": ["height", "width", "channels"]}
-        sources[f"observation.images.{camera}"] = [camera]
+        sources[f"observation.images.{camera}"] = [key]
     return features, sources
 
 

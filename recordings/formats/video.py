@@ -151,6 +151,9 @@ class VideoEncoder:
     def __init__(self, path: str, fps: int, width: int, height: int, *,
                  codec: str = "libsvtav1", gop: int = 2, crf: int = 30) -> None:
         import av
+        if codec in ("libx264", "h264") and (width % 2 or height % 2):
+            raise DatasetError(f"{path}: H.264 (yuv420p) needs even frame sizes, camera is "
+                               f"{width}x{height}; use codec libsvtav1")
         os.environ.setdefault("SVT_LOG", "1")     # SVT-AV1 prints its whole config otherwise
         av.logging.set_level(av.logging.ERROR)
         self.path = path

@@ -114,3 +114,19 @@ def test_export_refuses_a_camera_that_was_not_recorded(tmp_path):
                                            r"front"):
         export_lerobot(src, str(tmp_path / "o"), fps=10, camera="wrist")
     assert os.listdir(tmp_path) == []
+
+
+def test_scene_front_camera_is_the_recorded_image_key(tmp_path):
+    from tests.recordings.helpers import ENV_ARGS, make_rollout
+    from recordings.header import write_recording
+    h5 = str(tmp_path / "r.h5")
+    write_recording(h5, [make_rollout(i, steps=5) for i in range(2)], env_args=ENV_ARGS)
+    with pytest.raises(DatasetError, match=r"H\.264 \(yuv420p\) needs even frame sizes, "
+                                           r"camera is 5x4"):
+        export_lerobot(open_dataset(h5), str(tmp_path / "o"), fps=10, camera="front",
+                       codec="libx264")
+    assert sorted(os.listdir(tmp_path)) == ["r.h5"]
+    out = export_lerobot(open_dataset(h5), str(tmp_path / "o"), fps=10, camera="front")
+    ds = open_dataset(out)
+    assert ds.features["observation.images.front"].shape == (4, 5, 3)
+    assert ds.frame(1, 4)["observation.images.front"].shape == (4, 5, 3)
