@@ -47,9 +47,9 @@ def split_names(names: Sequence[str]) -> list[tuple[str, int]]:
 def lerobot_layout(ds: Dataset, camera: str | None = None
                    ) -> tuple[dict[str, dict], dict[str, list[str]]]:
     """(LeRobot features, {lerobot feature: [source keys concatenated into it]})."""
-    flat = lambda f: len(f.shape) <= 1                                    # noqa: E731
-    state = [k for k, f in ds.features.items() if f.kind == "state" and flat(f)]
-    env = [k for k, f in ds.features.items() if f.kind == "environment" and flat(f)]
+    # multi-dimensional low-dim arrays (DP's keypoint [9, 2]) are flattened, names key.0..key.17
+    state = [k for k, f in ds.features.items() if f.kind == "state"]
+    env = [k for k, f in ds.features.items() if f.kind == "environment"]
     features: dict[str, dict] = {}
     sources: dict[str, list[str]] = {}
     for name, keys in ((STATE, state), (ENV, env)):

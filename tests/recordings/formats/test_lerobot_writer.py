@@ -130,3 +130,17 @@ def test_scene_front_camera_is_the_recorded_image_key(tmp_path):
     ds = open_dataset(out)
     assert ds.features["observation.images.front"].shape == (4, 5, 3)
     assert ds.frame(1, 4)["observation.images.front"].shape == (4, 5, 3)
+
+
+def test_dp_buffer_exports_with_flattened_keypoints(tmp_path):
+    from tests.recordings.formats.helpers import DP_REAL
+    src = open_dataset(DP_REAL)
+    ds = open_dataset(export_lerobot(src, str(tmp_path / "dp"), fps=10, camera="img"))
+    assert split_names(ds.features["observation.environment_state"].names) == [("keypoint", 18)]
+    assert ds.features["observation.state"].names[:2] == ("state.0", "state.1")
+    for e in range(len(src)):
+        a, b = src.episode_slice(e), ds.episode_slice(e)
+        np.testing.assert_array_equal(b["observation.environment_state"],
+                                      a["keypoint"].reshape(len(a["keypoint"]), -1))
+        np.testing.assert_array_equal(b["action"], a["action"])
+        assert [x.success for x in ds.episodes] == [None] * 3
