@@ -248,6 +248,10 @@ class LeRobotV3Writer:
         import pyarrow.parquet as pq
         meta = os.path.join(self._tmp, "meta")
         episodes = pa.Table.from_pylist(self._episodes)
+        col = episodes.schema.get_field_index("planscope/success")
+        if episodes.schema.field(col).type == pa.null():     # success unknown everywhere
+            episodes = episodes.set_column(col, "planscope/success",
+                                           pa.nulls(len(episodes), pa.bool_()))
         os.makedirs(os.path.join(meta, "episodes", "chunk-000"))
         pq.write_table(episodes, os.path.join(self._tmp, EPISODES_PATH), compression="snappy")
         tasks = sorted(self._tasks.items(), key=lambda kv: kv[1])
