@@ -34,7 +34,7 @@ from recordings.formats.arrow_columns import column_to_numpy
 from recordings.formats.video import DEFAULT_TOLERANCE_S, VideoFiles
 
 _VERSION = re.compile(r"^v?(\d+)\.(\d+)")
-_FRAME_COLUMNS = ("timestamp", "frame_index", "episode_index", "index", "task_index")
+_CACHED_GROUPS, _CACHE_GROUP_BYTES = 4, 64 << 20   # decoded row groups kept (small ones only)
 PLANSCOPE_MODE = "planscope/mode"          # extra per-episode columns planscope's writer adds
 PLANSCOPE_SUCCESS = "planscope/success"
 PLANSCOPE_SEED = "planscope/seed"
@@ -97,6 +97,7 @@ class LeRobotV3Dataset(Dataset):
         self.video_keys = [n for n, f in self.features.items() if f.video]
         self._episodes, self._meta = self._load_episodes()
         self._parquet = _ParquetFiles()
+        self._groups: OrderedDict[tuple, Any] = OrderedDict()
         self._videos = VideoFiles()
 
     # ----- metadata -----
@@ -241,6 +242,7 @@ class LeRobotV3Dataset(Dataset):
     # ----- frames -----
     def close(self) -> None:
         self._parquet.clear()
+        self._groups.clear()
         self._videos.close()
 
     def _data_path(self, e: int) -> str:
@@ -270,11 +272,22 @@ class LeRobotV3Dataset(Dataset):
         g0 = bisect.bisect_right(starts, r0) - 1
         g1 = bisect.bisect_left(starts, r1)
         cols = list(dict.fromkeys([*columns, "index"]))
-        try:
-            table = pf.read_row_groups(list(range(g0, g1)), columns=cols)
-        except (pa.ArrowException, OSError, KeyError) as exc:
-            raise DatasetError(f"{path}: cannot read rows {r0}..{r1} "
-                               f"({str(exc).splitlines()[0]})") from None
+        key = (path, g0, g1, tuple(cols))
+        table = self._groups.get(key)
+        if table is None:
+            try:
+                table = pf.read_row_groups(list(range(g0, g1)), columns=cols)
+            except (pa.ArrowException, OSError, KeyError) as exc:
+                raise DatasetError(f"{path}: cannot read rows {r0}..{r1} "
+                                   f"({str(exc).splitlines()[0]})") from None
+            # Files converted from v2.1 or merged by LeRobot's aggregate hold one big row
+            # group: keep the last few decoded groups so the next frames are a slice.
+            if table.nbytes <= _CACHE_GROUP_BYTES:
+                self._groups[key] = table
+                while len(self._groups) > _CACHED_GROUPS:
+                    self._groups.popitem(last=False)
+        else:
+            self._groups.move_to_end(key)
         table = table.slice(r0 - starts[g0], r1 - r0)
         first = table.column("index")[0].as_py()
         expect = int(self._meta["dataset_from_index"][e]) + lo

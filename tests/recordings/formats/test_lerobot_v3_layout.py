@@ -170,3 +170,21 @@ def test_not_a_dataset(tmp_path):
         open_dataset(str(tmp_path / "x"))
     with pytest.raises(DatasetError, match="no such file or folder"):
         open_dataset(str(tmp_path / "nope"))
+
+
+def test_one_big_row_group_like_lerobots_converter_writes(tmp_path, monkeypatch):
+    root = _copy_real(tmp_path)
+    p = os.path.join(root, "data", "chunk-000", "file-000.parquet")
+    pq.write_table(pq.read_table(p), p, row_group_size=1 << 20)   # pandas/aggregate-style file
+    assert pq.ParquetFile(p).metadata.num_row_groups == 1
+    g = np.load(os.path.join(os.path.dirname(LEROBOT_REAL), "golden.npz"))
+    ds = open_dataset(root)
+    calls = []
+    real = pq.ParquetFile.read_row_groups
+    monkeypatch.setattr(pq.ParquetFile, "read_row_groups",
+                        lambda self, groups, columns=None, **k: calls.append(groups)
+                        or real(self, groups, columns=columns, **k))
+    for e, t, i in [(1, 4, 13), (1, 5, 14), (2, 0, 23)]:
+        np.testing.assert_array_equal(ds.frame(e, t, ["action"])["action"],
+                                      g[f"frame/{i}/action"])
+    assert calls == [[0]]          # decoded once, the next frames are slices of the cached group
