@@ -1,11 +1,15 @@
-"""load_planner(): a checkpoint directory, a built-in name, or `module:attr` -> a Planner.
+"""load_planner(): the ONE loader. A checkpoint, a built-in name, or `module:attr` -> a Planner.
 
-    load_planner("resources/checkpoints/mug_grasp_diffusion")   # checkpoint directory
+    load_planner("resources/checkpoints/mug_grasp_diffusion")   # planscope checkpoint directory
     load_planner("probe")                                       # the teaching probe
     load_planner("examples.gmm_policy:make_planner")            # a plugin: object, class or factory
 
-A plugin attribute may be an object with `plan` and `spec`, or a zero-argument callable
-(class or factory) returning one. torch is imported only when a checkpoint is loaded.
+Dispatch is the list LOADERS of (name, detect, load) entries, tried in order: the first whose
+detect(text, path) is True loads. Another format is one entry (a detector that looks at the
+files cheaply, and a loader returning a planner); a path that no detector claims is read as a
+planscope checkpoint, whose reader names what is missing. Every result's spec is checked
+(planners.protocol.check_spec); a plugin is wrapped in planners.plugin.PluginPlanner.
+torch is imported only when a checkpoint is loaded.
 """
 from __future__ import annotations
 
@@ -13,26 +17,37 @@ import importlib
 import os
 import sys
 from pathlib import Path
+from typing import Any, Callable
 
-from planners.protocol import PlannerError, PlannerSpec
+from planners.protocol import PlannerError, check_spec
 
 BUILTINS = ("probe",)
+
+Detect = Callable[[str, Path], bool]
+Load = Callable[..., Any]          # load(text, *, device, chain_dtype) -> planner
 
 
 def load_planner(source: str | os.PathLike, *, device: str = "cpu", chain_dtype: str = "float32"):
     """Resolve `source` (see module doc) to an object implementing the Planner protocol."""
     text = str(source)
-    if text in BUILTINS and not Path(text).exists():
-        from planners.probe import ProbePlanner
-        return ProbePlanner()
     path = Path(text)
-    if path.exists() or not _looks_like_plugin(text):
-        return load_checkpoint(path, device=device, chain_dtype=chain_dtype)
-    return load_plugin(text)
+    for _name, detect, load in LOADERS:
+        if detect(text, path):
+            planner = load(text, device=device, chain_dtype=chain_dtype)
+            break
+    else:
+        planner = load_checkpoint(path, device=device, chain_dtype=chain_dtype)
+    check_spec(planner.spec, text)
+    return planner
+
+
+def load_builtin(text: str, **_: Any):
+    from planners.probe import ProbePlanner
+    return ProbePlanner()
 
 
 def load_checkpoint(path: str | Path, *, device: str = "cpu", chain_dtype: str = "float32"):
-    """A DiffusionPlanner or RegressionPlanner from a checkpoint directory."""
+    """A DiffusionPlanner or RegressionPlanner from a planscope checkpoint directory."""
     from planners.checkpoint import load_state, read_checkpoint
 
     ckpt = read_checkpoint(path)
@@ -50,7 +65,8 @@ def load_checkpoint(path: str | Path, *, device: str = "cpu", chain_dtype: str =
             load_state(model, ckpt["state_dict"], ckpt["path"])
             return DiffusionPlanner(config, model, ckpt["obs_normalizer"], ckpt["action_normalizer"],
                                     name=name, device=device, chain_dtype=chain_dtype, extra=extra)
-        from planners.regression.model import RegressionConfig, RegressionMLP
+        from planners.regression.config import RegressionConfig
+        from planners.regression.model import RegressionMLP
         from planners.regression.policy import RegressionPlanner
         config = RegressionConfig.from_json(cfg)
         model = RegressionMLP(config)
@@ -61,8 +77,11 @@ def load_checkpoint(path: str | Path, *, device: str = "cpu", chain_dtype: str =
         raise PlannerError(f"{Path(path) / 'config.json'}: invalid model config ({exc})") from None
 
 
-def load_plugin(spec: str):
-    """`module:attr` -> a planner object (calling attr when it is a class or factory)."""
+def load_plugin(spec: str, **_: Any):
+    """`module:attr` -> the planner object (attr called when it is a class or factory), wrapped
+    in PluginPlanner (older form adapted, errors in one line, batches checked)."""
+    from planners.plugin import PluginPlanner
+
     module_name, _, attr_path = spec.partition(":")
     if not module_name or not attr_path:
         raise PlannerError(f"policy {spec!r}: expected a checkpoint directory or module:attr")
@@ -72,6 +91,8 @@ def load_plugin(spec: str):
         obj = importlib.import_module(module_name)
     except ImportError as exc:
         raise PlannerError(f"policy {spec!r}: cannot import module {module_name!r} ({exc})") from None
+    except Exception as exc:   # a user's module failing at import: one line
+        raise PlannerError(f"policy {spec!r}: importing {module_name!r} failed: {type(exc).__name__}: {exc}") from None
     for part in attr_path.split("."):
         if not hasattr(obj, part):
             raise PlannerError(f"policy {spec!r}: module {module_name!r} has no attribute {attr_path!r}")
@@ -83,12 +104,28 @@ def load_plugin(spec: str):
             raise PlannerError(f"policy {spec!r}: calling {attr_path}() failed: {type(exc).__name__}: {exc}") from None
     if not callable(getattr(obj, "plan", None)):
         raise PlannerError(f"policy {spec!r}: {type(obj).__name__} has no plan() method (Planner protocol)")
-    if not isinstance(getattr(obj, "spec", None), PlannerSpec):
+    if not hasattr(obj, "spec"):
         raise PlannerError(f"policy {spec!r}: {type(obj).__name__} has no `spec: PlannerSpec` attribute")
-    return obj
+    return PluginPlanner(obj, spec)
 
 
-def _looks_like_plugin(text: str) -> bool:
+def is_builtin(text: str, path: Path) -> bool:
+    return text in BUILTINS and not path.exists()
+
+
+def looks_like_plugin(text: str, path: Path) -> bool:
     module, sep, attr = text.partition(":")
-    return bool(sep) and bool(attr) and all(p.isidentifier() for p in module.split(".")) and \
-        all(p.isidentifier() for p in attr.split("."))
+    return not path.exists() and bool(sep) and bool(attr) and \
+        all(p.isidentifier() for p in module.split(".")) and all(p.isidentifier() for p in attr.split("."))
+
+
+def is_planscope_checkpoint(text: str, path: Path) -> bool:
+    return path.is_dir() and (path / "config.json").is_file() and (path / "normalizer.json").is_file()
+
+
+# (name, detect, load), tried in order. Adapters for other libraries' files add an entry here.
+LOADERS: list[tuple[str, Detect, Load]] = [
+    ("built-in", is_builtin, load_builtin),
+    ("planscope checkpoint", is_planscope_checkpoint, load_checkpoint),
+    ("plugin module:attr", looks_like_plugin, load_plugin),
+]

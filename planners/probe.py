@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from planners.protocol import PlannerSpec
+from planners.protocol import PlannerError, PlannerSpec
 from recordings.plan_batch import PlanBatch
 
 H = 6
@@ -85,15 +85,26 @@ class ProbePlanner:
     [T+1, N, 6, 2]: chain[0] = tau_T (the noised plan), chain[k] after reverse step k."""
 
     spec = PlannerSpec(name="probe", kind="probe", scene="", obs_dim=0, action_dim=2, horizon=H,
-                       default_solver="ddim", default_steps=len(ABAR),
+                       features=(), obs_format="dict", default_solver="ddim", default_steps=len(ABAR),
+                       library="planscope",
                        extra={"description": "seed worked example: 2-D line to goal (1, 0)"})
 
-    def plan(self, obs: np.ndarray | None, num_samples: int = 1, *, seed: int = SEED, solver: str = "ddim",
-             steps: int = len(ABAR), temperature: float = 1.0, on_step=None, cancel=None, **_) -> PlanBatch:
+    def plan(self, obs=None, num_samples: int = 1, *, seed: int = SEED, solver: str = "ddim",
+             steps: int = len(ABAR), temperature: float = 1.0, initial_noise=None, step_noise=None,
+             on_step=None, cancel=None, **_) -> PlanBatch:
+        """obs: ignored (the probe needs no feature). initial_noise [N, 6, 2] float64: the unit-variance
+        draws that noise the line forward (recorded in the batch; None = default_rng(seed)).
+        Its reverse steps add no noise: step_noise is [0, N, 6, 2]."""
         start = time.perf_counter()
-        rng = np.random.default_rng(seed)
-        traces = [forward_reverse_trace(noise=temperature * rng.normal(size=(H, 2)))
-                  for _ in range(max(1, int(num_samples)))]
+        n = max(1, int(num_samples))
+        if initial_noise is None:
+            rng = np.random.default_rng(seed)
+            draws = np.stack([rng.normal(size=(H, 2)) for _ in range(n)])
+        else:
+            draws = np.asarray(initial_noise, dtype=np.float64)
+            if draws.shape != (n, H, 2):
+                raise PlannerError(f"initial_noise has shape {list(draws.shape)}, expected [{n}, {H}, 2]")
+        traces = [forward_reverse_trace(noise=temperature * draw) for draw in draws]
         s = len(ABAR)
         chain = np.stack([np.concatenate([tr["forward"][-1:], tr["reverse"]]) for tr in traces], axis=1)
         x0 = np.stack([tr["x0_estimates"] for tr in traces], axis=1)
@@ -105,14 +116,18 @@ class ProbePlanner:
                 done, cancelled = k, True
                 break
             if on_step is not None:
-                on_step(k + 1, s, self._batch(chain, x0, timesteps, step_ms, k + 1, seed, temperature, False, start))
-        return self._batch(chain, x0, timesteps, step_ms, done, seed, temperature, cancelled, start)
+                on_step(k + 1, s, self._batch(chain, x0, timesteps, step_ms, k + 1, seed, temperature, False, start,
+                                              draws))
+        return self._batch(chain, x0, timesteps, step_ms, done, seed, temperature, cancelled, start, draws)
 
-    def _batch(self, chain, x0, timesteps, step_ms, done, seed, temperature, cancelled, start) -> PlanBatch:
+    def _batch(self, chain, x0, timesteps, step_ms, done, seed, temperature, cancelled, start,
+               draws) -> PlanBatch:
         dists = np.linalg.norm(chain[: done + 1, :, -1] - GOAL, axis=-1)   # [k+1, N]
         return PlanBatch(plans=chain[done].astype(np.float32), chain=chain[: done + 1].astype(np.float32),
                          x0_estimates=x0[:done].astype(np.float32), timesteps=timesteps[:done],
                          step_ms=step_ms[:done], solver="ddim", seed=int(seed), planner="probe",
                          temperature=float(temperature), cancelled=cancelled,
                          wall_ms=(time.perf_counter() - start) * 1000.0,
-                         meta={"endpoint_dist": dists, "goal": GOAL.copy(), "abar": ABAR.copy()})
+                         meta={"endpoint_dist": dists, "goal": GOAL.copy(), "abar": ABAR.copy(),
+                               "steps_requested": len(ABAR)},
+                         initial_noise=draws, step_noise=np.zeros((0, *draws.shape)))   # float64: exact replay

@@ -4,9 +4,10 @@ Every invalid value raises ValueError naming the field, the value and what is al
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Literal
 
+from planners.config_base import PolicyConfig
 from planners.protocol import SOLVERS
 
 BetaSchedule = Literal["linear", "scaled_linear", "squaredcos_cap_v2"]
@@ -17,7 +18,7 @@ CHAIN_DTYPES = ("float32", "float16")
 
 
 @dataclass
-class DiffusionConfig:
+class DiffusionConfig(PolicyConfig):
     """Model + noise schedule of a diffusion policy.
 
     obs_dim: flat observation size (To = 1); action_dim D; horizon H (waypoints per plan).
@@ -56,12 +57,9 @@ class DiffusionConfig:
 
     def __post_init__(self) -> None:
         self.down_dims = tuple(int(d) for d in self.down_dims)
-        self.obs_spec = tuple((str(k), int(s)) for k, s in self.obs_spec)
-        for name in ("obs_dim", "action_dim", "horizon", "kernel_size", "n_groups",
-                     "step_embed_dim", "num_train_timesteps", "default_steps"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"DiffusionConfig.{name} must be a positive integer, got {value!r}")
+        self.check_positive_ints("obs_dim", "action_dim", "horizon", "kernel_size", "n_groups",
+                                 "step_embed_dim", "num_train_timesteps", "default_steps")
+        self.normalize_obs_spec()
         if not self.down_dims:
             raise ValueError("DiffusionConfig.down_dims must list at least one channel width")
         bad = [d for d in self.down_dims if d < 1 or d % self.n_groups]
@@ -73,16 +71,13 @@ class DiffusionConfig:
         if self.horizon % (2 ** (len(self.down_dims) - 1)):
             raise ValueError(f"DiffusionConfig.horizon={self.horizon} must be divisible by "
                              f"2**(len(down_dims)-1)={2 ** (len(self.down_dims) - 1)}")
-        _check_choice("beta_schedule", self.beta_schedule, BETA_SCHEDULES)
-        _check_choice("prediction_type", self.prediction_type, PREDICTION_TYPES)
-        _check_choice("default_solver", self.default_solver, SOLVERS)
-        _check_choice("control_solver", self.control_solver, SOLVERS)
+        self.check_choice("beta_schedule", BETA_SCHEDULES)
+        self.check_choice("prediction_type", PREDICTION_TYPES)
+        self.check_choice("default_solver", SOLVERS)
+        self.check_choice("control_solver", SOLVERS)
         if not isinstance(self.control_steps, int) or isinstance(self.control_steps, bool) or self.control_steps < 0:
             raise ValueError(f"DiffusionConfig.control_steps must be an integer >= 0 (0 = num_train_timesteps), "
                              f"got {self.control_steps!r}")
-        if self.obs_spec and sum(s for _, s in self.obs_spec) != self.obs_dim:
-            raise ValueError(f"DiffusionConfig.obs_spec sums to {sum(s for _, s in self.obs_spec)}, "
-                             f"obs_dim is {self.obs_dim}")
 
     def scheduler_settings(self):
         """The sampler's SchedulerSettings (planners/sampling.py) for this policy."""
@@ -93,22 +88,3 @@ class DiffusionConfig:
     @property
     def control_steps_resolved(self) -> int:
         return self.control_steps or self.num_train_timesteps
-
-    def to_json(self) -> dict:
-        payload = asdict(self)
-        payload["down_dims"] = list(self.down_dims)
-        payload["obs_spec"] = [list(k) for k in self.obs_spec]
-        return payload
-
-    @classmethod
-    def from_json(cls, payload: dict) -> "DiffusionConfig":
-        known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(payload) - known)
-        if unknown:
-            raise ValueError(f"unknown DiffusionConfig fields {unknown} (allowed: {sorted(known)})")
-        return cls(**payload)
-
-
-def _check_choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise ValueError(f"DiffusionConfig.{name}={value!r} is not one of {', '.join(allowed)}")

@@ -1,11 +1,14 @@
 """DiffusionPlanner: samples N plans for one observation and keeps the whole denoising chain.
 
-plan() returns a PlanBatch (recordings/plan_batch.py) with, in action units:
+plan(obs, ...) takes the dict observation {key: [1, size] float32} of the checkpoint's obs_spec
+keys (To = 1; the scene's keys), or the flat vector [obs_dim] of the older form, and returns a
+PlanBatch (recordings/plan_batch.py) with, in action units:
     chain [S+1, N, H, D]  x_t after every step, chain[0] the initial noise, chain[-1] the plans
     x0_estimates [S, N, H, D]  the model's estimate of the clean plan at every step
-Sampling uses the EMA weights saved in the checkpoint. The noise is drawn on the CPU from one
-torch.Generator seeded by `seed`, so a seed gives the same plans on CPU and CUDA (up to float
-rounding) and DDIM / DPM-Solver++ are fully reproducible.
+Sampling uses the EMA weights saved in the checkpoint and planners/sampling.py's sample_chain.
+The noise is drawn on the CPU from one torch.Generator seeded by `seed`, so a seed gives the
+same plans on CPU and CUDA (up to float rounding); the batch records the noise it used
+(initial_noise, step_noise), and passing it back replays the batch exactly.
 """
 from __future__ import annotations
 
@@ -15,7 +18,8 @@ import torch
 from planners.diffusion.config import CHAIN_DTYPES, DiffusionConfig
 from planners.diffusion.unet import ConditionalUnet1D, count_parameters
 from planners.normalizer import MinMaxNormalizer
-from planners.protocol import SOLVERS, CancelCheck, PlannerError, PlannerSpec, StepCallback
+from planners.protocol import (SOLVERS, CancelCheck, PlannerError, PlannerSpec, StepCallback, flat_observation,
+                               state_features)
 from planners.sampling import sample_chain
 from recordings.plan_batch import PlanBatch
 
@@ -41,11 +45,13 @@ class DiffusionPlanner:
         self.chain_dtype = chain_dtype
         self.spec = PlannerSpec(name=name, kind="diffusion", scene=config.scene, obs_dim=config.obs_dim,
                                 action_dim=config.action_dim, horizon=config.horizon,
-                                obs_keys=config.obs_spec, default_solver=config.default_solver,
+                                obs_keys=config.obs_spec, features=state_features(config.obs_spec),
+                                n_obs_steps=1, default_solver=config.default_solver,
                                 default_steps=config.default_steps,
                                 control_solver=config.control_solver,
                                 control_steps=config.control_steps_resolved,
-                                num_parameters=count_parameters(model), extra=dict(extra or {}))
+                                num_parameters=count_parameters(model), library="planscope",
+                                extra=dict(extra or {}))
 
     def plan(self, obs, num_samples: int, *, seed: int, solver: str | None = None,
              steps: int | None = None, temperature: float = 1.0, initial_noise=None, step_noise=None,
@@ -65,11 +71,9 @@ class DiffusionPlanner:
                             planner_name=self.spec.name, chain_dtype=chain_dtype or self.chain_dtype,
                             device=self.device)
 
-    def _obs_tensor(self, obs: np.ndarray) -> torch.Tensor:
-        flat = np.asarray(obs, dtype=np.float32).reshape(-1)
-        if flat.size != self.config.obs_dim:
-            raise PlannerError(f"policy {self.spec.name!r} expects observations of size {self.config.obs_dim}, "
-                               f"got {flat.size}")
+    def _obs_tensor(self, obs) -> torch.Tensor:
+        """The dict observation ({key: [1, size]}) or the flat vector [obs_dim] -> normalized [1, obs_dim]."""
+        flat = flat_observation(self.spec, obs)
         normalized = self.obs_normalizer.normalize(flat)
         return torch.from_numpy(normalized).to(self.device)[None, :]
 

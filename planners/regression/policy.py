@@ -11,8 +11,9 @@ import torch
 
 from planners.diffusion.policy import resolve_device
 from planners.normalizer import MinMaxNormalizer
-from planners.protocol import CancelCheck, PlannerError, PlannerSpec, StepCallback
-from planners.regression.model import RegressionConfig, RegressionMLP
+from planners.protocol import CancelCheck, PlannerError, PlannerSpec, StepCallback, flat_observation, state_features
+from planners.regression.config import RegressionConfig
+from planners.regression.model import RegressionMLP
 from recordings.plan_batch import PlanBatch
 
 
@@ -27,19 +28,19 @@ class RegressionPlanner:
         self.action_normalizer = action_normalizer
         self.spec = PlannerSpec(name=name, kind="regression", scene=config.scene, obs_dim=config.obs_dim,
                                 action_dim=config.action_dim, horizon=config.horizon,
-                                obs_keys=config.obs_spec, default_solver="none", default_steps=0,
-                                num_parameters=int(sum(p.numel() for p in model.parameters())),
+                                obs_keys=config.obs_spec, features=state_features(config.obs_spec),
+                                n_obs_steps=1, default_solver="none", default_steps=0,
+                                num_parameters=int(sum(p.numel() for p in model.parameters())), library="planscope",
                                 extra=dict(extra or {}))
 
-    def plan(self, obs: np.ndarray, num_samples: int, *, seed: int, solver: str | None = None,
-             steps: int | None = None, temperature: float = 1.0, on_step: StepCallback | None = None,
-             cancel: CancelCheck | None = None, **_: object) -> PlanBatch:
-        """N copies of the predicted chunk [N, H, D] (action units), chain empty."""
+    def plan(self, obs, num_samples: int, *, seed: int, solver: str | None = None,
+             steps: int | None = None, temperature: float = 1.0, initial_noise=None, step_noise=None,
+             on_step: StepCallback | None = None, cancel: CancelCheck | None = None, **_: object) -> PlanBatch:
+        """N copies of the predicted chunk [N, H, D] (action units), chain empty. obs: the dict
+        observation {key: [1, size]} or the flat vector [obs_dim]. It draws no noise, so
+        initial_noise / step_noise are accepted and have nothing to replay; on_step is never called."""
         start = time.perf_counter()
-        flat = np.asarray(obs, dtype=np.float32).reshape(-1)
-        if flat.size != self.config.obs_dim:
-            raise PlannerError(f"policy {self.spec.name!r} expects observations of size {self.config.obs_dim}, "
-                               f"got {flat.size}")
+        flat = flat_observation(self.spec, obs)
         if not isinstance(num_samples, (int, np.integer)) or num_samples < 1:
             raise PlannerError(f"num_samples must be a positive integer, got {num_samples!r}")
         with torch.inference_mode():

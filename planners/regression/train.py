@@ -4,7 +4,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from planners.regression.model import RegressionConfig, RegressionMLP
+from planners.regression.config import RegressionConfig
+from planners.regression.model import RegressionMLP
 
 
 def build(obs_dim: int, action_dim: int, horizon: int, scene: str, obs_spec, overrides: dict | None = None):

@@ -60,3 +60,75 @@ def test_check_compatible_names_expected_and_found():
     planner = load_planner("examples.gmm_policy:make_planner")
     with pytest.raises(PlannerError, match="expects observations of size 9.*gives 5"):
         check_compatible(planner.spec, "mug_grasp", (("a", 5),))
+
+
+MUG_FRAME = {"ee_pos": MUG_OBS[:3], "gripper": MUG_OBS[3:4], "mug_pos": MUG_OBS[4:7], "mug_yaw": MUG_OBS[7:]}
+
+
+def test_older_form_plugin_gets_its_flat_vector_from_the_dict_observation():
+    """examples/gmm_policy.py is written for the older protocol (flat vector, obs_keys): it works
+    unchanged with the dict observation, history first, keys in any order."""
+    from planners.protocol import observation_from_frames
+
+    planner = load_planner("examples.gmm_policy:make_planner")
+    assert planner.spec.older_form and planner.mixture is planner.inner.mixture
+    shuffled = dict(reversed(list(MUG_FRAME.items())))
+    obs = observation_from_frames(planner.spec, [shuffled])
+    assert obs["ee_pos"].shape == (1, 3)
+    from_dict = planner.plan(obs, 50, seed=3)
+    from_flat = planner.plan(MUG_OBS, 50, seed=3)
+    assert np.array_equal(from_dict.plans, from_flat.plans)
+    with pytest.raises(PlannerError, match="cannot replay given noise: its plan\\(\\) has no initial_noise"):
+        planner.plan(obs, 4, seed=0, initial_noise=np.zeros((4, 16, 4)))
+
+
+def test_older_form_plugin_without_obs_keys_takes_the_scene_order(monkeypatch):
+    seen = []
+
+    class Echo:
+        spec = PlannerSpec(name="echo", kind="plugin", scene="", obs_dim=4, action_dim=4, horizon=16)
+
+        def plan(self, obs, num_samples, *, seed, **kw):
+            seen.append(np.asarray(obs))
+            from recordings.plan_batch import PlanBatch
+            return PlanBatch.without_chain(np.zeros((num_samples, 16, 4)), solver="none", seed=seed)
+
+    module = types.ModuleType("echo_policy")
+    module.Echo = Echo
+    monkeypatch.setitem(sys.modules, "echo_policy", module)
+    planner = load_planner("echo_policy:Echo")
+    image = np.zeros((1, 4, 4, 3), np.uint8)
+    planner.plan({"a": np.array([[1.0, 2.0, 3.0]]), "image": image, "b": np.array([[4.0]])}, 2, seed=0)
+    assert seen[-1].tolist() == [1.0, 2.0, 3.0, 4.0]
+
+
+def test_a_plugin_that_breaks_the_protocol_is_refused_in_one_line(monkeypatch):
+    from recordings.plan_batch import PlanBatch
+
+    class Wrong:
+        spec = PlannerSpec(name="wrong", kind="plugin", scene="", obs_dim=2, action_dim=4, horizon=16)
+
+        def __init__(self, returns):
+            self.returns = returns
+
+        def plan(self, obs, num_samples, *, seed, **kw):
+            return self.returns(num_samples)
+
+    module = types.ModuleType("wrong_policies")
+    module.raises = lambda: Wrong(lambda n: {}["missing"])
+    module.ndarray = lambda: Wrong(lambda n: np.zeros((n, 16, 4)))
+    module.three = lambda: Wrong(lambda n: PlanBatch.without_chain(np.zeros((3, 16, 4)), solver="x", seed=0))
+    module.rank2 = lambda: Wrong(lambda n: PlanBatch(plans=np.zeros((n, 64)), chain=np.zeros((0, n, 64, 1)),
+                                                     x0_estimates=np.zeros((0, n, 64, 1)), timesteps=np.zeros(0),
+                                                     step_ms=np.zeros(0), solver="x", seed=0))
+    module.d3 = lambda: Wrong(lambda n: PlanBatch.without_chain(np.zeros((n, 16, 3)), solver="x", seed=0))
+    monkeypatch.setitem(sys.modules, "wrong_policies", module)
+    expected = {"raises": "planner 'wrong' failed: KeyError: 'missing'",
+                "ndarray": "planner 'wrong' returned a ndarray, not a PlanBatch",
+                "three": "planner 'wrong' returned 3 plans, 64 were asked for",
+                "rank2": "planner 'wrong' failed: ValueError: plans must be [N,H,D], got shape (64, 64)",
+                "d3": "planner 'wrong' returned plans [64, 16, 3] with action size 3, its spec says 4"}
+    for attr, message in expected.items():
+        with pytest.raises(PlannerError) as err:
+            load_planner(f"wrong_policies:{attr}").plan(np.zeros(2), 64, seed=0)
+        assert message in str(err.value) and "\n" not in str(err.value), attr
