@@ -118,3 +118,26 @@ def test_checkpoints_act_with_their_control_sampler(bimodal_planner):
     assert spec.control_steps == config.num_train_timesteps
     legacy = {k: v for k, v in config.to_json().items() if not k.startswith("control_")}
     assert DiffusionConfig.from_json(legacy).control_steps_resolved == config.num_train_timesteps
+
+
+@pytest.mark.parametrize("solver,steps", [("ddpm", 10), ("ddim", 6), ("dpmpp", 8)])
+def test_a_batch_replays_exactly_from_its_recorded_noise(bimodal_planner, solver, steps):
+    first = bimodal_planner.plan(OBS, 8, seed=21, solver=solver, steps=steps, temperature=0.7)
+    args = first.replay_args()
+    assert args["initial_noise"].shape == (8, 16, 4) and args["steps"] == steps
+    assert args["step_noise"].shape[0] == (steps if solver == "ddpm" else 0)
+    replay = bimodal_planner.plan(OBS, **{**args, "seed": 999})   # the noise decides, not the seed
+    assert np.array_equal(replay.chain, first.chain) and np.array_equal(replay.x0_estimates, first.x0_estimates)
+    fresh = bimodal_planner.plan(OBS, 8, seed=999, solver=solver, steps=steps, temperature=0.7)
+    assert not np.allclose(fresh.plans, first.plans)
+
+
+def test_the_dict_observation_gives_the_flat_vectors_plans(bimodal_planner):
+    spec = bimodal_planner.spec
+    assert [f.name for f in spec.features] == [k for k, _ in spec.obs_keys] and spec.n_obs_steps == 1
+    sizes = np.cumsum([0] + [f.size for f in spec.features])
+    obs = {f.name: OBS[None, a:b] for f, a, b in zip(spec.features, sizes[:-1], sizes[1:])}
+    from_dict = bimodal_planner.plan(obs, 8, seed=4, solver="ddim", steps=5)
+    assert np.array_equal(from_dict.plans, bimodal_planner.plan(OBS, 8, seed=4, solver="ddim", steps=5).plans)
+    with pytest.raises(PlannerError, match=r"observation '.*' has shape \[\d\], expected \[To=1, \d\]"):
+        bimodal_planner.plan({k: v[0] for k, v in obs.items()}, 8, seed=4)
