@@ -42,6 +42,7 @@ from typing import Callable
 import numpy as np
 import torch
 
+from planners.acceleration.accelerator import StepCancelled
 from planners.protocol import SOLVERS, CancelCheck, PlannerError, StepCallback
 from recordings.plan_batch import PlanBatch
 
@@ -195,7 +196,9 @@ def sample_chain(model_fn: ModelFn, settings: SchedulerSettings, *, num_samples:
       x0 or v as `settings.prediction_type` says). Conditioning is the caller's closure.
     to_actions(x): normalised [N, H, D] tensor -> numpy [N, H, D] float32 in action units.
     on_step(k, S, partial) after every step k (1-based), partial a PlanBatch of steps 1..k;
-    cancel() polled before each step (True -> return now with `cancelled=True`).
+    cancel() polled before each step (True -> return now with `cancelled=True`); model_fn may also
+      raise planners.acceleration.StepCancelled when it saw cancel() between the batches of one
+      split step (same result: the steps done so far, `cancelled=True`).
     chain_dtype: "float32" | "float16" for chain and x0_estimates (plans stay float32).
     meta: merged into the batch's meta (which also gets nonfinite_count, steps_requested,
       chain_dtype, device and the scheduler settings). clock: ms timing source (tests inject one).
@@ -244,7 +247,11 @@ def sample_chain(model_fn: ModelFn, settings: SchedulerSettings, *, num_samples:
                 cancelled = True
                 break
             t_start = clock()
-            model_out = model_fn(scheduler.scale_model_input(x, t), t.to(device))
+            try:
+                model_out = model_fn(scheduler.scale_model_input(x, t), t.to(device))
+            except StepCancelled:   # cancel() seen between the batches of a split step
+                cancelled = True
+                break
             if solver == "ddpm":
                 z = None
                 if int(t) > 0:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from planners.acceleration import PolicyAcceleration
 from planners.diffusion.config import CHAIN_DTYPES, DiffusionConfig
 from planners.diffusion.unet import ConditionalUnet1D, count_parameters
 from planners.normalizer import MinMaxNormalizer
@@ -52,6 +53,12 @@ class DiffusionPlanner:
                                 control_steps=config.control_steps_resolved,
                                 num_parameters=count_parameters(model), library="planscope",
                                 extra=dict(extra or {}))
+        # kernels chosen by measurement, reduced precision behind a fidelity check (planners/acceleration)
+        self.acceleration = PolicyAcceleration(
+            self.model, native_call=lambda m, x, t, c: m(x, t, c), horizon=config.horizon, device=self.device,
+            settings=config.scheduler_settings(), solver=config.default_solver, steps=config.default_steps,
+            action_range=action_normalizer.high - action_normalizer.low, to_actions=self._to_actions)
+        self.spec.extra["precision"] = self.acceleration.describe()
 
     def plan(self, obs, num_samples: int, *, seed: int, solver: str | None = None,
              steps: int | None = None, temperature: float = 1.0, initial_noise=None, step_noise=None,
@@ -62,14 +69,15 @@ class DiffusionPlanner:
         solver = solver or self.config.default_solver
         obs_t = self._obs_tensor(obs)
         n = _check_num_samples(num_samples)
-        cond = obs_t.expand(n, -1)
-        return sample_chain(lambda x, t: self.model(x, t, cond), self.config.scheduler_settings(),
+        model_fn = self.acceleration.model_fn(obs_t, n, cancel=cancel)
+        self.spec.extra["precision"] = self.acceleration.describe()
+        return sample_chain(model_fn, self.config.scheduler_settings(),
                             num_samples=n, horizon=self.config.horizon, action_dim=self.config.action_dim,
                             seed=seed, solver=solver, steps=int(steps or self.config.default_steps),
                             temperature=temperature, initial_noise=initial_noise, step_noise=step_noise,
                             to_actions=self._to_actions, on_step=on_step, cancel=cancel,
                             planner_name=self.spec.name, chain_dtype=chain_dtype or self.chain_dtype,
-                            device=self.device)
+                            device=self.device, meta=model_fn.meta)
 
     def _obs_tensor(self, obs) -> torch.Tensor:
         """The dict observation ({key: [1, size]}) or the flat vector [obs_dim] -> normalized [1, obs_dim]."""

@@ -1,0 +1,263 @@
+"""Accelerator: one loaded U-Net's fast path, chosen by measurement (calibration.py).
+
+    acc = Accelerator(model, horizon=16, device="cpu")
+    model_fn = acc.model_fn(cond [1, G] or [N, G], num_samples=N, cancel=cancel)
+    model_fn(x_t [N, H, D], t) -> [N, H, D] float32     # what planners.sampling.sample_chain calls
+    model_fn.meta    # {"device", "precision", "kernel", "batch_split"}: merged into PlanBatch.meta
+
+Candidates (calibration.Variant): the model's own eager forward ("native": the reference, so the
+choice is never slower than it), kernels.FastUnet with the im2col-GEMM or channels-last conv2d
+kernel, each in float32 and in the reduced precision the device supports (bfloat16 on a CPU with
+AVX-512 BF16 / AMX, bfloat16 or float16 on CUDA; torch.autocast for "native"), and N split into
+smaller calls. Reduced precision is used only after the policy's fidelity check passed
+(`allow_reduced`, fidelity.py); until then, or when it failed, the fastest float32 variant runs.
+
+Cancel: when N runs in several calls, `cancel()` is polled between them and StepCancelled is
+raised (sample_chain polls it again before the next step and returns the steps done so far).
+CUDA: the variants are the same; on top, `cuda_graphs=True` captures the chosen variant once per
+(N, precision) in a CUDA graph and replays it (launch overhead gone at small N). Unmeasured: this
+was written without a GPU and is exercised by tests only on its CPU-side logic.
+"""
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+import torch
+
+from planners.acceleration import calibration as cal
+from planners.acceleration.kernels import FastUnet
+from planners.acceleration.lowering import LoweringError, UnetGraph, architecture_key, lower, weights_key
+from planners.protocol import PlannerError
+
+
+class StepCancelled(Exception):
+    """cancel() returned True between the batches of one split denoiser call."""
+
+
+def reduced_precision(device: torch.device) -> str | None:
+    """The reduced precision worth trying on `device`, or None (float32 only)."""
+    if device.type == "cuda":
+        return "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
+    try:
+        return "bfloat16" if torch.ops.mkldnn._is_mkldnn_bf16_supported() else None
+    except (AttributeError, RuntimeError):
+        return None
+
+
+_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+class Accelerator:
+    """The fast path of one model on one device (see the module doc).
+
+    model: planscope's ConditionalUnet1D or planners.nets.unet1d.ConditionalUnet1D (anything else
+      runs its own forward, float32 or autocast: still calibrated, never lowered).
+    native_call(model, x [B,H,D], t, cond [B,G]) -> [B,H,D]: how to call the model's own forward.
+    kernels: candidate kernels; reduced: the reduced precision to try (default: what the device
+      supports; None = float32 only). timer: seconds (tests inject a fake clock).
+    """
+
+    def __init__(self, model: torch.nn.Module, *, horizon: int, native_call: Callable, device: str | torch.device = "cpu",
+                 cache_dir=None, timer: Callable[[], float] = time.perf_counter,
+                 kernels: tuple[str, ...] = ("native", "gemm", "conv2d"), reduced: str | None = "auto",
+                 cuda_graphs: bool = False) -> None:
+        self.model = model.eval()
+        self.horizon = int(horizon)
+        self.device = torch.device(device)
+        self.native_call = native_call
+        self.timer = timer
+        self.directory = cal.cache_dir(cache_dir)
+        self.signature = cal.machine_signature(self.device)
+        self.arch_key = architecture_key(model)
+        try:
+            self.graph: UnetGraph | None = lower(model)
+            self.lowering_note = ""
+        except LoweringError as exc:
+            self.graph, self.lowering_note = None, str(exc)
+            kernels = ("native",)
+        self.kernels = tuple(kernels)
+        self.reduced = reduced_precision(self.device) if reduced == "auto" else reduced
+        self.cuda_graphs = bool(cuda_graphs) and self.device.type == "cuda"
+        self.allow_reduced = False               # set by the fidelity check (fidelity.py)
+        self.precision_reason = "float32: the reduced-precision fidelity check has not run yet"
+        self._fast: dict[tuple[str, str], FastUnet] = {}
+        self._calibrations: dict[int, cal.Calibration] = {}
+        self._graphs: dict[tuple, "_CudaGraphCall"] = {}
+
+    # -- choice -----------------------------------------------------------------------------------
+
+    def candidates(self) -> list[cal.Variant]:
+        precisions = ["float32"] + ([self.reduced] if self.reduced else [])
+        return [cal.Variant(k, p) for p in precisions for k in self.kernels]
+
+    def calibration(self, num_samples: int) -> cal.Calibration:
+        """The calibration of N's bucket: from memory, else from the disk cache, else measured now."""
+        bucket = cal.batch_bucket(num_samples)
+        found = self._calibrations.get(bucket)
+        if found is None:
+            key = cal.calibration_key(self.arch_key, self.horizon, bucket, self.signature)
+            found = cal.read_cached(self.directory, key)
+            if found is None:
+                found = cal.calibrate(key, bucket, self.candidates(), self._timed_call, timer=self.timer)
+                cal.write_cached(self.directory, found, self.signature)
+            self._calibrations[bucket] = found
+            self._drop_unused()
+        return found
+
+    def variant_for(self, num_samples: int, precision: str = "auto") -> cal.Variant:
+        """precision "auto": reduced when the fidelity check allowed it and it measured faster;
+        "float32": the fastest float32 variant; the reduced name: the fastest reduced variant."""
+        c = self.calibration(num_samples)
+        if precision == "auto":
+            variant = c.choice(self.allow_reduced)
+        elif precision == "float32":
+            variant = c.best_float32
+        elif precision == self.reduced:
+            reduced = [cal.Variant(k, precision) for k in self.kernels]
+            variant = min(reduced, key=lambda v: c.seconds.get(v.name, float("inf")))
+        else:
+            raise PlannerError(f"precision {precision!r} is not one of auto, float32"
+                               f"{', ' + self.reduced if self.reduced else ''} on {self.device}")
+        # a bucket's calibration batch caps the call size: larger N is split (memory, measured size)
+        chunk = variant.chunk or (c.n if num_samples > c.n else 0)
+        return variant.with_chunk(chunk if chunk and chunk < num_samples else 0)
+
+    # -- calls ------------------------------------------------------------------------------------
+
+    def model_fn(self, cond: torch.Tensor | None, num_samples: int, *, precision: str = "auto",
+                 cancel: Callable[[], bool] | None = None) -> "DenoiserFn":
+        """The sampler's model_fn for N samples sharing (cond [1, G]) or not sharing (cond [N, G])
+        the condition; cond None for a model without global conditioning."""
+        variant = self.variant_for(num_samples, precision)
+        return DenoiserFn(self, variant, cond, cancel)
+
+    def run(self, variant: cal.Variant, x: torch.Tensor, t: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
+        """One denoiser call of `variant` without splitting: x [B,H,D] -> [B,H,D] float32."""
+        if self.cuda_graphs and variant.kernel != "native":
+            key = (variant.kernel, variant.precision, tuple(x.shape), None if cond is None else tuple(cond.shape))
+            call = self._graphs.get(key)
+            if call is None:
+                call = self._graphs[key] = _CudaGraphCall(lambda a, b, c: self._run_eager(variant, a, b, c), x, t, cond)
+            return call(x, t, cond)
+        return self._run_eager(variant, x, t, cond)
+
+    def _run_eager(self, variant: cal.Variant, x, t, cond) -> torch.Tensor:
+        if variant.kernel == "native":
+            rows = None if cond is None else cond.expand(x.shape[0], -1)
+            if variant.reduced:
+                with torch.autocast(self.device.type, dtype=_DTYPES[variant.precision]):
+                    return self.native_call(self.model, x, t, rows).float()
+            return self.native_call(self.model, x, t, rows)
+        return self.fast(variant.kernel, variant.precision)(x, t, cond)
+
+    def fast(self, kernel: str, precision: str) -> FastUnet:
+        key = (kernel, precision)
+        if key not in self._fast:
+            if self.graph is None:
+                raise PlannerError(f"the fast path cannot run this model ({self.lowering_note})")
+            self._fast[key] = FastUnet(self.graph, conv=kernel, dtype=_DTYPES[precision])
+        return self._fast[key]
+
+    def _timed_call(self, variant: cal.Variant, n: int) -> Callable[[], object]:
+        """A zero-argument denoiser call on n random samples, for calibration."""
+        g = torch.Generator().manual_seed(0)
+        x = torch.randn((n, self.horizon, self._input_dim()), generator=g).to(self.device)
+        t = torch.tensor(self._mid_timestep(), device=self.device)
+        cond_dim = self._global_cond_dim()
+        cond = torch.zeros((1, cond_dim), device=self.device) if cond_dim else None
+        sync = torch.cuda.synchronize if self.device.type == "cuda" else (lambda: None)
+
+        def call() -> None:
+            with torch.inference_mode():
+                DenoiserFn(self, variant, cond, None)(x, t)
+            sync()
+        return call
+
+    def _drop_unused(self) -> None:
+        """Free the prepared weights of kernels no calibration picked (a 250 M model's bfloat16
+        copy is 0.5 GB)."""
+        keep = {(v.kernel, v.precision) for c in self._calibrations.values() for v in (c.best, c.best_float32)}
+        for key in [k for k in self._fast if k not in keep]:
+            del self._fast[key]
+
+    def _input_dim(self) -> int:
+        if self.graph is not None:
+            return self.graph.input_dim
+        return int(getattr(self.model, "input_dim", 0) or getattr(self.model, "action_dim"))
+
+    def _global_cond_dim(self) -> int:
+        if self.graph is None:
+            return int(getattr(self.model, "global_cond_dim", 0) or 0)
+        return self.graph.global_cond_dim
+
+    @staticmethod
+    def _mid_timestep() -> int:
+        return 50
+
+    # -- reporting --------------------------------------------------------------------------------
+
+    def weights_key(self) -> str:
+        return weights_key(self.model)
+
+    def describe(self, num_samples: int | None = None) -> dict:
+        """What the Policy panel shows: device, precision state and reason, lowering note."""
+        out = {"device": str(self.device), "reduced_precision": self.reduced or "",
+               "reduced_allowed": self.allow_reduced, "reason": self.precision_reason}
+        if self.lowering_note:
+            out["fast_path"] = f"not available: {self.lowering_note}"
+        if num_samples is not None:
+            out["variant"] = self.variant_for(num_samples).name
+        return out
+
+
+class DenoiserFn:
+    """model_fn(x [N,H,D], t) -> [N,H,D] float32 for one sampling call (see Accelerator.model_fn)."""
+
+    def __init__(self, acc: Accelerator, variant: cal.Variant, cond: torch.Tensor | None,
+                 cancel: Callable[[], bool] | None) -> None:
+        self.acc, self.variant, self.cancel = acc, variant, cancel
+        self.cond = None if cond is None else cond.to(acc.device, torch.float32)
+        self.meta = {"device": str(acc.device), "precision": variant.precision, "kernel": variant.kernel,
+                     "batch_split": variant.chunk}
+
+    def __call__(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        n, chunk = x.shape[0], self.variant.chunk
+        whole = self.variant.with_chunk(0)
+        if not chunk or chunk >= n:
+            return self.acc.run(whole, x, t, self.cond)
+        out = torch.empty(x.shape, dtype=torch.float32, device=x.device)
+        shared = self.cond is None or self.cond.shape[0] == 1
+        for lo in range(0, n, chunk):
+            if lo and self.cancel is not None and self.cancel():
+                raise StepCancelled()
+            hi = min(lo + chunk, n)
+            cond = self.cond if shared else self.cond[lo:hi]
+            out[lo:hi] = self.acc.run(whole, x[lo:hi], t, cond)
+        return out
+
+
+class _CudaGraphCall:
+    """One variant captured in a CUDA graph for fixed shapes: inputs are copied into static
+    buffers and the graph replayed (launch overhead gone). Unmeasured (no GPU where written)."""
+
+    def __init__(self, fn: Callable, x: torch.Tensor, t: torch.Tensor, cond: torch.Tensor | None) -> None:
+        self.x, self.t = x.clone(), t.clone()
+        self.cond = None if cond is None else cond.clone()
+        stream = torch.cuda.Stream()
+        stream.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(stream):
+            for _ in range(2):   # warm-up outside the graph (allocator, cuBLAS handles)
+                fn(self.x, self.t, self.cond)
+        torch.cuda.current_stream().wait_stream(stream)
+        self.graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(self.graph):
+            self.out = fn(self.x, self.t, self.cond)
+
+    def __call__(self, x: torch.Tensor, t: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
+        self.x.copy_(x)
+        self.t.copy_(t)
+        if cond is not None:
+            self.cond.copy_(cond)
+        self.graph.replay()
+        return self.out.clone()

@@ -1,0 +1,127 @@
+"""PolicyAcceleration: what a diffusion planner holds to sample through the fast path.
+
+    acc = PolicyAcceleration(model, native_call=..., horizon=H, device="cpu", settings=settings,
+                             solver="ddim", steps=16, action_range=high - low, to_actions=unnormalize)
+    model_fn = acc.model_fn(cond [1, G], N, cancel=cancel)   # -> planners.sampling.sample_chain
+    batch.meta |= model_fn.meta                               # device, precision, kernel, batch_split
+    spec.extra["precision"] = acc.describe()                  # the Policy panel's line
+
+Reduced precision needs the fidelity check (fidelity.py): it runs the first time a batch size
+comes up whose fastest variant is reduced precision (or on `check_fidelity()`, e.g. from the
+loader's worker), once per policy and machine (cached on disk), with the planner's default
+solver at no more than FIDELITY_MAX_STEPS steps (DDIM when the default is DDPM: the check compares
+distributions, and a 100-step DDPM check on a 250 M model would take minutes).
+PLANSCOPE_PRECISION=float32 turns reduced precision off; PLANSCOPE_ACCELERATION=off, or a model
+under MIN_PARAMETERS, runs the model's own float32 forward without calibrating (at that size a
+call is dominated by per-layer overhead the variants share, and calibrating costs more than it
+can save; `planscope bench sampling --size shipped` prints the shipped model's calibration).
+"""
+from __future__ import annotations
+
+import os
+import time
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+
+from planners.acceleration import fidelity as fid
+from planners.acceleration.accelerator import Accelerator, DenoiserFn, StepCancelled
+from planners.acceleration.calibration import REFERENCE
+
+__all__ = ["PolicyAcceleration", "StepCancelled"]
+
+MIN_PARAMETERS = 1_000_000
+FIDELITY_MAX_STEPS = 16
+
+
+class PolicyAcceleration:
+    """Accelerator + fidelity state for one loaded policy. fidelity_conds: the conditions the
+    check samples at ([1, G] normalised tensors; default: the observation range's centre and one
+    seeded random point inside it). to_actions: normalised [N,H,D] tensor -> action units numpy."""
+
+    def __init__(self, model: torch.nn.Module, *, native_call: Callable, horizon: int, device,
+                 settings, solver: str, steps: int, action_range: np.ndarray, to_actions: Callable,
+                 fidelity_conds: Sequence[torch.Tensor] | None = None, cache_dir=None,
+                 timer: Callable[[], float] = time.perf_counter, reduced: str | None = "auto",
+                 kernels: tuple[str, ...] = ("native", "gemm", "conv2d"), enabled: bool | None = None) -> None:
+        if os.environ.get("PLANSCOPE_PRECISION", "").lower() == "float32":
+            reduced = None
+        why_off = ""
+        if enabled is None:
+            if os.environ.get("PLANSCOPE_ACCELERATION", "").lower() == "off":
+                why_off = "PLANSCOPE_ACCELERATION=off"
+            elif sum(p.numel() for p in model.parameters()) < MIN_PARAMETERS:
+                why_off = f"under {MIN_PARAMETERS:,} parameters"
+        elif not enabled:
+            why_off = "turned off"
+        self.enabled = not why_off
+        self.acc = Accelerator(model, horizon=horizon, native_call=native_call, device=device, cache_dir=cache_dir,
+                               timer=timer, kernels=kernels, reduced=reduced if self.enabled else None)
+        if solver == "ddpm":
+            solver, steps = "ddim", FIDELITY_MAX_STEPS
+        self.settings, self.solver = settings, solver
+        self.steps = min(int(steps), FIDELITY_MAX_STEPS, int(settings.num_train_timesteps))
+        self.action_range = np.asarray(action_range, dtype=np.float64)
+        self.to_actions = to_actions
+        self.fidelity_conds = list(fidelity_conds) if fidelity_conds is not None else self._default_conds()
+        self.fidelity: fid.FidelityReport | None = None
+        if not self.enabled:
+            self.acc.precision_reason = f"float32, the model's own forward: fast path off ({why_off})"
+        elif self.acc.reduced is None:
+            self.acc.precision_reason = ("float32: no reduced precision on this device"
+                                         if reduced is not None else "float32: reduced precision turned off")
+
+    def model_fn(self, cond: torch.Tensor | None, num_samples: int, *,
+                 cancel: Callable[[], bool] | None = None) -> DenoiserFn:
+        """The sampler's model_fn for N samples (see Accelerator.model_fn); runs the fidelity check
+        first when this N's fastest variant is reduced precision and the check has not run.
+        Disabled: the model's own float32 forward, nothing measured."""
+        if not self.enabled:
+            return DenoiserFn(self.acc, REFERENCE, cond, cancel)
+        if self.fidelity is None and self.acc.reduced and self.acc.calibration(num_samples).best.reduced:
+            self.check_fidelity()
+        return self.acc.model_fn(cond, num_samples, cancel=cancel)
+
+    def check_fidelity(self) -> fid.FidelityReport:
+        """Run (or read from the cache) the fidelity check and set the precision state."""
+        if self.acc.reduced is None:
+            raise ValueError("no reduced precision to check on this device")
+        key = fid.fidelity_key(self.acc.weights_key(), self.acc.reduced,
+                               {"solver": self.solver, "steps": self.steps, "n": fid.CHECK_SAMPLES,
+                                "conds": [None if c is None else c.reshape(-1).tolist() for c in self.fidelity_conds],
+                                "scheduler": self.settings.to_json()}, self.acc.signature)
+        report = fid.read_report(self.acc.directory, key)
+        if report is None:
+            report = fid.run_check(self._sample, len(self.fidelity_conds), self.action_range, self.acc.reduced)
+            report.solver, report.steps = self.solver, self.steps
+            fid.write_report(self.acc.directory, key, report)
+        self.fidelity = report
+        self.acc.allow_reduced = report.passed
+        self.acc.precision_reason = report.reason
+        return report
+
+    def _sample(self, precision: str, obs_index: int, seed: int) -> np.ndarray:
+        from planners.sampling import sample_chain
+        cond = self.fidelity_conds[obs_index]
+        n = fid.CHECK_SAMPLES
+        model_fn = self.acc.model_fn(cond, n, precision=precision)
+        batch = sample_chain(model_fn, self.settings, num_samples=n, horizon=self.acc.horizon,
+                             action_dim=self.acc._input_dim(), seed=seed, solver=self.solver, steps=self.steps,
+                             to_actions=self.to_actions, device=self.acc.device)
+        return batch.plans
+
+    def _default_conds(self) -> list[torch.Tensor]:
+        g = self.acc._global_cond_dim()
+        if not g:
+            return [None]
+        rng = np.random.default_rng(0)
+        return [torch.zeros((1, g)), torch.from_numpy(rng.uniform(-0.8, 0.8, (1, g)).astype(np.float32))]
+
+    def describe(self) -> dict:
+        """JSON-ready state for spec.extra["precision"] (the Policy panel shows `reason`)."""
+        out = self.acc.describe()
+        if self.fidelity is not None:
+            out["fidelity"] = {"passed": self.fidelity.passed, "deviation": self.fidelity.deviation,
+                               "limit": fid.MAX_DEVIATION, "solver": self.solver, "steps": self.steps}
+        return out
