@@ -132,3 +132,20 @@ def test_a_plugin_that_breaks_the_protocol_is_refused_in_one_line(monkeypatch):
         with pytest.raises(PlannerError) as err:
             load_planner(f"wrong_policies:{attr}").plan(np.zeros(2), 64, seed=0)
         assert message in str(err.value) and "\n" not in str(err.value), attr
+
+
+@pytest.mark.parametrize("solver,steps", [("ddpm", 100), ("ddim", 16), ("dpmpp", 12)])
+def test_a_plugin_diffusion_planner_gets_the_chain_and_replay_from_the_shared_sampler(solver, steps):
+    """examples/mixture_diffusion_policy.py: the exact denoiser of a two-mode mixture, sampled by
+    planners.sampling. Every solver keeps both modes (final y at +-3.7 cm from the mug) and the
+    recorded noise replays the batch exactly through the plugin wrapper."""
+    planner = load_planner("examples.mixture_diffusion_policy:make_planner")
+    obs = {"ee_pos": MUG_OBS[None, :3], "mug_pos": MUG_OBS[None, 4:7]}
+    seen = []
+    batch = planner.plan(obs, 64, seed=1, solver=solver, steps=steps, on_step=lambda k, s, p: seen.append(k))
+    assert batch.chain.shape == (steps + 1, 64, 16, 4) and seen == list(range(1, steps + 1))
+    y = batch.plans[:, -1, 1] - MUG_OBS[5]
+    assert 0.3 < np.mean(y > 0) < 0.7 and np.all(np.abs(np.abs(y) - 0.037) < 0.01)
+    assert np.abs(batch.chain[0][:, -1, 1] - MUG_OBS[5]).std() > 5 * np.abs(y).std()   # starts as noise
+    replay = planner.plan(obs, **batch.replay_args())
+    assert np.array_equal(replay.chain, batch.chain)
