@@ -162,3 +162,20 @@ def test_shipped_checkpoints_give_the_plans_they_gave_before(key):
     finally:
         torch.set_num_threads(threads)
     np.testing.assert_allclose(batch.plans, goldens[key], atol=2e-5, rtol=0)
+
+
+def test_policy_configs_share_one_json_round_trip():
+    from planners.diffusion.config import DiffusionConfig
+    from planners.regression.config import RegressionConfig
+
+    for config in (DiffusionConfig(obs_dim=5, obs_spec=(("a", 3), ("b", 2))),
+                   RegressionConfig(obs_dim=5, hidden=(8, 8), obs_spec=(("a", 3), ("b", 2)))):
+        payload = json.loads(json.dumps(config.to_json()))
+        assert payload["obs_spec"] == [["a", 3], ["b", 2]]
+        assert type(config).from_json(payload) == config
+        with pytest.raises(ValueError, match=f"unknown {type(config).__name__} fields \\['depth'\\]"):
+            type(config).from_json({**payload, "depth": 3})
+        with pytest.raises(ValueError, match=f"{type(config).__name__}.obs_spec sums to 4, obs_dim is 5"):
+            type(config)(obs_dim=5, obs_spec=(("a", 4),))
+    with pytest.raises(ValueError, match="RegressionConfig.activation='gelu' is not one of relu, silu, tanh"):
+        RegressionConfig(obs_dim=5, activation="gelu")
