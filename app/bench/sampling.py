@@ -12,6 +12,8 @@ Figures (targets from the planners issue, on the 2-core machine):
 Uses the shipped checkpoint (resources/checkpoints/mug_grasp_diffusion) when present, else a
 freshly initialised model of the default size (speed does not depend on the weights).
 `--quick`: fewer repetitions and S = 20 for the memory run.
+`--size dp|lerobot|shipped`: instead, planscope against the plain eager reference loop at that
+model size, float32 and reduced precision, with the GEMM rates (app/bench/_sampling_sizes.py).
 """
 from __future__ import annotations
 
@@ -128,6 +130,12 @@ def run(args) -> dict:
     import torch
 
     quick = bool(getattr(args, "quick", False))
+    size = getattr(args, "size", None)
+    if size:
+        from app.bench import _sampling_sizes
+        if size == "shipped":
+            return _sampling_sizes.run_shipped(CHECKPOINT, quick)
+        return _sampling_sizes.run_size(size, quick)
     threads = torch.get_num_threads()
     gemm = gemm_gflops(threads)
     planner, source = _planner()
@@ -148,7 +156,7 @@ def run(args) -> dict:
     print(f"denoiser N=256: {den['ms_per_call']:.1f} ms/call (median {den['ms_median']:.1f}), "
           f"{den['flops_per_call'] / 1e9:.2f} GFLOP -> {den['gflops']:.1f} GFLOP/s = {ratio:.2f} x GEMM "
           f"(target >= 0.5)")
-    # The inspector samples with half the cores (app.inspector_controller.configure_torch_threads),
+    # The inspector samples with half the cores (app.qt.inspector.controller.configure_torch_threads),
     # so on 2 cores with ONE torch thread: the same ratio at that thread count, for context.
     single = {}
     if threads > 1:

@@ -18,6 +18,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--list", action="store_true", help="list the benchmarks and exit")
     p.add_argument("--json", default=None, metavar="FILE", help="also write all figures as JSON")
     p.add_argument("--quick", action="store_true", help="fewer repetitions (smoke run)")
+    p.add_argument("--size", choices=("dp", "lerobot", "shipped"), default=None,
+                   help="bench sampling: planscope against the plain eager loop at diffusion_policy's "
+                        "(~65 M parameters), LeRobot's (~250 M) or the shipped policy's size")
     p.set_defaults(func=run)
 
 
