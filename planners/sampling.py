@@ -8,11 +8,12 @@ chain, the same solvers and the same exact replay.
 
 API (as suggested in the brief; kept): `SchedulerSettings`, `make_scheduler(settings, solver)`,
 `make_training_scheduler(settings)`, `check_steps(settings, solver, steps)`,
-`noise_steps(settings, solver, steps)`, `sample_chain(...)`. Everything is computed by diffusers'
-schedulers (`DDPMScheduler`, `DDIMScheduler` with eta 0, `DPMSolverMultistepScheduler` with
-`algorithm_type="dpmsolver++"`); the only arithmetic done here is DDPM's "mean + std * noise",
-written exactly as diffusers writes it so that the noise can be given instead of drawn (bit-equal
-to `DDPMScheduler.step` for the same noise; tested).
+`noise_steps(settings, solver, steps)`, `sample_chain(...)`. The schedules and the DDIM and
+DPM-Solver++ steps are diffusers' (`DDPMScheduler`, `DDIMScheduler` with eta 0,
+`DPMSolverMultistepScheduler` with `algorithm_type="dpmsolver++"`). DDPM's step is written here
+exactly as `DDPMScheduler.step` writes it, on that scheduler's own tables, because diffusers' step
+cannot be given its noise (only a generator): bit-equal to diffusers' step for the same noise
+(tested for every prediction type, clipped or not).
 
 Noise, replay and what a PlanBatch records (all normalised action space, float32, unit variance):
     initial_noise [N, H, D]     the standard-normal draw: x_T = temperature * init_noise_sigma * it
@@ -240,7 +241,6 @@ def sample_chain(model_fn: ModelFn, settings: SchedulerSettings, *, num_samples:
     record = _Recorder(chain, x0_estimates, timesteps, step_ms, init.numpy(), step_record, solver, seed,
                        planner_name, float(temperature), base_meta, start, clock)
     done, used, cancelled = 0, 0, False
-    scratch = torch.Generator(device="cpu").manual_seed(0)   # diffusers' own DDPM draw, discarded
     with torch.inference_mode():
         for k, t in enumerate(scheduler.timesteps):
             if cancel is not None and cancel():
@@ -261,7 +261,7 @@ def sample_chain(model_fn: ModelFn, settings: SchedulerSettings, *, num_samples:
                         torch.randn(shape, generator=generator, dtype=torch.float32)
                     step_record[used] = z.numpy()
                     used += 1
-                x, x0 = _ddpm_step(scheduler, model_out, t, x, z, float(temperature), scratch)
+                x, x0 = _ddpm_step(scheduler, model_out, t, x, z, float(temperature))
             elif solver == "ddim":
                 out = scheduler.step(model_out, t, x, eta=0.0)
                 x, x0 = out.prev_sample, out.pred_original_sample
@@ -279,33 +279,44 @@ def sample_chain(model_fn: ModelFn, settings: SchedulerSettings, *, num_samples:
 
 
 def _ddpm_step(scheduler, model_out: torch.Tensor, t: torch.Tensor, x: torch.Tensor, z: torch.Tensor | None,
-               temperature: float, scratch: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+               temperature: float) -> tuple[torch.Tensor, torch.Tensor]:
     """DDPMScheduler.step with the noise given: (x_{t-1}, x0-estimate), normalised [N, H, D].
 
-    diffusers computes the x0 estimate (prediction type, clipping/thresholding); the posterior
-    mean and the noise term are written as in DDPMScheduler.step (same operations, same order),
-    so for the same noise the result is bit-equal to diffusers' own step."""
-    out = scheduler.step(model_out, t, x, generator=scratch)
-    if int(t) <= 0:
-        return out.prev_sample, out.pred_original_sample
+    Written as diffusers' DDPMScheduler.step writes it (same operations in the same order, on
+    the scheduler's own alphas_cumprod, previous_timestep and _get_variance), so for the same
+    noise the result is bit-equal to diffusers' own step (tested for every prediction type,
+    clipped or not). diffusers' step cannot be given its noise, only a generator."""
+    config = scheduler.config
+    step_t = int(t)
     prev_t = scheduler.previous_timestep(t)
-    alpha_prod_t = scheduler.alphas_cumprod[t]
-    alpha_prod_t_prev = scheduler.alphas_cumprod[prev_t] if prev_t >= 0 else scheduler.one
+    alpha_prod_t = scheduler.alphas_cumprod[step_t]
+    alpha_prod_t_prev = scheduler.alphas_cumprod[int(prev_t)] if prev_t >= 0 else scheduler.one
     beta_prod_t = 1 - alpha_prod_t
     beta_prod_t_prev = 1 - alpha_prod_t_prev
     current_alpha_t = alpha_prod_t / alpha_prod_t_prev
     current_beta_t = 1 - current_alpha_t
-    x0 = out.pred_original_sample
+    if config.prediction_type == "epsilon":
+        x0 = (x - beta_prod_t ** (0.5) * model_out) / alpha_prod_t ** (0.5)
+    elif config.prediction_type == "sample":
+        x0 = model_out
+    else:   # v_prediction
+        x0 = (alpha_prod_t ** 0.5) * x - (beta_prod_t ** 0.5) * model_out
+    if config.thresholding:
+        x0 = scheduler._threshold_sample(x0)
+    elif config.clip_sample:
+        x0 = x0.clamp(-config.clip_sample_range, config.clip_sample_range)
     pred_original_sample_coeff = (alpha_prod_t_prev ** (0.5) * current_beta_t) / beta_prod_t
     current_sample_coeff = current_alpha_t ** (0.5) * beta_prod_t_prev / beta_prod_t
     mean = pred_original_sample_coeff * x0 + current_sample_coeff * x
+    if z is None:            # t == 0: diffusers adds no noise either
+        return mean, x0
     noise = z.to(device=x.device, dtype=model_out.dtype)
     if temperature != 1.0:
         noise = noise * temperature
     if scheduler.variance_type == "fixed_small_log":
-        variance = scheduler._get_variance(t) * noise
+        variance = scheduler._get_variance(step_t) * noise
     else:
-        variance = (scheduler._get_variance(t) ** 0.5) * noise
+        variance = (scheduler._get_variance(step_t) ** 0.5) * noise
     return mean + variance, x0
 
 

@@ -69,19 +69,25 @@ def test_ddpm_step_noise_count_follows_the_schedule():
     assert noise_steps(SchedulerSettings(), "ddim", 10) == noise_steps(SchedulerSettings(), "dpmpp", 10) == 0
 
 
-@pytest.mark.parametrize("spacing", ["leading", "trailing"])
-def test_seeded_draws_equal_diffusers_own_ddpm_loop(spacing):
+@pytest.mark.parametrize("spacing,steps", [("leading", 25), ("trailing", 25), ("trailing", 100)])
+@pytest.mark.parametrize("prediction,clip", [("epsilon", True), ("epsilon", False), ("sample", True),
+                                             ("v_prediction", True)])
+def test_seeded_draws_equal_diffusers_own_ddpm_loop(spacing, steps, prediction, clip):
     """What LeRobot's and diffusion_policy's conditional_sample do with a generator: one randn for
-    x_T, then scheduler.step(..., generator=g) at every step. Same seed -> bit-equal plans."""
-    settings = SchedulerSettings(prediction_type="epsilon", timestep_spacing=spacing, beta_schedule="linear")
-    batch = run(settings, "ddpm", 25, seed=9)
+    x_T, then scheduler.step(..., generator=g) at every step. Same seed -> bit-equal chain and
+    x0-estimates (planscope's DDPM step is diffusers' arithmetic with the noise given)."""
+    settings = SchedulerSettings(prediction_type=prediction, timestep_spacing=spacing, beta_schedule="linear",
+                                 clip_sample=clip)
+    batch = run(settings, "ddpm", steps, seed=9)
     g = torch.Generator().manual_seed(9)
     scheduler = make_scheduler(settings, "ddpm")
-    scheduler.set_timesteps(25)
+    scheduler.set_timesteps(steps)
     x = torch.randn((N, H, D), generator=g)
-    for t in scheduler.timesteps:
-        x = scheduler.step(wobbly(x, t), t, x, generator=g).prev_sample
-    assert np.array_equal(batch.plans, x.numpy())
+    for k, t in enumerate(scheduler.timesteps):
+        out = scheduler.step(wobbly(x, t), t, x, generator=g)
+        x = out.prev_sample
+        assert np.array_equal(batch.chain[k + 1], x.numpy())
+        assert np.array_equal(batch.x0_estimates[k], out.pred_original_sample.numpy())
 
 
 def test_given_noise_with_temperature_scales_both_draws():
