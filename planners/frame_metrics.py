@@ -163,6 +163,8 @@ def frame_metrics(samples: np.ndarray, demo: np.ndarray, local: LocalModes, *,
               if m in major and m not in hit]
     off = sum(1 for lab, ok in zip(labels, finite) if ok and lab == "") / valid
     verdict = reading.verdict
+    if verdict == "averaging" and len(local.shares) < 2:
+        verdict = "no-mode"      # one local mode: nothing to sit between; the plans left it
     return FrameMetrics(
         demo_dist_nearest=nearest, demo_dist_mean=to_mean,
         sample_modes=float(getattr(reading, "shape_clusters", reading.num_clusters)) if len(good)
@@ -175,7 +177,9 @@ def frame_metrics(samples: np.ndarray, demo: np.ndarray, local: LocalModes, *,
         spread=spread, nonfinite=float(n - finite.sum()),
         collapsed=int(verdict == "collapsed"), averaged=int(verdict == "averaging"),
         off_data=int(verdict == "no-mode"), invalid=int(verdict == "invalid"),
-        latency_ms=float(latency_ms), verdict=verdict, reason=reading.reason, hit=hit)
+        latency_ms=float(latency_ms), verdict=verdict,
+        reason=reading.reason if verdict == reading.verdict else
+        f"the plans leave the one local data mode ({reading.reason})", hit=hit)
 
 
 def compare(a: FrameMetrics, b: FrameMetrics) -> dict[str, float]:

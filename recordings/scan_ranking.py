@@ -190,7 +190,7 @@ def dataset_table(frames: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
             stats["median"].append(np.median(v) if len(v) else np.nan)
             stats["p90"].append(np.percentile(v, 90) if len(v) else np.nan)
         if name in FLAGS:
-            out[name] = np.round(np.asarray(stats["mean"]) * n).astype(np.int64)
+            out[name] = np.round(np.nan_to_num(np.asarray(stats["mean"])) * n).astype(np.int64)
             out[f"{name}_share"] = np.asarray(stats["mean"])
         else:
             for stat, values in stats.items():
