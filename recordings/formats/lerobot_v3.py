@@ -305,6 +305,37 @@ class LeRobotV3Dataset(Dataset):
               ) -> dict[str, np.ndarray]:
         return self._read_rows(episode, np.arange(start, stop), keys)
 
+    def column(self, key: str) -> np.ndarray:
+        """[num_frames, ...] of one non-video feature: one column read per data file (plus its
+        `index` column, to put the rows in episode order and check them)."""
+        import pyarrow as pa
+        self.require([key], "the request")
+        if self.features[key].video:
+            raise DatasetError(f"{self.path}: {key} is a video; read it frame by frame")
+        seen, values, index = set(), [], []
+        for e in range(len(self._episodes)):
+            path = self._data_path(e)
+            if path in seen:
+                continue
+            seen.add(path)
+            pf, _ = self._parquet.get(path)
+            try:
+                table = pf.read(columns=list(dict.fromkeys([key, "index"])))
+            except (pa.ArrowException, OSError, KeyError) as exc:
+                raise DatasetError(f"{path}: cannot read column {key} "
+                                   f"({str(exc).splitlines()[0]})") from None
+            ft = self.features[key]
+            values.append(column_to_numpy(table.column(key), ft.shape,
+                                          image=ft.kind == "image", where=f"{path}: {key}"))
+            index.append(column_to_numpy(table.column("index")))
+        idx = np.concatenate(index)
+        order = np.argsort(idx, kind="stable")
+        want = np.concatenate([np.arange(e.start, e.start + e.length) for e in self._episodes])
+        if len(idx) != len(want) or not np.array_equal(idx[order], want):
+            raise DatasetError(f"{self.path}: the data files' index column does not match "
+                               f"meta/episodes ({len(idx)} rows, {len(want)} frames listed)")
+        return np.concatenate(values)[order]
+
     def _read_rows(self, episode: int, rows: np.ndarray, keys: Sequence[str]
                    ) -> dict[str, np.ndarray]:
         videos = [k for k in keys if k in self.video_keys]

@@ -58,6 +58,9 @@ def test_multi_file_dataset_reads_only_the_row_groups_it_needs(tmp_path, monkeyp
     w = ds.window(1, 6, {"action": [0, 1, 2]})
     assert w["action_is_pad"].tolist() == [False, True, True]
     assert w["action"][:, 0].tolist() == [12.0, 12.0, 12.0]
+    col = ds.column("observation.state")
+    np.testing.assert_array_equal(col, np.concatenate(
+        [ds.episode_slice(e, keys=["observation.state"])["observation.state"] for e in range(4)]))
     cam = ds.frame(2, 3, keys=["observation.images.cam"])["observation.images.cam"]
     assert abs(int(cam[..., 0].mean()) - 60) <= 3 and abs(int(cam[..., 1].mean()) - 80) <= 3
 
