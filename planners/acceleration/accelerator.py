@@ -14,9 +14,10 @@ smaller calls. Reduced precision is used only after the policy's fidelity check 
 
 Cancel: when N runs in several calls, `cancel()` is polled between them and StepCancelled is
 raised (sample_chain polls it again before the next step and returns the steps done so far).
-CUDA: the variants are the same; on top, `cuda_graphs=True` captures the chosen variant once per
-(N, precision) in a CUDA graph and replays it (launch overhead gone at small N). Unmeasured: this
-was written without a GPU and is exercised by tests only on its CPU-side logic.
+CUDA: the same variants (autocast in float16/bfloat16 for "native"), plus "gemm+graph" and
+"conv2d+graph": the FastUnet call captured in a CUDA graph per (shape, precision) and replayed
+(kernel-launch overhead gone, which dominates at small N); like every variant they are timed and
+kept only where they pay off. Unmeasured: written without a GPU; tests cover the CPU-side logic.
 """
 from __future__ import annotations
 
@@ -45,6 +46,7 @@ def reduced_precision(device: torch.device) -> str | None:
         return None
 
 
+GRAPH = "+graph"
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
@@ -61,7 +63,7 @@ class Accelerator:
     def __init__(self, model: torch.nn.Module, *, horizon: int, native_call: Callable, device: str | torch.device = "cpu",
                  cache_dir=None, timer: Callable[[], float] = time.perf_counter,
                  kernels: tuple[str, ...] = ("native", "gemm", "conv2d"), reduced: str | None = "auto",
-                 cuda_graphs: bool = False) -> None:
+                 cuda_graphs: bool = True) -> None:
         self.model = model.eval()
         self.horizon = int(horizon)
         self.device = torch.device(device)
@@ -83,13 +85,16 @@ class Accelerator:
         self.precision_reason = "float32: the reduced-precision fidelity check has not run yet"
         self._fast: dict[tuple[str, str], FastUnet] = {}
         self._calibrations: dict[int, cal.Calibration] = {}
-        self._graphs: dict[tuple, "_CudaGraphCall"] = {}
+        self._graphs: dict[tuple, _CudaGraphCall] = {}
 
     # -- choice -----------------------------------------------------------------------------------
 
     def candidates(self) -> list[cal.Variant]:
         precisions = ["float32"] + ([self.reduced] if self.reduced else [])
-        return [cal.Variant(k, p) for p in precisions for k in self.kernels]
+        kernels = list(self.kernels)
+        if self.cuda_graphs:
+            kernels += [f"{k}{GRAPH}" for k in self.kernels if k != "native"]
+        return [cal.Variant(k, p) for p in precisions for k in kernels]
 
     def calibration(self, num_samples: int) -> cal.Calibration:
         """The calibration of N's bucket: from memory, else from the disk cache, else measured now."""
@@ -114,7 +119,7 @@ class Accelerator:
         elif precision == "float32":
             variant = c.best_float32
         elif precision == self.reduced:
-            reduced = [cal.Variant(k, precision) for k in self.kernels]
+            reduced = [v for v in self.candidates() if v.precision == precision]
             variant = min(reduced, key=lambda v: c.seconds.get(v.name, float("inf")))
         else:
             raise PlannerError(f"precision {precision!r} is not one of auto, float32"
@@ -134,11 +139,12 @@ class Accelerator:
 
     def run(self, variant: cal.Variant, x: torch.Tensor, t: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
         """One denoiser call of `variant` without splitting: x [B,H,D] -> [B,H,D] float32."""
-        if self.cuda_graphs and variant.kernel != "native":
-            key = (variant.kernel, variant.precision, tuple(x.shape), None if cond is None else tuple(cond.shape))
+        if variant.kernel.endswith(GRAPH):
+            eager = cal.Variant(variant.kernel[:-len(GRAPH)], variant.precision)
+            key = (eager, tuple(x.shape), None if cond is None else tuple(cond.shape))
             call = self._graphs.get(key)
             if call is None:
-                call = self._graphs[key] = _CudaGraphCall(lambda a, b, c: self._run_eager(variant, a, b, c), x, t, cond)
+                call = self._graphs[key] = _CudaGraphCall(lambda a, b, c: self._run_eager(eager, a, b, c), x, t, cond)
             return call(x, t, cond)
         return self._run_eager(variant, x, t, cond)
 
@@ -177,7 +183,8 @@ class Accelerator:
     def _drop_unused(self) -> None:
         """Free the prepared weights of kernels no calibration picked (a 250 M model's bfloat16
         copy is 0.5 GB)."""
-        keep = {(v.kernel, v.precision) for c in self._calibrations.values() for v in (c.best, c.best_float32)}
+        keep = {(v.kernel.removesuffix(GRAPH), v.precision) for c in self._calibrations.values()
+                for v in (c.best, c.best_float32)}
         for key in [k for k in self._fast if k not in keep]:
             del self._fast[key]
 

@@ -294,3 +294,34 @@ def test_cancel_is_seen_between_the_batches_of_one_step(tmp_path):
     batch = sample(DenoiserFn(acc, Variant("gemm", "float32", 4), torch.randn(1, G), cancel), cancel=cancel)
     assert batch.cancelled and batch.num_steps == 1 and len(polls) == 5
     assert np.isfinite(batch.plans).all()
+
+
+def test_cuda_graph_variants_capture_once_per_shape_and_replay(tmp_path, monkeypatch):
+    """The CPU side of the CUDA-graph path (no GPU here): graph variants are candidates when
+    enabled, each (kernel, precision, shape) is captured once and replayed after."""
+    from planners.acceleration import accelerator
+    captured = []
+
+    class FakeGraph:   # stands in for torch.cuda.CUDAGraph capture/replay
+        def __init__(self, fn, x, t, cond):
+            captured.append(tuple(x.shape))
+            self.fn = fn
+
+        def __call__(self, x, t, cond):
+            return self.fn(x, t, cond)
+
+    monkeypatch.setattr(accelerator, "_CudaGraphCall", FakeGraph)
+    model = dp_unet(cond_predict_scale=True)
+    acc = Accelerator(model, horizon=H, native_call=native(model), cache_dir=tmp_path, reduced=None)
+    acc.cuda_graphs = True
+    assert Variant("gemm+graph", "float32") in acc.candidates()
+    assert Variant("native+graph", "float32") not in acc.candidates()
+    cond = torch.randn(1, G)
+    x = torch.randn(8, H, D)
+    with torch.inference_mode():
+        eager = acc.run(Variant("gemm", "float32"), x, torch.tensor(4), cond)
+        graphed = [acc.run(Variant("gemm+graph", "float32"), x, torch.tensor(4), cond) for _ in range(3)]
+        acc.run(Variant("gemm+graph", "float32"), x[:5], torch.tensor(4), cond)
+    assert captured == [(8, H, D), (5, H, D)]
+    for out in graphed:
+        assert torch.equal(out, eager)
