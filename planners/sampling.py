@@ -257,8 +257,6 @@ def sample_chain(model_fn: ModelFn, settings: SchedulerSettings, *, num_samples:
                 if int(t) > 0:
                     z = given_steps[used] if given_steps is not None else \
                         torch.randn(shape, generator=generator, dtype=torch.float32)
-                    if given_steps is not None:   # keep the seed's stream aligned with a drawn run
-                        torch.randn(shape, generator=generator, dtype=torch.float32)
                     step_record[used] = z.numpy()
                     used += 1
                 x, x0 = _ddpm_step(scheduler, model_out, t, x, z, float(temperature))
