@@ -21,6 +21,7 @@ kept only where they pay off. Unmeasured: written without a GPU; tests cover the
 """
 from __future__ import annotations
 
+import threading
 import time
 from typing import Callable
 
@@ -86,6 +87,8 @@ class Accelerator:
         self._fast: dict[tuple[str, str], FastUnet] = {}
         self._calibrations: dict[int, cal.Calibration] = {}
         self._graphs: dict[tuple, _CudaGraphCall] = {}
+        # the inspector's worker and a rollout may sample at once: one calibration per bucket
+        self.lock = threading.RLock()
 
     # -- choice -----------------------------------------------------------------------------------
 
@@ -99,15 +102,17 @@ class Accelerator:
     def calibration(self, num_samples: int) -> cal.Calibration:
         """The calibration of N's bucket: from memory, else from the disk cache, else measured now."""
         bucket = cal.batch_bucket(num_samples)
-        found = self._calibrations.get(bucket)
+        with self.lock:
+            return self._calibrations.get(bucket) or self._calibrate(bucket)
+
+    def _calibrate(self, bucket: int) -> cal.Calibration:
+        key = cal.calibration_key(self.arch_key, self.horizon, bucket, self.signature)
+        found = cal.read_cached(self.directory, key)
         if found is None:
-            key = cal.calibration_key(self.arch_key, self.horizon, bucket, self.signature)
-            found = cal.read_cached(self.directory, key)
-            if found is None:
-                found = cal.calibrate(key, bucket, self.candidates(), self._timed_call, timer=self.timer)
-                cal.write_cached(self.directory, found, self.signature)
-            self._calibrations[bucket] = found
-            self._drop_unused()
+            found = cal.calibrate(key, bucket, self.candidates(), self._timed_call, timer=self.timer)
+            cal.write_cached(self.directory, found, self.signature)
+        self._calibrations[bucket] = found
+        self._drop_unused()
         return found
 
     def variant_for(self, num_samples: int, precision: str = "auto") -> cal.Variant:

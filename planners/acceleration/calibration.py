@@ -179,9 +179,10 @@ def calibrate(key: str, n: int, candidates: Iterable[Variant], make_call: Callab
     """Time each candidate at batch n; make_call(variant, n) -> a zero-argument call running one
     denoiser step on n samples (it is built, and its weights prepared, before timing starts).
 
-    Round 1 times every candidate after a warm-up call (best of 3, or one call when the warm-up
-    took over SLOW_CALL_S); the ones within KEEP_WITHIN of the best are timed again (best kept). Then the winner, and the best float32
-    variant, are tried with N split in two and in four (calls of n/2, n/4) when n >= 64.
+    Round 1 times every candidate after a warm-up call (best of 3, or a single call when the
+    warm-up took over SLOW_CALL_S); those within KEEP_WITHIN of the best are timed again (best
+    kept). Then the winner and the best float32 variant are tried with N split in two and in
+    four (calls of n/2, n/4) when n >= 64.
     """
     candidates = list(dict.fromkeys(candidates))
     if REFERENCE not in candidates:

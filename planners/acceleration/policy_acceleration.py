@@ -87,6 +87,12 @@ class PolicyAcceleration:
         """Run (or read from the cache) the fidelity check and set the precision state."""
         if self.acc.reduced is None:
             raise ValueError("no reduced precision to check on this device")
+        with self.acc.lock:
+            if self.fidelity is None:
+                self._check_fidelity()
+        return self.fidelity
+
+    def _check_fidelity(self) -> None:
         key = fid.fidelity_key(self.acc.weights_key(), self.acc.reduced,
                                {"solver": self.solver, "steps": self.steps, "n": fid.CHECK_SAMPLES,
                                 "conds": [None if c is None else c.reshape(-1).tolist() for c in self.fidelity_conds],
@@ -99,7 +105,6 @@ class PolicyAcceleration:
         self.fidelity = report
         self.acc.allow_reduced = report.passed
         self.acc.precision_reason = report.reason
-        return report
 
     def _sample(self, precision: str, obs_index: int, seed: int) -> np.ndarray:
         from planners.sampling import sample_chain
