@@ -244,3 +244,18 @@ def _clusters_only(r, data: dict[str, float], bad: str) -> tuple[str, str]:
         return "collapsed", (f"one plan cluster, but the data has {len(data)} modes "
                              f"({', '.join(data)}); no labels to say which is kept{bad}")
     return "unimodal", f"one plan cluster; no data modes given to compare with{bad}"
+
+
+def alarm_supported(reading: str, truth_shares: Mapping[str, float], data_shares: Mapping[str, float]) -> bool:
+    """Is a `collapsed` / `skewed` reading borne out by shares measured on a much larger sample
+    at the same observation (truth_shares {mode: share})? A reading the larger sample does not
+    support is a false alarm of the instrument (sampling noise), as opposed to the policy really
+    being collapsed or skewed there. Other verdicts return True (nothing to check)."""
+    data = {m: float(q) for m, q in data_shares.items() if q > 0}
+    gone = any(q >= MAJOR_DATA_SHARE and truth_shares.get(m, 0.0) < COLLAPSE_SHARE for m, q in data.items())
+    off = any(abs(truth_shares.get(m, 0.0) - q) > SKEW_MARGIN for m, q in data.items())
+    if reading == "collapsed":
+        return gone
+    if reading == "skewed":
+        return gone or off
+    return True

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
-from typing import Any
+from typing import Any, Callable
 
 from scenes.api import SceneError
 
@@ -80,6 +80,18 @@ def _option_value(text: str) -> Any:
         except ValueError:
             pass
     return text
+
+
+def plan_labeller(scene) -> Callable[[Any], str]:
+    """plan [H, >=3] -> mode label for mode analysis: scene.label_mode, asking for the decided
+    part of the mode ("L" of LL|LR) where the scene can give one (obstacle_reach rows=2: a plan
+    too short to reach the second row), so such plans are compared on what they decide."""
+    label = scene.label_mode
+    try:
+        partial = "partial" in inspect.signature(label).parameters
+    except (TypeError, ValueError):
+        partial = False
+    return (lambda plan: label(plan, partial=True)) if partial else label
 
 
 def make_scene(name: str, **options: Any):

@@ -130,3 +130,14 @@ def test_checkpoint_records_scene_options_and_training_range(tmp_path):
         check_scene_options(old, "obstacle_reach", {"rows": 2}, defaults)
     # ... and its training range comes from the normaliser stored with the weights
     assert np.allclose(training_range(old).high, data.obs.max(axis=0), atol=1e-6)
+
+
+def test_an_alarm_is_false_only_when_a_larger_sample_does_not_bear_it_out():
+    from planners.mode_verdicts import alarm_supported
+    data = {"left": 0.52, "right": 0.48}
+    assert alarm_supported("skewed", {"left": 0.14, "right": 0.83}, data)        # the policy's own skew
+    assert not alarm_supported("skewed", {"left": 0.40, "right": 0.58}, data)    # noise: within 25 points
+    assert alarm_supported("collapsed", {"left": 0.99, "right": 0.01}, data)
+    assert not alarm_supported("collapsed", {"left": 0.95, "right": 0.05}, data)  # present at 5 %
+    assert alarm_supported("skewed", {"left": 0.99, "right": 0.01}, data)         # worse than skewed
+    assert alarm_supported("multimodal", {"left": 0.0, "right": 1.0}, data)
