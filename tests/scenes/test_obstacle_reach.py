@@ -89,3 +89,15 @@ def test_scene_options_defaults_and_parsing():
         parse_options(["rows"])
     with pytest.raises(SceneError, match="given twice"):
         parse_options(["rows=1", "rows=2"])
+
+
+def test_plan_labeller_asks_for_partial_labels_only_where_the_scene_has_them(two_rows):
+    from scenes.registry import plan_labeller
+    obs = two_rows.reset(0)
+    plan16 = make_expert(two_rows, seed=0).plan_for(obs, "RL")
+    assert plan_labeller(two_rows)(plan16) == "R"
+    mug = make_scene("mug_grasp")
+    try:
+        assert plan_labeller(mug) == mug.label_mode      # mug_grasp labels have no parts
+    finally:
+        mug.close()
