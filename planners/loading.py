@@ -123,9 +123,20 @@ def is_planscope_checkpoint(text: str, path: Path) -> bool:
     return path.is_dir() and (path / "config.json").is_file() and (path / "normalizer.json").is_file()
 
 
+def is_dp_checkpoint(text: str, path: Path) -> bool:
+    """A diffusion_policy workspace checkpoint: a `.ckpt` file (read by planners.diffusion_policy)."""
+    return path.suffix == ".ckpt" and path.is_file()
+
+
+def load_dp(text: str, *, device: str = "cpu", chain_dtype: str = "float32"):
+    from planners.diffusion_policy.loading import load_dp_checkpoint
+    return load_dp_checkpoint(text, device=device, chain_dtype=chain_dtype)
+
+
 # (name, detect, load), tried in order. Adapters for other libraries' files add an entry here.
 LOADERS: list[tuple[str, Detect, Load]] = [
     ("built-in", is_builtin, load_builtin),
     ("planscope checkpoint", is_planscope_checkpoint, load_checkpoint),
+    ("diffusion_policy .ckpt", is_dp_checkpoint, load_dp),
     ("plugin module:attr", looks_like_plugin, load_plugin),
 ]
