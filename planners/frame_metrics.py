@@ -13,9 +13,10 @@ the per-step Euclidean distance, so 0.1 means "on average a twentieth of the dat
 Local data modes: planners.modes.analyze_modes clusters the neighbours' chunks (the same
 clustering as every other mode reading); each cluster is a data mode with its share of the
 neighbours and its mean chunk. A sample belongs to the nearest mode when it lies within that
-mode's radius = max(RADIUS_SPREAD x the mode's RMS spread, RADIUS_FLOOR), capped at
-RADIUS_GAP x the distance to the nearest other mode (so a plan halfway between two modes belongs
-to neither); else it has no mode (""). analyze_modes then reads the samples with those labels,
+mode's radius = max(RADIUS_SPREAD x the mode's RMS spread, RADIUS_FLOOR, RADIUS_GAP_MIN x the
+distance to the nearest other mode), capped at RADIUS_GAP x that distance (so a plan halfway
+between two modes belongs to neither, and a policy's own imprecision does not count as leaving a
+mode that is far from every other); else it has no mode (""). analyze_modes then reads the samples with those labels,
 the neighbours' shares as data shares and the mode means as reference plans, and its verdict
 (planners.mode_verdicts) sets the flags: collapsed, averaged (verdict "averaging"), off_data
 ("no-mode": most samples in no local mode), invalid (no finite sample).
@@ -30,8 +31,9 @@ import numpy as np
 from planners.modes import analyze_modes
 
 RADIUS_SPREAD = 3.0     # a mode reaches this many RMS spreads of its own chunks ...
-RADIUS_FLOOR = 0.05     # ... at least this far (normalised units: a 40th of the data range) ...
-RADIUS_GAP = 0.45       # ... and never past this share of the gap to the nearest other mode
+RADIUS_FLOOR = 0.1      # ... at least this far (normalised units: a 20th of the data range) ...
+RADIUS_GAP_MIN = 0.25   # ... or this share of the gap to the nearest other mode ...
+RADIUS_GAP = 0.45       # ... and never past this share of that gap
 MAJOR_SHARE = 0.10      # local data modes this common count for coverage and collapse
 COLLAPSE_SHARE = 0.02   # a major mode with fewer samples than this share is missed
 
@@ -112,7 +114,8 @@ def local_modes(neighbours: np.ndarray | None, *, action_scale: np.ndarray | Non
     if len(means) > 1:
         gaps = np.stack([distances(means, m, scale) for m in means])     # [M, M]
         np.fill_diagonal(gaps, np.inf)
-        radius = np.minimum(radius, RADIUS_GAP * gaps.min(axis=1))
+        gap = gaps.min(axis=1)
+        radius = np.minimum(np.maximum(radius, RADIUS_GAP_MIN * gap), RADIUS_GAP * gap)
     return LocalModes(means, shares, radius, k)
 
 

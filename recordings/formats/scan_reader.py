@@ -23,11 +23,13 @@ SMALL_ROW_VALUES = 64
 
 def is_scan_file(path: str | os.PathLike) -> bool:
     """True when path is an HDF5 file whose format attribute says planscope-scan (cheap)."""
-    try:
-        with h5py.File(os.fspath(path), "r", locking=False) as f:
-            return str(f.attrs.get("format", "")) == FORMAT_NAME
-    except (OSError, ValueError):
-        return False
+    for options in ({}, {"locking": False}):      # no locks on NFS; a file open here already
+        try:
+            with h5py.File(os.fspath(path), "r", **options) as f:
+                return str(f.attrs.get("format", "")) == FORMAT_NAME
+        except (OSError, ValueError):
+            continue
+    return False
 
 
 class ScanReader:

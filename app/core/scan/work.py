@@ -6,8 +6,8 @@
 A frame (episode e, frame t): the policy's observation history at t is read from the data under
 the policy's own feature names; the demonstrated chunk is actions[t : t+H] of episode e (padded
 steps past its end masked); the local data are the action chunks of the K frames nearest to
-(e, t) in the data's normalised state space, other episodes only (the demonstration itself must
-not vote on what the data does there); every policy samples N plans with the same initial noise
+(e, t) in the data's normalised state space, one per other episode (the demonstration itself
+must not vote on what the data does there, and a neighbour's adjacent frames are not new modes); every policy samples N plans with the same initial noise
 (from frame_seed), and planners.frame_metrics measures them.
 """
 from __future__ import annotations
@@ -68,18 +68,47 @@ class LocalData:
         return self.actions[idx]
 
     def nearest(self, episode: int, frame: int, k: int) -> np.ndarray:
-        """[k', H, D] chunks of the k nearest frames of other episodes (k' <= k), nearest first,
-        ties by row."""
+        """[k', H, D] chunks at the frames nearest to (episode, frame), at most one per other
+        episode (its most similar frame), nearest first, ties by row (k' <= k).
+
+        One frame per episode: the frames just before and after a neighbour's best match are
+        the same demonstration shifted by a step, and would otherwise show up as extra "modes"."""
         row = self.starts[episode] + frame
         d = ((self.states - self.states[row]) ** 2).sum(axis=1)
-        a, b = self.starts[episode], self.starts[episode] + self.lengths[episode]
-        d[a:b] = np.inf
-        k = min(k, int(np.isfinite(d).sum()))
+        nonempty = self.lengths > 0
+        best = np.full(len(self.lengths), np.inf)
+        best[nonempty] = np.minimum.reduceat(d, self.starts[nonempty])
+        best[episode] = np.inf
+        k = min(k, int(np.isfinite(best).sum()))
         if k <= 0:
             return np.zeros((0, self.horizon, self.actions.shape[1]), np.float32)
-        cand = np.argpartition(d, k - 1)[:k]
-        cand = cand[np.lexsort((cand, d[cand]))]
-        return self.chunks(cand)
+        eps = np.argpartition(best, k - 1)[:k]
+        eps = eps[np.lexsort((eps, best[eps]))]
+        rows = np.asarray([self.starts[e] + int(np.argmin(d[self.starts[e]:self.starts[e]
+                                                              + self.lengths[e]]))
+                           for e in eps], dtype=np.int64)
+        return self.adjust(self.chunks(rows), self.states[rows], self.states[row])
+
+    @staticmethod
+    def adjust(chunks: np.ndarray, states: np.ndarray, query: np.ndarray) -> np.ndarray:
+        """Chunks [K, H, D] moved to the query state [F] by a local linear fit (ridge) of chunk on
+        state over the K neighbours: chunk + (query - state) @ B.
+
+        Neighbours are near, not at, the query state: where the action depends smoothly on the
+        state (a reach towards an object placed a few cm elsewhere) their chunks differ by more
+        than the modes do. The fit removes that smooth part; a mode chosen independently of the
+        state (left or right of the handle) is not linear in it and stays (regression
+        adjustment, as in approximate Bayesian computation)."""
+        k = len(chunks)
+        if k < 4 or states.shape[1] == 0:
+            return chunks
+        x = (states - states.mean(axis=0)).astype(np.float64)        # [K, F]
+        y = chunks.reshape(k, -1).astype(np.float64)                  # [K, H*D]
+        y = y - y.mean(axis=0)
+        lam = 0.1 * max(float((x ** 2).sum()) / x.shape[1], 1e-9)    # ridge: scale-aware
+        b = np.linalg.solve(x.T @ x + lam * np.eye(x.shape[1]), x.T @ y)   # [F, H*D]
+        moved = chunks.reshape(k, -1) + (query[None] - states).astype(np.float64) @ b
+        return moved.reshape(chunks.shape).astype(np.float32)
 
 
 class ScanContext:
