@@ -47,7 +47,7 @@ $(STAMP): pyproject.toml | venv
 	@$(PY) -c "import torch" 2>/dev/null || { echo "Installing torch 2.13.0 (CPU build) first"; $(PIP) install -q torch==2.13.0; }
 	$(PIP) install -q -e ".[test]"
 	@echo "Compiling the 2-D plan rasteriser (numba, cached for every later start)"
-	@$(PY) -c "from app.plan_raster import warm_up; warm_up()"
+	@$(PY) -c "from app.qt.plots.plan_raster import warm_up; warm_up()"
 	@touch $(STAMP)
 
 bench: install

@@ -3,14 +3,12 @@
 A pair is (flat observation at t [obs_dim], action chunk actions[t:t+H] [H, D]), the chunk padded
 with the episode's last action past its end (the robot holds its final target). To = 1.
 
-The recording is read through `recordings.reader.RecordingReader` (the shared API); the only
-file-format knowledge here is in `_read_episodes`, which falls back to the robomimic layout with
-h5py when the reader cannot be imported.
+The recording is read through `recordings.reader.RecordingReader` (the shared API); no file-format
+knowledge lives here.
 """
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -125,12 +123,10 @@ def load_demo_pairs(path: str | Path, horizon: int = 16) -> DemoData:
 
 
 def _read_episodes(path: Path) -> tuple[dict, list[Episode]]:
-    """(env_args, episodes) through RecordingReader, or h5py on the robomimic layout."""
-    try:
-        from recordings.reader import RecordingReader
-    except ImportError:
-        return _read_episodes_h5py(path)
+    """(env_args, episodes) through RecordingReader."""
     from recordings.errors import RecordingError
+    from recordings.reader import RecordingReader
+
     try:
         reader = RecordingReader(path)
         env_args = dict(reader.env_args)
@@ -146,25 +142,4 @@ def _read_episodes(path: Path) -> tuple[dict, list[Episode]]:
     close = getattr(reader, "close", None)
     if callable(close):
         close()
-    return env_args, episodes
-
-
-def _read_episodes_h5py(path: Path) -> tuple[dict, list[Episode]]:
-    import h5py
-    try:
-        with h5py.File(path, "r") as f:
-            data = f["data"]
-            env_args = json.loads(data.attrs["env_args"])
-            names = sorted((k for k in data if k.startswith("demo_")), key=lambda k: int(k[5:]))
-            episodes = []
-            for name in names:
-                g = data[name]
-                obs = {k: g["obs"][k][()] for k in g["obs"]}
-                mode = g.attrs.get("mode", "")
-                success = g.attrs.get("success")
-                episodes.append(Episode(obs=obs, actions=g["actions"][()],
-                                        mode=mode.decode() if isinstance(mode, bytes) else str(mode),
-                                        success=None if success is None else bool(success)))
-    except (OSError, KeyError, ValueError) as exc:
-        raise PlannerError(f"cannot read training data {str(path)!r}: {exc}") from None
     return env_args, episodes

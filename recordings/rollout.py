@@ -19,7 +19,6 @@ ValueError naming the field, the expected shape and the shape received.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -118,15 +117,28 @@ class ReplanRecord:
     def num_samples(self) -> int:
         return int(self.samples.shape[0])
 
+    @property
+    def executed_plan(self) -> np.ndarray:
+        """[H, D] the full predicted plan the executed chunk came from."""
+        return self.samples[self.executed_index]
+
+    @property
+    def modes(self) -> list[str]:
+        """Distinct mode labels in first-seen order."""
+        return list(dict.fromkeys(self.mode_labels))
+
     @classmethod
     def from_plan_batch(cls, step: int, batch: Any, *, executed_index: int,
                         mode_labels: list[str], feasible: np.ndarray, executed_chunk: np.ndarray,
-                        keep_chain: bool = True) -> "ReplanRecord":
-        """Build a record from a PlanBatch (recordings.plan_batch). keep_chain=False drops the
-        denoising chain (it is ~S times the size of the samples); an empty chain is dropped too."""
+                        keep_chain: bool = True, latency_ms: float | None = None) -> "ReplanRecord":
+        """Build a record from a PlanBatch (recordings.plan_batch): the one way the runner and
+        `planscope sample` make one. keep_chain=False drops the denoising chain (it is ~S times
+        the size of the samples); an empty chain is dropped too. latency_ms: the caller's own
+        measure of the planner call (default: the batch's wall_ms)."""
         has_chain = keep_chain and batch.chain.shape[0] > 0
         return cls(step=step, samples=batch.plans, executed_index=executed_index,
-                   mode_labels=mode_labels, feasible=feasible, latency_ms=batch.wall_ms,
+                   mode_labels=mode_labels, feasible=feasible,
+                   latency_ms=batch.wall_ms if latency_ms is None else latency_ms,
                    executed_chunk=executed_chunk,
                    chain=batch.chain if has_chain else None,
                    x0_estimates=batch.x0_estimates if has_chain else None)
@@ -242,8 +254,3 @@ def perturbation_key(perturbation: dict) -> str:
     if not perturbation:
         return ""
     return to_json(perturbation, separators=(",", ":"))
-
-
-def finite_or_nan(value: float) -> float:
-    """float(value), with None mapped to NaN (metrics absent from a rollout)."""
-    return math.nan if value is None else float(value)

@@ -19,19 +19,16 @@ import os
 import sqlite3
 import threading
 import time
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
 from recordings.errors import RecordingError
+from recordings.tag_model import TAXONOMY, Tag, normalise_tag  # noqa: F401 (Tag: re-exported)
+from recordings.tags_io import export_tags, read_tag_file, save_review, tag_key
 
-# The shared failure vocabulary, in the GUI's key order (keys 1..8).
-TAXONOMY = ("perception", "representation", "dynamics", "planning", "control", "data coverage",
-            "timing", "evaluation")
 SIDECAR_SUFFIX = ".tags.sqlite"
 TAGS_DIR_ENV = "PLANSCOPE_TAGS_DIR"
 SIDECAR_SCHEMA_VERSION = 1
-MAX_TAG_LENGTH = 64
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tags (
@@ -46,42 +43,6 @@ CREATE TABLE IF NOT EXISTS tags (
 CREATE INDEX IF NOT EXISTS tags_by_rollout ON tags(rollout_id);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 """
-
-
-@dataclass(frozen=True)
-class Tag:
-    """id: unique in the sidecar; rollout_id: the rollout's id (summary column "id");
-    tag: a TAXONOMY entry or a user-defined name; step: control step, None = whole rollout;
-    created: Unix seconds (UTC)."""
-    id: int
-    rollout_id: int
-    tag: str
-    step: int | None
-    note: str = ""
-    author: str = ""
-    created: float = 0.0
-
-    @property
-    def tag_id(self) -> int:
-        return self.id
-
-    @property
-    def label(self) -> str:
-        return self.tag
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def normalise_tag(name: str) -> str:
-    """Strip and check a tag name; taxonomy names are matched case-insensitively."""
-    text = " ".join(str(name).split())
-    if not text:
-        raise RecordingError("a tag name cannot be empty")
-    if len(text) > MAX_TAG_LENGTH:
-        raise RecordingError(f"tag name {text[:20]!r}... is longer than {MAX_TAG_LENGTH} characters")
-    lower = text.lower()
-    return lower if lower in TAXONOMY else text
 
 
 def _user_tags_dir() -> Path:
@@ -278,13 +239,11 @@ class TagStore:
         return int(row[0]) if row else 0
 
     def export(self, path: str | os.PathLike) -> int:
-        from recordings.tags_io import export_tags
         return export_tags(self.list(), Path(path))
 
     def import_file(self, path: str | os.PathLike) -> int:
         """Add the tags of a CSV/JSON export; tags already present are skipped. Returns the
         number added."""
-        from recordings.tags_io import read_tag_file, tag_key
         incoming = read_tag_file(Path(path))
         have = {tag_key(t.to_dict()) for t in self.list()}
         fresh = []
@@ -297,7 +256,6 @@ class TagStore:
 
     def save_into_artifact(self) -> Path:
         """Copy every tag into the recording's /review group atomically (see tags_io)."""
-        from recordings.tags_io import save_review
         return save_review(self.recording_path, self.list())
 
     def close(self) -> None:

@@ -28,6 +28,7 @@ import numpy as np
 from recordings import atomic
 from recordings.errors import RecordingError
 from recordings.schema import LAYOUT_INDEX, write_summary
+from recordings.tag_model import TAXONOMY, normalise_tag
 
 CSV_COLUMNS = ("id", "rollout_id", "tag", "step", "note", "author", "created", "created_utc")
 JSON_FORMAT = "planscope-tags"
@@ -71,7 +72,6 @@ def export_tags(tags: list, path: Path) -> int:
 
 
 def _record(raw: dict[str, Any], where: str) -> dict[str, Any]:
-    from recordings.tags import normalise_tag
     try:
         step = raw.get("step")
         step = None if step in (None, "", "null", "None") else int(step)
@@ -135,7 +135,6 @@ def tag_columns(tags: list) -> dict[str, np.ndarray]:
 def save_review(recording: Path, tags: list) -> Path:
     """Copy tags into recording's /review group: copy, add, fsync, atomic rename (see module)."""
     from recordings.reader import open_h5
-    from recordings.tags import TAXONOMY
     with open_h5(str(recording)) as f:
         if f.attrs.get("layout") == LAYOUT_INDEX:
             raise RecordingError(f"{recording}: the recording is still being written (or was "

@@ -132,5 +132,32 @@ def flat_obs(obs: Observation, spec: Sequence[tuple[str, int]]) -> np.ndarray:
     return np.concatenate(parts)
 
 
+# The end-effector convention, owned here: the observation keys that hold the end-effector
+# position (world metres, x y z first) and the gripper opening (1 = open), in the order they are
+# tried. planscope's scenes write "ee_pos" and "gripper"; the others are the names robomimic and
+# other libraries' data use, so the runner, the review views and the inspector read them alike.
+END_EFFECTOR_KEYS = ("ee_pos", "eef_pos", "robot0_eef_pos", "ee_position", "gripper_pos")
+GRIPPER_KEYS = ("gripper", "gripper_open", "gripper_opening", "robot0_gripper_qpos")
+
+
+def end_effector_key(keys: Any) -> str | None:
+    """The first of END_EFFECTOR_KEYS among `keys` (an observation dict or its key names)."""
+    return next((key for key in END_EFFECTOR_KEYS if key in keys), None)
+
+
+def end_effector_position(obs: dict[str, Any]) -> np.ndarray | None:
+    """End-effector position [3] float64 (metres) of one observation, or None when it has none."""
+    key = end_effector_key(obs)
+    return None if key is None else np.asarray(obs[key], dtype=np.float64).reshape(-1)[:3]
+
+
+def gripper_opening(obs: dict[str, Any], default: float = 1.0) -> float:
+    """Gripper opening of one observation, clipped to [0, 1] (1 = open); `default` without one."""
+    key = next((k for k in GRIPPER_KEYS if k in obs), None)
+    if key is None:
+        return default
+    return float(np.clip(np.asarray(obs[key], dtype=np.float64).reshape(-1)[0], 0.0, 1.0))
+
+
 class SceneError(UserFacingError):
     """A scene could not be built or used (bad asset path, unknown option): one clear message."""

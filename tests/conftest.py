@@ -7,7 +7,7 @@ import pytest
 
 @pytest.fixture(autouse=True)
 def isolated_settings(tmp_path_factory, monkeypatch):
-    """Every test gets its own QSettings file (app/settings.py), never the user's."""
+    """Every test gets its own QSettings file (app/qt/shell/settings.py), never the user's."""
     directory = tmp_path_factory.mktemp("settings")
     monkeypatch.setenv("PLANSCOPE_SETTINGS_DIR", str(directory))
     return directory
@@ -16,7 +16,7 @@ def isolated_settings(tmp_path_factory, monkeypatch):
 @pytest.fixture
 def fake_scene_session():
     """A SceneSession over tests/app/shell_fakes.FakeScene (no pybullet), not yet loaded."""
-    from app.state.scene_session import SceneSession
+    from app.core.scene_session import SceneSession
     from tests.app.shell_fakes import FakeScene
 
     session = SceneSession("fake", factory=lambda _name: FakeScene())
@@ -26,16 +26,16 @@ def fake_scene_session():
 
 @pytest.fixture(scope="session")
 def qapp(qapp_args):
-    """pytest-qt's QApplication, created the way the app creates it (app/qt_app.py): shared GL
+    """pytest-qt's QApplication, created the way the app creates it (app/qt/shell/qt_app.py): shared GL
     contexts (pyqtgraph caches compiled shaders across GL views) and the planscope theme."""
-    from app.qt_app import ensure_qapp
+    from app.qt.shell.qt_app import ensure_qapp
 
     return ensure_qapp(qapp_args)
 
 
 @pytest.fixture(autouse=True, scope="session")
 def isolated_cache(tmp_path_factory):
-    """The mesh cache (app/mesh_io.py) lives in a per-session folder, not the user's cache."""
+    """The mesh cache (app/core/mesh_io.py) lives in a per-session folder, not the user's cache."""
     import os
 
     directory = str(tmp_path_factory.mktemp("cache"))

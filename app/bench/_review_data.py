@@ -74,7 +74,7 @@ def write_synthetic(path: str | Path, count: int, *, fail_every: int = 4,
     return path
 
 
-def _expert_rollout(scene, seed: int, policy: str, samples: int) -> Rollout:
+def expert_rollout(scene, seed: int, policy: str, samples: int) -> Rollout:
     """One mug_grasp episode. policy "diffusion": follow the expert's own mode; "regression":
     execute the mean of the two modes' plans (drives the fingers onto the rim)."""
     from scenes import make_expert
@@ -146,7 +146,7 @@ def write_scene_recording(path: str | Path, seeds: range | list[int], *,
                              kind="eval", seed_panel=list(seeds), durable=False) as writer:
             for policy in policies:
                 for seed in seeds:
-                    writer.write_rollout(_expert_rollout(scene, seed, policy, samples))
+                    writer.write_rollout(expert_rollout(scene, seed, policy, samples))
     finally:
         scene.close()
     return path

@@ -33,7 +33,7 @@ def _step_rate(seconds: float = 1.0) -> float:
 def _cpu_s_per_episode(episodes: int = 10) -> float:
     """CPU seconds (process time, so other load on the machine barely moves it) per mug_grasp
     expert episode, recording included except the HDF5 write."""
-    from app.evaluation.collect import run_expert_episode
+    from app.core.evaluation.collect import run_expert_episode
     from scenes import make_scene
     scene = make_scene("mug_grasp")
     try:
@@ -47,7 +47,7 @@ def _cpu_s_per_episode(episodes: int = 10) -> float:
 
 
 def run(args) -> dict:
-    from app.evaluation.collect import collect, default_workers
+    from app.core.evaluation.collect import collect, default_workers
     from scenes.bullet_scene import SUBSTEPS
 
     episodes = 20 if getattr(args, "quick", False) else 100

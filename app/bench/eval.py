@@ -16,7 +16,7 @@ import tempfile
 import time
 
 DIFFUSION = os.path.join("resources", "checkpoints", "mug_grasp_diffusion")
-EXPERT = "app.evaluation.expert_planner:mug_grasp_expert"
+EXPERT = "app.core.evaluation.expert_planner:mug_grasp_expert"
 
 
 def _rss_mb() -> float:
@@ -33,7 +33,7 @@ def _rss_mb() -> float:
 
 
 def _config(policy: str, seeds: list[int], samples: int = 16):
-    from app.evaluation.config import EvalConfig, RolloutSettings
+    from app.core.evaluation.config import EvalConfig, RolloutSettings
     return EvalConfig(policies=[policy], seeds=seeds, perturbations=[],
                       settings=RolloutSettings(scene="mug_grasp", record_samples=samples))
 
@@ -42,7 +42,7 @@ def _timed_run(config, out: str, workers: int) -> dict:
     """End-to-end wall time from the first dispatch (validation excluded, worker start-up
     included), and the steady-state rate: rollouts finished after each worker's first one,
     divided by the time since then (start-up and model loading excluded)."""
-    from app.evaluation.evaluate import run_evaluation
+    from app.core.evaluation.evaluate import run_evaluation
     marks: dict[str, float] = {}
     done: list[float] = []
     result = run_evaluation(config, out, workers=workers, durable=False,
@@ -97,7 +97,7 @@ def _speedup(policy: str, rollouts: int, folder: str) -> dict:
 
 
 def _memory(rollouts: int, folder: str) -> dict:
-    from app.evaluation.evaluate import run_evaluation
+    from app.core.evaluation.evaluate import run_evaluation
     samples: list[tuple[int, float]] = []
     step = max(1, rollouts // 20)
 

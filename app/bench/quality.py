@@ -3,7 +3,7 @@
   - diffusion, 256 samples per seed on a 20-seed panel (DPM-Solver++, the policy's default steps):
     both modes present on every seed; mean left share within [0.35, 0.65]; verdicts per seed;
   - regression baseline on the same panel: its verdict (expected `averaging`) and plan feasibility;
-  - closed loop over 50 seeds (app.evaluation, 1 sample per replan, each policy's control
+  - closed loop over 50 seeds (app.core.evaluation, 1 sample per replan, each policy's control
     sampler: DDPM over the full 100-step schedule for the diffusion checkpoint): success rate of
     each policy (target >= 90 % for diffusion) and the share of regression rollouts that hit the
     mug or the table (target >= 50 %); for context, the diffusion policy again with its
@@ -24,7 +24,7 @@ LOOP_START = 7000
 
 
 def panel(planner, seeds: list[int], num: int) -> dict:
-    from app.commands.sample import sample_in_scene
+    from app.core.sampling import sample_in_scene
     from scenes import make_scene
 
     scene = make_scene("mug_grasp")
@@ -32,9 +32,9 @@ def panel(planner, seeds: list[int], num: int) -> dict:
     try:
         for seed in seeds:
             r = sample_in_scene(planner, "mug_grasp", seed, num, scene=scene)
-            shares = r["analysis"].label_shares
+            shares = r["result"].analysis.label_shares
             rows.append({"seed": seed, "left": shares.get("left", 0.0), "right": shares.get("right", 0.0),
-                         "none": shares.get("", 0.0), "verdict": r["analysis"].verdict,
+                         "none": shares.get("", 0.0), "verdict": r["result"].analysis.verdict,
                          "feasible": float(r["feasible"].mean()), "plan_ms": r["batch"].wall_ms})
     finally:
         scene.close()
@@ -50,10 +50,10 @@ def panel(planner, seeds: list[int], num: int) -> dict:
 
 def closed_loop(policies: list[str], seeds: list[int], workers: int, solver: str = "",
                 steps: int = 0) -> dict:
-    """Success and collision shares per policy from one app.evaluation run ("" / 0: each
+    """Success and collision shares per policy from one app.core.evaluation run ("" / 0: each
     policy's control sampler)."""
-    from app.evaluation.config import EvalConfig, RolloutSettings
-    from app.evaluation.evaluate import run_evaluation
+    from app.core.evaluation.config import EvalConfig, RolloutSettings
+    from app.core.evaluation.evaluate import run_evaluation
     from recordings.reader import RecordingReader
 
     config = EvalConfig(policies=policies, seeds=seeds, perturbations=[],

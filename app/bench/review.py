@@ -28,13 +28,13 @@ def _big_file(quick: bool) -> Path:
     if path.exists():
         return path
     folder.mkdir(parents=True, exist_ok=True)
-    from app.bench._review_data import _expert_rollout
+    from app.bench._review_data import expert_rollout
     from recordings.writer import RecordingWriter
     from scenes import make_scene
     t0 = time.perf_counter()
     scene = make_scene("mug_grasp")
     try:
-        bases = [_with_chain(_expert_rollout(scene, seed, policy, SAMPLES), CHAIN_STEPS)
+        bases = [_with_chain(expert_rollout(scene, seed, policy, SAMPLES), CHAIN_STEPS)
                  for seed in range(3) for policy in ("diffusion", "regression")]
         env = {"env_name": "mug_grasp", "type": "planscope", "env_kwargs": {},
                "obs_spec": [list(x) for x in scene.obs_spec]}
@@ -80,12 +80,12 @@ def _drop_page_cache(path: Path) -> bool:
 
 
 def _window():
-    from app.main_window import MainWindow
-    from app.qt_app import ensure_qapp
-    from app.review_workspace import install
-    from app.state.scene_session import SceneSession
+    from app.core.scene_session import SceneSession
+    from app.qt.review.workspace import install
+    from app.qt.shell.main_window import MainWindow
+    from app.qt.shell.qt_app import ensure_qapp
     app = ensure_qapp()
-    window = MainWindow(SceneSession("mug_grasp"), install_features=False, restore_layout=False)
+    window = MainWindow(SceneSession("mug_grasp"), restore_layout=False)
     window.features["review"] = ws = install(window)
     window.resize(1600, 960)
     window.show()
@@ -105,7 +105,7 @@ def _frame(app, window, ws) -> None:
 
 
 def _first_frame(app, window, ws, path: Path, figures: dict) -> None:
-    from app.state.review import RolloutKey
+    from app.core.review.state import RolloutKey
     t0 = time.perf_counter()
     window.open_paths([str(path)])
     _frame(app, window, ws)
@@ -185,9 +185,9 @@ def _rank_10k(figures: dict) -> None:
     """Ranking + building, sorting and filtering the browser model over 10,000 summary rows."""
     from PySide6 import QtCore
 
-    from app.rollout_browser import COLUMNS, RolloutBrowser
-    from app.state.review import ReviewSession
-    from app.state.review_files import OpenRecording
+    from app.core.review.files import OpenRecording
+    from app.core.review.state import ReviewSession
+    from app.qt.review.rollout_browser import COLUMNS, RolloutBrowser
 
     m = 10_000
     rng = np.random.default_rng(1)
@@ -220,8 +220,8 @@ def _rank_10k(figures: dict) -> None:
     rank_ms = (time.perf_counter() - t0) * 1e3
     browser = RolloutBrowser(session)
     t0 = time.perf_counter()
-    session.recordings_changed.emit()          # the model rebuilds: ranking, tags, search text
-    session._rebuild_queue()
+    session.events.recordings_changed.emit()          # the model rebuilds: ranking, tags, search text
+    session.rebuild_queue()
     build_ms = (time.perf_counter() - t0) * 1e3
     column = [k for k, _ in COLUMNS].index("hardness")
     t0 = time.perf_counter()
@@ -248,7 +248,7 @@ def _rank_10k(figures: dict) -> None:
 
 
 def run(args) -> dict:
-    from app.qt_app import ensure_display
+    from app.qt.shell.qt_app import ensure_display
     quick = bool(getattr(args, "quick", False))
     display = ensure_display()
     figures: dict = {}

@@ -47,10 +47,10 @@ def _frame_ms(view, app, frames: int, before=None) -> float:
 def run(args) -> dict:
     import pyqtgraph.opengl as gl
 
-    from app.qt_app import ensure_display, ensure_qapp
-    from app.gl_meshes import pose_matrix
-    from app.scene_view import _LIT, SceneView
-    from app.state.scene_session import SceneSession
+    from app.core.scene_session import SceneSession
+    from app.qt.shell.gl_meshes import pose_matrix
+    from app.qt.shell.qt_app import ensure_display, ensure_qapp
+    from app.qt.shell.scene_view import _LIT, SceneView
 
     display = ensure_display()
     try:

@@ -34,8 +34,8 @@ def _probe(env: dict[str, str]) -> dict:
 
 
 def run(args) -> dict:
-    from app.commands.open_app import STARTUP_PROBE_ENV
-    from app.qt_app import ensure_display
+    from app.qt.shell.qt_app import ensure_display
+    from app.qt.shell.startup import STARTUP_PROBE_ENV
 
     display = ensure_display()
     try:

@@ -1,7 +1,7 @@
 """Inspector UI: 2-D redraw of 1024 plans, 3-D view with 256 plans, GUI stall while sampling.
 
 - 2-D: a PlanProjection (one curve item for all plans, a `connect` array, painted as one
-  image rasterised in compiled code: app/plan_curve.py) redrawn with a new
+  image rasterised in compiled code: app/qt/plots/plan_curve.py) redrawn with a new
   chain step of 1024 plans x 16 waypoints per frame (setData + synchronous repaint); target
   <= 8 ms/frame. The workload is a REAL chain: the shipped diffusion checkpoint's 1024 plans for
   mug_grasp seed 5000 with its default solver (every step from noise to plans, coloured by the
@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import statistics
 import time
-from pathlib import Path
 
 import numpy as np
 
+from app import CHECKPOINTS
+
 PLANS_2D, PLANS_3D, H, STEPS = 1024, 256, 16, 10
-CHECKPOINTS = Path(__file__).resolve().parents[2] / "resources" / "checkpoints"
 PROBE_MS = 5
 INSPECTOR_VIEW = (690, 540)   # the central 3-D view's size in the default 1600x960 inspector layout
 
@@ -65,7 +65,7 @@ def real_chain(n: int, seed: int = 5000) -> tuple[np.ndarray, np.ndarray] | None
     policy = CHECKPOINTS / "mug_grasp_diffusion"
     if not policy.is_dir():
         return None
-    from app.commands.sample import sample_in_scene
+    from app.core.sampling import sample_in_scene
     from planners import load_planner
     sampled = sample_in_scene(load_planner(str(policy)), "mug_grasp", seed, n)
     labels = np.array([{"left": 0, "right": 1}.get(name, -1) for name in sampled["labels"]])
@@ -92,8 +92,7 @@ def _scrub_ms(app, state, real: tuple[np.ndarray, np.ndarray]) -> float:
     """Median ms per chain step when scrubbing the real 1024-plan chain in the whole window:
     state.set_step, then two event-loop passes (each view's update and its deferred paint:
     both projections, the spread plot and the 3-D overlay)."""
-    from app.state.inspector import SampleResult
-    from app.state.inspector_analysis import summary_from_labels
+    from app.core.analysis import SampleResult, summary_from_labels
     from recordings.plan_batch import PlanBatch
 
     chain, labels = real
@@ -116,7 +115,7 @@ def _scrub_ms(app, state, real: tuple[np.ndarray, np.ndarray]) -> float:
 def bench_2d(app, frames: int, real: tuple[np.ndarray, np.ndarray] | None) -> dict:
     import pyqtgraph as pg
 
-    from app.plan_projection import PlanProjection
+    from app.qt.plots.plan_projection import PlanProjection
 
     synthetic, synthetic_labels = reference_chain(PLANS_2D)
     proj = PlanProjection((0, 1), "top view (x–y)")
@@ -155,11 +154,11 @@ def bench_3d(app, frames: int, size: tuple[int, int] = (1280, 800),
     from OpenGL import GL
     from pyqtgraph import Vector
 
-    from app.plan_overlay import PlanOverlay
-    from app.scene_view import SceneView
-    from app.state.inspector import InspectorState, SampleResult
-    from app.state.inspector_analysis import summary_from_labels
-    from app.state.scene_session import SceneSession
+    from app.core.analysis import SampleResult, summary_from_labels
+    from app.core.inspector.state import InspectorState
+    from app.core.scene_session import SceneSession
+    from app.qt.inspector.plan_overlay import PlanOverlay
+    from app.qt.shell.scene_view import SceneView
     from recordings.plan_batch import PlanBatch
 
     session = SceneSession("mug_grasp")
@@ -223,13 +222,13 @@ def bench_3d(app, frames: int, size: tuple[int, int] = (1280, 800),
 def bench_stall(app, real: tuple[np.ndarray, np.ndarray] | None = None) -> dict:
     from PySide6 import QtCore
 
-    from app.main_window import MainWindow
-    from app.state.scene_session import SceneSession
+    from app.core.scene_session import SceneSession
+    from app.qt import registry
 
     policy = CHECKPOINTS / "mug_grasp_diffusion"
     if not policy.is_dir():
         return {"skipped": f"{policy} is missing (make checkpoints)"}
-    window = MainWindow(SceneSession("mug_grasp"), restore_layout=False)
+    window = registry.main_window(SceneSession("mug_grasp"), restore_layout=False)
     window.resize(1600, 960)
     window.show()
     window.load_scene()
@@ -284,7 +283,7 @@ def bench_stall(app, real: tuple[np.ndarray, np.ndarray] | None = None) -> dict:
 
 
 def run(args) -> dict:
-    from app.qt_app import ensure_display, ensure_qapp
+    from app.qt.shell.qt_app import ensure_display, ensure_qapp
 
     display = ensure_display()
     try:

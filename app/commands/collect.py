@@ -61,7 +61,7 @@ def _options(items: list[str]) -> dict:
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from app.evaluation.collect import collect, default_workers, progress_bar
+    from app.core.evaluation.collect import collect, default_workers, progress_bar
     from scenes.perturbations import parse_perturbation
 
     flat = [part for group in args.perturb for item in group for part in item.split(",") if part]

@@ -15,13 +15,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
-import time
 
 from recordings.errors import UserFacingError
-
-STARTUP_TIMEOUT_S = 600.0   # --exit-after-first-card gives up (exit 1) after this long
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -62,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserFacingError("no display to open the demo on (DISPLAY is unset); run `make demo` "
                               "(it uses xvfb-run), or export the tour headless with "
                               "`planscope demo --export DIR`")
-    from app.demo_data import check_checkpoints
+    from app.core.demo.data import check_checkpoints
     check_checkpoints()
     # One torch thread: the demo samples on the GUI's worker thread while the recording's
     # evaluation workers and the GL views use the other core; two intra-op threads on a busy
@@ -73,98 +69,13 @@ def run(args: argparse.Namespace) -> int:
         # a headless run must not depend on (or change) the user's saved layout
         os.environ.setdefault("PLANSCOPE_SETTINGS_DIR", tempfile.mkdtemp(prefix="planscope-demo-"))
 
-    from app.qt_app import ensure_display, ensure_qapp
-    display = ensure_display() if headless else None
-    try:
-        ensure_qapp()
+    from app.qt.demo import launch
+    from app.qt.shell.qt_app import qt_application
+
+    with qt_application(virtual_display=headless):
         if args.export:
-            return _export(args, size)
-        return _interactive(args, size)
-    finally:
-        if display is not None:
-            from PySide6 import QtWidgets
-            if QtWidgets.QApplication.instance() is not None:
-                QtWidgets.QApplication.instance().shutdown()
-            display.stop()
-
-
-def _build(args: argparse.Namespace, size: tuple[int, int], *, headless: bool):
-    from app.demo_session import DemoSession
-    return DemoSession.create(size=size, present=args.present, theme=args.theme, headless=headless)
-
-
-def _interactive(args: argparse.Namespace, size: tuple[int, int]) -> int:
-    from PySide6 import QtCore, QtWidgets
-
-    from app.commands.open_app import _process_start_time
-
-    app = QtWidgets.QApplication.instance()
-    demo = _build(args, size, headless=args.exit_after_first_card)
-    if args.exit_after_first_card:
-        started = _process_start_time()
-        timings: dict[str, float] = {}
-
-        def check() -> None:
-            now = time.time() - started
-            if "first_card_shown_s" not in timings and demo.tour.card.isVisible():
-                timings["first_card_shown_s"] = now
-            if "first_card_ready_s" not in timings and demo.is_settled(demo.tour.model.current.key):
-                timings["first_card_ready_s"] = now
-            if "recording_ready_s" not in timings and demo.recording_path is not None:
-                timings["recording_ready_s"] = now
-            problem = demo.startup_problem() or (
-                f"not ready after {STARTUP_TIMEOUT_S:.0f} s" if now > STARTUP_TIMEOUT_S else "")
-            if problem or ("first_card_ready_s" in timings and "recording_ready_s" in timings):
-                poll.stop()
-                _print_timings(timings, demo, problem)
-                demo.shutdown()
-                app.exit(1 if problem else 0)
-
-        poll = QtCore.QTimer()
-        poll.setInterval(20)
-        poll.timeout.connect(check)
-        poll.start()
-    demo.start(args.card - 1)
-    code = int(app.exec())
-    demo.shutdown()
-    return code
-
-
-def _print_timings(timings: dict[str, float], demo, problem: str) -> None:
-    print(f"first card shown:     {timings.get('first_card_shown_s', float('nan')):6.2f} s "
-          "after process start")
-    print(f"first card ready:     {timings.get('first_card_ready_s', float('nan')):6.2f} s "
-          "(policies loaded, plans sampled and drawn)")
-    if demo.recording_made_this_run:
-        print(f"demo recording ready: {timings.get('recording_ready_s', float('nan')):6.2f} s "
-              f"(made this run: {demo.recording_path})")
-    else:
-        print(f"demo recording:       cached ({demo.recording_path})")
-    if problem:
-        print(f"demo start-up FAILED: {problem}", file=sys.stderr)
-    sys.stdout.flush()
-
-
-def _export(args: argparse.Namespace, size: tuple[int, int]) -> int:
-    from app.tour_export import export_tour
-
-    demo = _build(args, size, headless=True)
-    try:
-        demo.wait_for_recording(progress_to=sys.stderr)
-
-        def progress(k: int, total: int, key: str) -> None:
-            print(f"[{k}/{total}] card {key}", file=sys.stderr, flush=True)
-
-        result = export_tour(demo.window, args.export, size=size,
-                             seconds_per_card=args.seconds_per_card, video=not args.no_video,
-                             progress=progress)
-    finally:
-        demo.shutdown()
-    for png in result.pngs:
-        print(png)
-    if result.video is not None:
-        print(result.video)
-    print(f"exported {len(result.pngs)} cards"
-          + (f" and {result.frames} video frames" if result.video else "")
-          + f" in {result.seconds:.1f} s", file=sys.stderr)
-    return 0
+            return launch.export_demo(args.export, size, present=args.present, theme=args.theme,
+                                      seconds_per_card=args.seconds_per_card,
+                                      video=not args.no_video)
+        return launch.run_demo(size, present=args.present, theme=args.theme, card=args.card,
+                               exit_after_first_card=args.exit_after_first_card)

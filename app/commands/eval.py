@@ -48,11 +48,11 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from app.evaluation.acceptance import METRICS, decide, format_decision
-    from app.evaluation.config import (EvalConfig, EvalConfigError, RolloutSettings,
-                                       parse_perturbation, parse_seeds)
-    from app.evaluation.evaluate import print_progress, run_evaluation
-    from app.evaluation.summary import load_summary
+    from app.core.evaluation.acceptance import METRICS, decide, format_decision
+    from app.core.evaluation.config import (EvalConfig, EvalConfigError, RolloutSettings, parse_perturbation,
+                                            parse_seeds)
+    from app.core.evaluation.evaluate import print_progress, run_evaluation
+    from app.core.evaluation.summary import load_summary
 
     if args.accept_metric is not None and args.accept_metric not in METRICS:
         raise EvalConfigError(f"--accept-metric {args.accept_metric!r}: valid: {', '.join(METRICS)}")

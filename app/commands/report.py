@@ -16,7 +16,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from app.evaluation.report import write_report
+    from app.core.evaluation.report import write_report
     path = write_report(args.artifact, args.out)
     print(f"wrote {path}")
     return 0

@@ -35,30 +35,10 @@ def check_files(files: list[str]) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from recordings.errors import UserFacingError
+    from app.qt.launch import open_review
+
     paths = check_files(args.files)
-    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        raise UserFacingError("no display to open a window on (DISPLAY is unset); run under "
-                              "xvfb-run, or render headless with `planscope snapshot --view review "
-                              f"--recording {args.files[0]} --out review.png`")
-    from PySide6 import QtCore
-
-    from app.main_window import MainWindow
-    from app.qt_app import ensure_qapp
-    from app.state.scene_session import SceneSession
-
-    app = ensure_qapp()
-    window = MainWindow(SceneSession(args.scene or _scene_of(paths[0])))
-    window.set_workspace("review")
-    window.show()
-
-    def after_shown() -> None:
-        window.load_scene()
-        window.open_paths(paths)
-        window.set_workspace("review")
-
-    QtCore.QTimer.singleShot(0, after_shown)
-    return int(app.exec())
+    return open_review(paths, args.scene or _scene_of(paths[0]))
 
 
 def _scene_of(path: str) -> str:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import sys
 
-from app.state.review import ReviewSession, RolloutKey
-from app.state.review_tags import TAXONOMY
+from app.core.review.state import ReviewSession, RolloutKey
+from app.core.review.tags import TAXONOMY
 
 
 def main() -> None:

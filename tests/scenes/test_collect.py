@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from app.cli import main
-from app.evaluation.collect import collect
+from app.core.evaluation.collect import collect
 from recordings.reader import RecordingReader
 
 

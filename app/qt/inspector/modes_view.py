@@ -1,0 +1,204 @@
+"""Modes view: which modes the plans fall into, against the demonstration data, with a verdict.
+
+Bars: the policy's share of samples per mode (mode colour) beside the data's share (grey outline)
+from the checkpoint's provenance. Below: normalized entropy, coverage, the verdict badge
+(multimodal / collapsed / averaging / unimodal-as-data) with its one-line reason, and the
+baseline's verdict beside it. Clicking a bar or a mode button isolates that mode's plans.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtWidgets
+
+from app.core.analysis import ModeSummary
+from app.core.inspector.state import InspectorState
+from app.qt.plots.mode_colors import UNLABELLED_HEX, mode_hex
+
+VERDICT_COLOURS = {"multimodal": "#009E73", "unimodal-as-data": "#009E73", "collapsed": "#E69F00",
+                   "averaging": "#FF3B30", "": "#5A5F66"}
+BAR_WIDTH = 0.38
+
+
+def badge_style(verdict: str) -> str:
+    colour = VERDICT_COLOURS.get(verdict, "#5A5F66")
+    return (f"QLabel {{ background: {colour}; color: #101215; font-weight: bold; "
+            f"border-radius: 6px; padding: 3px 10px; }}")
+
+
+class VerdictBox(QtWidgets.QWidget):
+    """Title, badge and one-line reason for one planner's verdict."""
+
+    def __init__(self, title: str, parent=None) -> None:
+        super().__init__(parent)
+        self.title = QtWidgets.QLabel(f"<b>{title}</b>")
+        self.badge = QtWidgets.QLabel("—")
+        self.badge.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        self.reason = QtWidgets.QLabel("")
+        self.reason.setWordWrap(True)
+        self.reason.setStyleSheet("color: #B8BEC6;")
+        row = QtWidgets.QHBoxLayout()
+        row.addWidget(self.title)
+        row.addWidget(self.badge)
+        row.addStretch(1)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(row)
+        layout.addWidget(self.reason)
+        self.set_verdict("", "")
+
+    def set_verdict(self, verdict: str, reason: str, name: str = "") -> None:
+        self.badge.setText(verdict or "—")
+        self.badge.setStyleSheet(badge_style(verdict))
+        self.reason.setText(reason)
+        self.badge.setToolTip(f"{name}: {verdict} — {reason}" if name else reason)
+
+
+class ModesView(QtWidgets.QWidget):
+    """Reacts to InspectorState's batch/isolation events; isolates a mode on click."""
+
+    def __init__(self, state: InspectorState, parent=None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.plot = pg.PlotWidget()
+        self.plot.setMenuEnabled(False)
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.plot.setLabel("left", "share (%)")
+        self.plot.setLabel("bottom", "mode")
+        self.plot.getAxis("left").enableAutoSIPrefix(False)
+        self.plot.showGrid(y=True, alpha=0.15)
+        self.plot.setYRange(0, 118, padding=0)   # headroom above 100 % for the legend
+        self.plot.setMinimumHeight(110)
+        legend = self.plot.addLegend(offset=(5, 2), labelTextSize="8pt", colCount=2)
+        self._bars = pg.BarGraphItem(x=[], height=[], width=BAR_WIDTH)
+        self._data_bars = pg.BarGraphItem(x=[], height=[], width=BAR_WIDTH,
+                                          brush=pg.mkBrush(255, 255, 255, 30),
+                                          pen=pg.mkPen("#C8C8C8", width=1.5,
+                                                       style=QtCore.Qt.PenStyle.DashLine))
+        self._none_bar = pg.BarGraphItem(x=[], height=[], width=BAR_WIDTH, brush=UNLABELLED_HEX)
+        for item in (self._data_bars, self._bars, self._none_bar):
+            self.plot.addItem(item)
+        legend.addItem(self._bars, "policy")
+        legend.addItem(self._data_bars, "demonstrations")
+        self.plot.scene().sigMouseClicked.connect(self._on_click)
+
+        self.metrics = QtWidgets.QLabel("")
+        self.metrics.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self.metrics.setWordWrap(True)   # never widen the dock (and the window) for one line
+        self.buttons_row = QtWidgets.QHBoxLayout()
+        self.mode_buttons: list[QtWidgets.QPushButton] = []
+        self.policy_verdict = VerdictBox("Policy")
+        self.baseline_verdict = VerdictBox("Baseline")
+        verdicts = QtWidgets.QHBoxLayout()
+        verdicts.addWidget(self.policy_verdict, 1)
+        verdicts.addWidget(self.baseline_verdict, 1)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(verdicts)
+        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.metrics)
+        layout.addLayout(self.buttons_row)
+        ev = state.events
+        ev.batch.connect(lambda _r: self.refresh())
+        ev.isolation.connect(lambda _m: self._refresh_buttons())
+        ev.baseline.connect(lambda _p: self.refresh())
+        self.refresh()
+
+    # ---- drawing -----------------------------------------------------------------------------
+    def refresh(self) -> None:
+        result = self.state.result
+        summary = result.summary if result is not None else None
+        self._draw_summary(summary)
+        name = self.state.policy.name if self.state.policy is not None else ""
+        if summary is None:
+            text = "no mode analysis (the scene knows no modes)" if result is not None else ""
+            self.policy_verdict.set_verdict("", text or "sample to see the modes")
+        else:
+            self.policy_verdict.set_verdict(summary.verdict, summary.reason, name)
+        base = self.state.baseline_result
+        base_summary = base.summary if base is not None else None
+        self.baseline_verdict.setVisible(self.state.baseline is not None or base is not None)
+        if base_summary is not None:
+            self.baseline_verdict.set_verdict(base_summary.verdict, base_summary.reason,
+                                              self.state.baseline.name if self.state.baseline else "")
+        else:
+            self.baseline_verdict.set_verdict("", "sampled together with the policy")
+
+    def _draw_summary(self, summary: ModeSummary | None) -> None:
+        if summary is None or summary.num_modes == 0:
+            for item in (self._bars, self._data_bars, self._none_bar):
+                item.setOpts(x=[], height=[])
+            self.metrics.setText("")
+            self._rebuild_buttons([])
+            return
+        m = summary.num_modes
+        x = np.arange(m, dtype=float)
+        shares = 100 * np.asarray(summary.shares, dtype=float)
+        self._bars.setOpts(x=x - BAR_WIDTH / 2, height=shares,
+                           brushes=[mode_hex(i) for i in range(m)], pens=[None] * m)
+        if summary.data_shares is not None:
+            self._data_bars.setOpts(x=x + BAR_WIDTH / 2, height=100 * np.asarray(summary.data_shares))
+        else:
+            self._data_bars.setOpts(x=[], height=[])
+        none_share = 100 * float(np.mean(np.asarray(summary.labels) < 0)) if len(summary.labels) else 0
+        ticks = [(i, summary.names[i]) for i in range(m)]
+        if none_share > 0:
+            self._none_bar.setOpts(x=[m - BAR_WIDTH / 2], height=[none_share])
+            ticks.append((m, "no mode"))
+        else:
+            self._none_bar.setOpts(x=[], height=[])
+        self.plot.getAxis("bottom").setTicks([ticks])
+        self.plot.setXRange(-0.7, len(ticks) - 0.3, padding=0)
+        parts = [f"entropy <b>{max(summary.entropy, 0.0):.2f}</b> (H / log M)"]
+        if summary.coverage is not None:
+            parts.append(f"coverage <b>{summary.coverage:.0%}</b> of data modes")
+        if none_share > 0:
+            parts.append(f"<b>{none_share:.0f} %</b> in no mode")
+        if self.state.result is not None and self.state.result.feasibility is not None:
+            parts.append(f"feasible <b>{self.state.result.feasibility.fraction_feasible:.0%}</b>")
+        self.metrics.setText(" · ".join(parts))
+        self._rebuild_buttons([f"{i + 1}  {summary.names[i]} {shares[i]:.0f} %" for i in range(m)])
+
+    def _rebuild_buttons(self, texts: list[str]) -> None:
+        if len(texts) == len(self.mode_buttons):
+            # same modes: relabel in place (re-creating the row re-lays out the dock, which
+            # repaints the whole share plot in the same frame as every other view)
+            for button, text in zip(self.mode_buttons, texts):
+                if button.text() != text:
+                    button.setText(text)
+            self._refresh_buttons()
+            return
+        for button in self.mode_buttons:
+            self.buttons_row.removeWidget(button)
+            button.hide()            # gone now, not only when the event loop gets to deleteLater
+            button.setParent(None)
+            button.deleteLater()
+        self.mode_buttons = []
+        for i, text in enumerate(texts):
+            button = QtWidgets.QPushButton(text)
+            button.setCheckable(True)
+            button.setToolTip(f"Show only this mode's plans (key {i + 1}; Esc shows all)")
+            button.setStyleSheet(f"QPushButton {{ border-left: 6px solid {mode_hex(i)}; padding: 2px 8px; }}")
+            button.clicked.connect(lambda _checked=False, m=i: self.toggle_isolation(m))
+            self.buttons_row.addWidget(button)
+            self.mode_buttons.append(button)
+        self._refresh_buttons()
+
+    def _refresh_buttons(self) -> None:
+        for i, button in enumerate(self.mode_buttons):
+            button.setChecked(self.state.isolated == i)
+
+    def toggle_isolation(self, mode: int) -> None:
+        self.state.isolate(None if self.state.isolated == mode else mode)
+
+    def _on_click(self, event) -> None:
+        vb = self.plot.getPlotItem().vb
+        if not vb.sceneBoundingRect().contains(event.scenePos()):
+            return
+        x = vb.mapSceneToView(event.scenePos()).x()
+        summary = self.state.result.summary if self.state.result is not None else None
+        if summary is None:
+            return
+        mode = int(round(x))
+        if 0 <= mode < summary.num_modes:
+            self.toggle_isolation(mode)

@@ -1,1 +1,0 @@
-"""Qt-free session state shared by the app views."""

@@ -1,0 +1,179 @@
+"""The demo end to end: every card sets up its views, presentation mode, export.
+
+One demo window is built per module (loading torch and the shipped checkpoints once); the demo
+recording is a tiny real one (1 seed, both policies, 24 control steps) made with the same
+`make_demo_recording` the demo runs on first start, into a temporary data folder.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from app.core.demo import data as demo_data
+
+pytestmark = pytest.mark.skipif(
+    not (demo_data.DIFFUSION_CHECKPOINT.is_dir() and demo_data.REGRESSION_CHECKPOINT.is_dir()),
+    reason="shipped checkpoints missing (make checkpoints)")
+
+TINY = demo_data.DemoRecipe(seeds=(0,), samples=4, max_steps=24)
+
+
+@pytest.fixture(scope="module")
+def demo(qapp, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("demo")
+    saved = {k: os.environ.get(k) for k in (demo_data.DATA_DIR_ENV, "PLANSCOPE_SETTINGS_DIR")}
+    os.environ[demo_data.DATA_DIR_ENV] = str(tmp / "data")
+    os.environ["PLANSCOPE_SETTINGS_DIR"] = str(tmp / "settings")
+    path = demo_data.make_demo_recording(TINY, workers=0)
+    assert demo_data.cached_recording(TINY) == path
+    from app.qt.demo.session import DemoSession
+    session = DemoSession.create(size=(1280, 800), headless=True, recipe=TINY)
+    yield session
+    session.shutdown()                 # closes and destroys the window
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+def _go(qtbot, demo, key: str, timeout_ms: int = 30000) -> None:
+    model = demo.tour.model
+    if not model.active:
+        demo.tour.start(model.index_of(key))
+    else:
+        model.go_to(model.index_of(key))
+    qtbot.waitUntil(lambda: demo.is_settled(key), timeout=timeout_ms)
+    assert demo.tour.card.isVisible()
+    assert demo.tour.card.title.text() == model.current.title
+    assert key not in demo.tour.last_error, demo.tour.last_error.get(key)
+
+
+def test_walk_every_card_sets_up_its_views(qtbot, demo):
+    window = demo.window
+    inspector = window.features["inspector"]
+    review = window.features["review"]
+
+    _go(qtbot, demo, "problem", timeout_ms=60000)
+    assert window.workspace == "inspector"
+    assert inspector.state.policy.source == str(demo_data.DIFFUSION_CHECKPOINT)
+    assert inspector.state.baseline.source == str(demo_data.REGRESSION_CHECKPOINT)
+    assert inspector.state.result.batch.num_samples == 128
+    assert inspector.state.result.batch.has_chain
+    assert not inspector.state.baseline_result.batch.has_chain     # regression: one mean plan
+    assert window.scene_view.isVisible()
+
+    _go(qtbot, demo, "chain")
+    assert inspector.chain_view.playing
+    assert window.dock("inspector_chain").isVisible()
+    first = inspector.state.step
+    qtbot.waitUntil(lambda: inspector.state.step != first, timeout=5000)   # it really plays
+
+    _go(qtbot, demo, "modes")
+    assert not inspector.chain_view.playing
+    assert window.dock("inspector_modes").isVisible()
+    assert inspector.state.result.summary is not None
+    assert inspector.state.step == inspector.state.num_steps              # final plans shown
+
+    _go(qtbot, demo, "rollout")
+    assert window.workspace == "review"
+    session = review.session
+    assert [r.path for r in session.recordings] == [demo.recording_path.resolve()]
+    assert session.rollout is not None and session.rollout.policy == "diffusion"
+    assert session.playing
+    assert window.dock("review_replans").isVisible()
+
+    _go(qtbot, demo, "review")
+    assert not session.playing
+    assert session.current == session.queue[0]
+    assert session.tags(), "the hardest rollout shows an example failure tag"
+    assert window.dock("review_queue").isVisible()
+
+    _go(qtbot, demo, "probe")
+    assert window.dock("probe").isVisible()
+    assert not window.scene_view.isVisible()
+    assert demo.probe_view.playing
+    assert demo.probe_view.trace.reverse_dist[-1] < 0.05                  # back at the goal
+
+    # back to the first card: the scene comes back, nothing is re-sampled
+    batch = inspector.state.result.batch
+    _go(qtbot, demo, "problem")
+    assert window.scene_view.isVisible() and not window.dock("probe").isVisible()
+    assert inspector.state.result.batch is batch
+
+
+def test_leave_tour_keeps_the_window_working_and_resume_returns(qtbot, demo):
+    _go(qtbot, demo, "modes")
+    demo.tour.card.leave_button.click()
+    assert not demo.tour.model.active and not demo.tour.card.isVisible()
+    inspector = demo.window.features["inspector"]
+    inspector.state.isolate(0)                   # the user keeps working in the views
+    assert inspector.state.isolated == 0
+    demo.tour.resume_action.trigger()
+    assert demo.tour.card.isVisible() and demo.tour.model.current.key == "modes"
+    demo.tour.card.next_button.click()
+    assert demo.tour.model.current.key == "rollout"
+
+
+def test_card_never_covers_the_window_centre(qtbot, demo):
+    _go(qtbot, demo, "rollout")
+    size = demo.window.size()
+    _go(qtbot, demo, "problem")
+    assert demo.window.size() == size          # switching workspace never widens the window
+    rect = demo.tour.card.geometry()
+    centre = demo.window.centralWidget().geometry().center()
+    assert not rect.contains(centre)
+    assert rect.width() <= 0.4 * demo.window.width()
+
+
+def test_presentation_mode_scales_fonts_and_hides_developer_panels(qtbot, demo):
+    from PySide6 import QtWidgets
+    _go(qtbot, demo, "modes")
+    demo.tour.model.leave()                        # the whole inspector workspace is back
+    window, mode = demo.window, demo.presentation
+    app = QtWidgets.QApplication.instance()
+    font_before = app.font().pointSizeF()
+    title_before = demo.tour.card.base_point_size
+    assert window.dock("inspector_policy").isVisible()
+    mode.action.trigger()                          # what F11 does
+    demo.tour.model.resume()
+    try:
+        assert mode.active
+        assert app.font().pointSizeF() == pytest.approx(font_before * mode.font_factor)
+        assert demo.tour.card.base_point_size > title_before
+        assert not window.dock("inspector_policy").isVisible()     # developer panel
+        assert window.dock("inspector_modes").isVisible()          # what the card talks about
+        assert not window.toolbar.isVisible()
+        _go(qtbot, demo, "chain")                  # a card change keeps developer panels hidden
+        assert not window.dock("inspector_policy").isVisible()
+    finally:
+        mode.action.trigger()
+    assert not mode.active
+    assert app.font().pointSizeF() == pytest.approx(font_before)
+    assert window.dock("inspector_policy").isVisible()
+    assert window.toolbar.isVisible()
+
+
+def test_export_writes_every_card_png_and_the_mp4(qtbot, demo, tmp_path):
+    import imageio_ffmpeg
+
+    from app.qt.demo.tour_export import export_tour
+    result = export_tour(demo.window, tmp_path, size=(480, 300), seconds_per_card=0.3, fps=5)
+    names = [p.name for p in result.pngs]
+    assert names == [f"card_{i + 1}_{c.key}.png" for i, c in enumerate(demo.tour.model.cards)]
+    from PySide6 import QtGui
+    for png in result.pngs:
+        image = QtGui.QImage(str(png))
+        assert (image.width(), image.height()) == (480, 300)
+        # a real picture, not a blank frame: many distinct colours
+        arr = np.frombuffer(image.convertToFormat(QtGui.QImage.Format_RGB888).constBits(),
+                            np.uint8)
+        assert len(np.unique(arr[: arr.size - arr.size % 3].reshape(-1, 3), axis=0)) > 50
+    assert result.video is not None and result.video.stat().st_size > 1000
+    reader = imageio_ffmpeg.read_frames(str(result.video))
+    meta = next(reader)
+    frames = sum(1 for _ in reader)
+    assert tuple(meta["size"]) == (480, 300)
+    assert frames == result.frames >= 6 * 0.3 * 5
