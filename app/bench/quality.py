@@ -8,7 +8,12 @@
     each policy (target >= 90 % for diffusion) and the share of regression rollouts that hit the
     mug or the table (target >= 50 %); for context, the diffusion policy again with its
     interactive sampler (DPM-Solver++, 16 steps).
-`--quick`: 5 panel seeds, 10 closed-loop seeds.
+  - verdict false alarms over 40 observations (seeds 5000..5039) of the shipped diffusion
+    policy, 256 plans each: how often `collapsed` and `skewed` fire, how often a 4x larger
+    independent batch at the same observation does not bear the alarm out (a false alarm of the
+    reading; goal <= 5 % each, planners.mode_verdicts.alarm_supported), and the spread of the
+    left share between observations beside the spread sampling noise alone gives.
+`--quick`: 5 panel seeds, 10 closed-loop seeds, 10 alarm observations.
 """
 from __future__ import annotations
 
@@ -21,6 +26,7 @@ DIFFUSION = os.path.join("resources", "checkpoints", "mug_grasp_diffusion")
 REGRESSION = os.path.join("resources", "checkpoints", "mug_grasp_regression")
 PANEL_START = 5000      # seeds the training data (collect --seed 0, 300 episodes) never used
 LOOP_START = 7000
+ALARM_START = 5000      # the issue's 40 observations of the shipped policy
 
 
 def panel(planner, seeds: list[int], num: int) -> dict:
@@ -46,6 +52,63 @@ def panel(planner, seeds: list[int], num: int) -> dict:
             "mean_left_share": statistics.mean(row["left"] for row in rows),
             "min_left_share": min(row["left"] for row in rows), "max_left_share": max(row["left"] for row in rows),
             "mean_feasible": statistics.mean(row["feasible"] for row in rows), "verdicts": verdicts}
+
+
+def alarm_panel(planner, seeds: list[int], num: int = 256, truth_num: int = 1024) -> dict:
+    """Per observation: the reading at `num` plans (sample_in_scene, the CLI's path) and the mode
+    shares of an independent `truth_num`-plan batch; alarms the larger batch does not support
+    are false alarms. Returns counts, rates and the share spread."""
+    from app.core.sampling import sample_in_scene
+    from planners.mode_reference import reference_from_spec
+    from planners.mode_verdicts import alarm_supported
+    from planners.protocol import observation_from_frames, run_planner
+    from scenes import make_scene
+    from scenes.registry import plan_labeller
+
+    scene = make_scene(planner.spec.scene)
+    data = {m: q for m, q in reference_from_spec(planner.spec).shares.items() if q > 0}
+    first = next(iter(data))
+    rows = []
+    try:
+        label = plan_labeller(scene)
+        for seed in seeds:
+            r = sample_in_scene(planner, scene.name, seed, num, scene=scene)
+            big = run_planner(planner, observation_from_frames(planner.spec, [r["obs"]]), truth_num,
+                              seed=seed + 1_000_003)
+            labels = [label(p) for p in big.plans]
+            truth = {m: labels.count(m) / len(labels) for m in data}
+            shares = {row.mode: row.share for row in r["result"].analysis.modes}
+            verdict = r["result"].analysis.verdict
+            rows.append({"seed": seed, "verdict": verdict, "share": shares.get(first, 0.0),
+                         "truth": truth[first], "false": not alarm_supported(verdict, truth, data)})
+    finally:
+        scene.close()
+    n = len(rows)
+    share = [row["share"] for row in rows]
+    counts = {v: sum(row["verdict"] == v for row in rows) for v in ("collapsed", "skewed")}
+    false = {v: sum(row["false"] and row["verdict"] == v for row in rows) for v in ("collapsed", "skewed")}
+    verdicts: dict[str, int] = {}
+    for row in rows:
+        verdicts[row["verdict"]] = verdicts.get(row["verdict"], 0) + 1
+    return {"rows": rows, "observations": n, "mode": first, "data_share": data[first], "num": num,
+            "truth_num": truth_num, "verdicts": verdicts, "alarms": counts, "false_alarms": false,
+            "false_alarm_rate": {v: false[v] / n for v in false}, "alarm_rate": {v: counts[v] / n for v in counts},
+            "share_mean": statistics.mean(share), "share_sd": statistics.pstdev(share),
+            "share_min": min(share), "share_max": max(share),
+            "noise_sd": statistics.mean((p * (1 - p) / num) ** 0.5 for p in share),
+            "repeat_sd": statistics.pstdev(row["share"] - row["truth"] for row in rows)}
+
+
+def print_alarms(a: dict) -> None:
+    print(f"verdict alarms over {a['observations']} observations of the shipped policy ({a['num']} plans each; "
+          f"a {a['truth_num']}-plan batch per observation as the check): verdicts {a['verdicts']}")
+    for v in ("collapsed", "skewed"):
+        print(f"  {v}: fired on {a['alarms'][v]}/{a['observations']} = {a['alarm_rate'][v]:.0%}; false alarms "
+              f"(not borne out by the larger batch) {a['false_alarms'][v]}/{a['observations']} = "
+              f"{a['false_alarm_rate'][v]:.1%} (goal <= 5 %)")
+    print(f"  per-observation {a['mode']} share: mean {a['share_mean']:.3f} (data {a['data_share']:.3f}), sd "
+          f"{a['share_sd']:.3f} between observations, range {a['share_min']:.2f}..{a['share_max']:.2f}; "
+          f"sampling noise alone sd {a['noise_sd']:.3f}; reading vs larger batch sd {a['repeat_sd']:.3f}")
 
 
 def closed_loop(policies: list[str], seeds: list[int], workers: int, solver: str = "",
@@ -100,6 +163,8 @@ def run(args) -> dict:
           f"{d['mean_feasible']:.0%}")
     r = panel(regression, seeds, 16)
     print(f"regression on the same seeds: verdicts {r['verdicts']}; feasible {r['mean_feasible']:.0%}")
+    alarms = alarm_panel(diffusion, list(range(ALARM_START, ALARM_START + (10 if quick else 40))))
+    print_alarms(alarms)
     loop_seeds = list(range(LOOP_START, LOOP_START + (10 if quick else 50)))
     loop = closed_loop([DIFFUSION, REGRESSION], loop_seeds, workers=2)
     sampler = f"{diffusion.spec.control_solver} {diffusion.spec.control_steps} steps"
@@ -114,5 +179,5 @@ def run(args) -> dict:
     print(f"for context, closed loop diffusion with its interactive sampler "
           f"({diffusion.spec.default_solver} {diffusion.spec.default_steps} steps): success "
           f"{row['success']}/{row['rollouts']} = {row['success_rate']:.0%} ({fast['seconds']:.0f} s)")
-    return {"diffusion_panel": d, "regression_panel": r, "closed_loop": loop,
+    return {"diffusion_panel": d, "regression_panel": r, "alarms": alarms, "closed_loop": loop,
             "closed_loop_interactive_sampler": fast}
