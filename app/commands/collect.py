@@ -25,7 +25,13 @@ def register(subparsers) -> None:
     p.add_argument("--workers", type=int, default=None,
                    help="worker processes (default: all cores; 1 = in this process)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--out", required=True, metavar="FILE.h5")
+    p.add_argument("--format", choices=["planscope", "lerobot"], default="planscope",
+                   help="planscope: an HDF5 recording; lerobot: a LeRobotDataset v3 folder "
+                        "(exported from a temporary recording, see docs/datasets.md)")
+    p.add_argument("--camera", default=None, metavar="NAME",
+                   help="with --format lerobot: render the scene camera NAME (front) each step "
+                        "and write it as the video feature observation.images.NAME")
+    p.add_argument("--out", required=True, metavar="FILE.h5|DIR")
     p.set_defaults(func=run)
 
 
@@ -58,8 +64,43 @@ def _options(items: list[str]) -> dict:
     return out
 
 
+def _run_lerobot(args: argparse.Namespace) -> int:
+    """Collect into a temporary recording beside DIR, export it, delete it."""
+    import os
+    import shutil
+
+    from app.commands.export import export_to_lerobot
+    from recordings.errors import UserFacingError
+
+    out = os.path.abspath(args.out)
+    if os.path.exists(out) and (not os.path.isdir(out) or os.listdir(out)):
+        raise UserFacingError(f"{out}: already exists; choose a new folder for the data set")
+    tmp = os.path.join(os.path.dirname(out), f".{os.path.basename(out)}.collect-{os.getpid()}.h5")
+    camera = args.camera
+    args.option = [*args.option, "camera=true"] if camera else args.option
+    args.format, args.out, args.camera = "planscope", tmp, None
+    try:
+        run(args)
+        path, episodes, frames = export_to_lerobot(tmp, out, camera=camera)
+    finally:
+        for leftover in (tmp, tmp + ".parts"):
+            if os.path.isdir(leftover):
+                shutil.rmtree(leftover, ignore_errors=True)
+            elif os.path.exists(leftover):
+                os.remove(leftover)
+    print(f"wrote LeRobotDataset v3 {path}: {episodes} episodes, {frames} frames")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     import sys
+
+    if getattr(args, "format", "planscope") == "lerobot":
+        return _run_lerobot(args)
+    if getattr(args, "camera", None):
+        from recordings.errors import UserFacingError
+        raise UserFacingError("--camera is for --format lerobot; a planscope recording stores "
+                              "the scene camera with --option camera=true")
 
     from app.core.evaluation.collect import collect, default_workers, progress_bar
     from scenes.perturbations import parse_perturbation
