@@ -124,8 +124,7 @@ class Accelerator:
         elif precision == "float32":
             variant = c.best_float32
         elif precision == self.reduced:
-            reduced = [v for v in self.candidates() if v.precision == precision]
-            variant = min(reduced, key=lambda v: c.seconds.get(v.name, float("inf")))
+            variant = c.best_in(precision)
         else:
             raise PlannerError(f"precision {precision!r} is not one of auto, float32"
                                f"{', ' + self.reduced if self.reduced else ''} on {self.device}")
@@ -173,9 +172,9 @@ class Accelerator:
     def _timed_call(self, variant: cal.Variant, n: int) -> Callable[[], object]:
         """A zero-argument denoiser call on n random samples, for calibration."""
         g = torch.Generator().manual_seed(0)
-        x = torch.randn((n, self.horizon, self._input_dim()), generator=g).to(self.device)
+        x = torch.randn((n, self.horizon, self.input_dim), generator=g).to(self.device)
         t = torch.tensor(self._mid_timestep(), device=self.device)
-        cond_dim = self._global_cond_dim()
+        cond_dim = self.global_cond_dim
         cond = torch.zeros((1, cond_dim), device=self.device) if cond_dim else None
         sync = torch.cuda.synchronize if self.device.type == "cuda" else (lambda: None)
 
@@ -193,12 +192,16 @@ class Accelerator:
         for key in [k for k in self._fast if k not in keep]:
             del self._fast[key]
 
-    def _input_dim(self) -> int:
+    @property
+    def input_dim(self) -> int:
+        """D, the action (sample) size the model denoises."""
         if self.graph is not None:
             return self.graph.input_dim
         return int(getattr(self.model, "input_dim", 0) or getattr(self.model, "action_dim"))
 
-    def _global_cond_dim(self) -> int:
+    @property
+    def global_cond_dim(self) -> int:
+        """G, the size of the global condition (0: none)."""
         if self.graph is None:
             return int(getattr(self.model, "global_cond_dim", 0) or 0)
         return self.graph.global_cond_dim

@@ -76,6 +76,10 @@ class Calibration:
     def choice(self, allow_reduced: bool) -> Variant:
         return self.best if allow_reduced else self.best_float32
 
+    def best_in(self, precision: str) -> Variant:
+        """The fastest measured variant of one precision (split ones included)."""
+        return min((v for v in self.variants.values() if v.precision == precision), key=lambda v: self.seconds[v.name])
+
     def speedup(self, variant: Variant) -> float:
         """Reference (native float32) time over `variant`'s time in this calibration."""
         ref, own = self.seconds.get(REFERENCE.name), self.seconds.get(variant.name)
@@ -137,7 +141,8 @@ def read_cached(directory: Path, key: str) -> Calibration | None:
             return None
         return Calibration(key=key, n=int(payload["n"]), seconds={k: float(v) for k, v in payload["seconds"].items()},
                            best=Variant.from_json(payload["best"]),
-                           best_float32=Variant.from_json(payload["best_float32"]), from_cache=True)
+                           best_float32=Variant.from_json(payload["best_float32"]), from_cache=True,
+                           variants={k: Variant.from_json(v) for k, v in payload["variants"].items()})
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -147,7 +152,7 @@ def write_cached(directory: Path, calibration: Calibration, signature: dict) -> 
     cannot be written (read-only home) only costs a re-calibration next time."""
     payload = {"schema": SCHEMA, "key": calibration.key, "n": calibration.n, "seconds": calibration.seconds,
                "best": asdict(calibration.best), "best_float32": asdict(calibration.best_float32),
-               "machine": signature}
+               "variants": {k: asdict(v) for k, v in calibration.variants.items()}, "machine": signature}
     write_json_atomic(directory / f"calibration-{calibration.key}.json", payload)
 
 

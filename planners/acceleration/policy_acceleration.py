@@ -112,12 +112,12 @@ class PolicyAcceleration:
         n = fid.CHECK_SAMPLES
         model_fn = self.acc.model_fn(cond, n, precision=precision)
         batch = sample_chain(model_fn, self.settings, num_samples=n, horizon=self.acc.horizon,
-                             action_dim=self.acc._input_dim(), seed=seed, solver=self.solver, steps=self.steps,
+                             action_dim=self.acc.input_dim, seed=seed, solver=self.solver, steps=self.steps,
                              to_actions=self.to_actions, device=self.acc.device)
         return batch.plans
 
     def _default_conds(self) -> list[torch.Tensor]:
-        g = self.acc._global_cond_dim()
+        g = self.acc.global_cond_dim
         if not g:
             return [None]
         rng = np.random.default_rng(0)

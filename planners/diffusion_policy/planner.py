@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from planners.acceleration import PolicyAcceleration
 from planners.boundary import check_observation
 from planners.diffusion_policy.config import DPConfig
 from planners.diffusion_policy.modeling import DPPolicyModule
@@ -34,6 +35,17 @@ class DiffusionPolicyPlanner:
         self.spec = spec
         self.device = torch.device(device)
         self.chain_dtype = chain_dtype
+        # kernels chosen by measurement, reduced precision behind a fidelity check (planners/acceleration)
+        scale = self.module.normalizer.params_dict["action"]["scale"].detach().abs().cpu().numpy()
+        self.acceleration = PolicyAcceleration(
+            self.module.model, native_call=lambda m, x, t, c: m(x, t, global_cond=c),
+            horizon=config.sample_horizon, device=self.device, settings=config.scheduler,
+            solver=spec.default_solver, steps=spec.default_steps, to_actions=self._to_actions,
+            action_range=np.broadcast_to(2.0 / np.maximum(scale, 1e-12), (config.action_dim,)))
+        self.spec.extra["precision"] = self.acceleration.describe()
+
+    def _to_actions(self, x: torch.Tensor) -> np.ndarray:
+        return self.module.normalizer.unnormalize("action", x.float()).cpu().numpy()
 
     def _tensors(self, obs) -> dict[str, torch.Tensor]:
         """Checked observation -> raw-unit tensors: states [To, d], images [To, 3, H, W] in [0, 1]."""
@@ -53,17 +65,20 @@ class DiffusionPolicyPlanner:
         config = self.config
         global_cond, local_cond = self.module.condition(self._tensors(obs))
         module = self.module
-
-        def model_fn(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-            return module.denoise(x, t, global_cond, local_cond)
-
-        def to_actions(x: torch.Tensor) -> np.ndarray:
-            return module.normalizer.unnormalize("action", x.float()).cpu().numpy()
+        if local_cond is None:   # the fast path (local conditioning runs the module's own forward)
+            model_fn = self.acceleration.model_fn(global_cond, num_samples, cancel=cancel)
+            self.spec.extra["precision"] = self.acceleration.describe()
+        else:
+            def model_fn(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+                return module.denoise(x, t, global_cond, local_cond)
+            model_fn.meta = {"device": str(self.device), "precision": "float32", "kernel": "native",
+                             "batch_split": 0}
 
         return sample_chain(model_fn, config.scheduler, num_samples=num_samples, horizon=config.sample_horizon,
                             action_dim=config.action_dim, seed=seed, solver=solver or self.spec.default_solver,
-                            steps=steps or self.spec.default_steps, to_actions=to_actions,
+                            steps=steps or self.spec.default_steps, to_actions=self._to_actions,
                             temperature=temperature, initial_noise=initial_noise, step_noise=step_noise,
                             on_step=on_step, cancel=cancel, planner_name=self.spec.name,
                             chain_dtype=self.chain_dtype, device=self.device,
-                            meta={"library": "diffusion_policy", "policy_class": config.policy_class})
+                            meta={"library": "diffusion_policy", "policy_class": config.policy_class,
+                                  **model_fn.meta})

@@ -170,6 +170,7 @@ def test_calibration_cache_hits_misses_and_invalidates(tmp_path, monkeypatch):
                         timer=raising_timer)
     hit = again.calibration(30)                              # same bucket: read, not measured
     assert hit.from_cache and hit.best == first.best and hit.seconds == pytest.approx(first.seconds)
+    assert hit.variants == first.variants and hit.best_in("bfloat16") == first.best_in("bfloat16")
 
     # another torch version (or CPU, or thread count) is another key: measured again
     monkeypatch.setattr(torch, "__version__", "0.0-other")
