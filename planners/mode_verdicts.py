@@ -220,10 +220,11 @@ def _labelled(r, data: dict[str, float], source: str, bad: str, note: str) -> tu
     numbers = (f"mode {worst!r} gets {row.share:.0%} of plans ({INTERVAL} {row.low:.0%}-{row.high:.0%}) "
                f"against {q:.0%} in {source}")
     if abs(gap) > SKEW_MARGIN and not (row.low <= q <= row.high):
-        return "skewed", f"{numbers}: off by {gap:+.0%}, beyond the {SKEW_MARGIN:.0%} margin{bad}{note}"
+        return "skewed", (f"{numbers}: off by {100 * gap:+.0f} points, beyond the "
+                          f"{100 * SKEW_MARGIN:.0f}-point margin{bad}{note}")
     hit = sum(1 for m in data if rows[m].count > 0)
     return "multimodal", (f"{hit} of {len(data)} data modes present; largest gap: {numbers} "
-                          f"({gap:+.0%}, within the {SKEW_MARGIN:.0%} margin){bad}{note}")
+                          f"({100 * gap:+.0f} points, within the {100 * SKEW_MARGIN:.0f}-point margin){bad}{note}")
 
 
 def _clusters_only(r, data: dict[str, float], bad: str) -> tuple[str, str]:

@@ -49,6 +49,11 @@ class ModeSummary:
     commit_step: np.ndarray | None = None
     step_labels: np.ndarray | None = None
     step_label_samples: np.ndarray | None = None   # [n] which samples step_labels' columns are
+    low: np.ndarray | None = None         # [M] 95 % Wilson interval of each share (None: no labels)
+    high: np.ndarray | None = None
+    reference: str = ""                   # what data_shares came from (named in the reason)
+    positions: np.ndarray | None = None   # [N] signed averaging position (NaN: not on the scale)
+    pair: tuple[str, str] | None = None   # modes at 0 and 1 of that scale
 
     @property
     def num_modes(self) -> int:
@@ -94,10 +99,12 @@ def finite_plans(plans: np.ndarray) -> np.ndarray:
 
 
 def label_plans(scene: Any, plans: np.ndarray) -> list[str]:
-    """The scene's mode label of each plan [N, H, D] ("" when it is in no mode); NONFINITE for a
-    plan holding NaN/inf, which the scene is never asked about."""
-    return [scene.label_mode(plan) if ok else NONFINITE
-            for plan, ok in zip(plans, finite_plans(plans))]
+    """The scene's mode label of each plan [N, H, D] ("" when it is in no mode; the decided part,
+    e.g. "L", for a plan too short to decide it all: scenes.registry.plan_labeller); NONFINITE
+    for a plan holding NaN/inf, which the scene is never asked about."""
+    from scenes.registry import plan_labeller
+    label = plan_labeller(scene)
+    return [label(plan) if ok else NONFINITE for plan, ok in zip(plans, finite_plans(plans))]
 
 
 def label_indices(labels: Sequence[str], names: Sequence[str]) -> np.ndarray:
@@ -186,15 +193,18 @@ def chain_stats(batch: PlanBatch, summary: ModeSummary | None) -> ChainStats | N
     return ChainStats(spread_m=spread, clusters=clusters)
 
 
-def analyse(batch: PlanBatch, scene: Any | None, data_shares: dict[str, float] | None = None,
+def analyse(batch: PlanBatch, scene: Any | None, data_shares: Any = None,
             *, feasibility: bool = True, chain_labels: bool = True,
-            mode_refs: dict[str, np.ndarray] | None = None) -> SampleResult:
+            mode_refs: dict[str, np.ndarray] | None = None, obs: np.ndarray | None = None,
+            obs_range: Any = None) -> SampleResult:
     """Everything the views, the CLI and the recordings need for one final batch, computed once.
 
     scene may be None (clusters only, no feasibility). mode_refs {mode: [H, D]} are the modes'
     reference plans for the averaging score (default: the mean plan of each labelled mode in this
     batch). chain_labels: label at most STEP_LABEL_SAMPLES samples' x0-estimates at every chain
-    step (the per-step mode count of the chain view)."""
+    step (the per-step mode count of the chain view). data_shares: {mode: share} or a
+    planners.mode_reference.DataReference; obs [F] and obs_range (ObsRange): the observation and
+    the training range (out of distribution is said as such)."""
     from planners.modes import analyze_modes
 
     timings: dict[str, float] = {}
@@ -206,9 +216,13 @@ def analyse(batch: PlanBatch, scene: Any | None, data_shares: dict[str, float] |
     if label_idx is not None and mode_refs is None:
         mode_refs = mode_references(batch.plans, label_idx, names)
     analysis = analyze_modes(batch.plans, x0_estimates=batch.x0_estimates if batch.has_chain else None,
-                             labels=labels, data_shares=data_shares or None,
-                             mode_refs=mode_refs or None, seed=int(batch.seed))
+                             labels=labels, data_shares=data_shares or None, modes=names,
+                             mode_refs=mode_refs or None, seed=int(batch.seed), obs=obs,
+                             obs_range=obs_range)
     timings["analysis"] = float(analysis.elapsed_ms)
+    if analysis.resolution_note:   # plans too short for the full mode: show the part compared
+        names = [row.mode for row in analysis.modes]
+        label_idx = label_indices(analysis.labels, names)
     step_labels = subset = None
     if names and batch.has_chain and chain_labels:
         # per-step mode counts: label at most STEP_LABEL_SAMPLES samples per step (a count of
@@ -220,7 +234,7 @@ def analyse(batch: PlanBatch, scene: Any | None, data_shares: dict[str, float] |
     if not names:   # the scene knows no modes: the clusters are the modes
         names = [f"cluster {c.index + 1}" for c in analysis.clusters]
         label_idx = np.asarray(analysis.assignment, dtype=np.int64)
-    summary = _mode_summary(names, label_idx, data_shares if labels is not None else None,
+    summary = _mode_summary(names, label_idx, analysis.data_shares if labels is not None else None,
                             analysis, step_labels, subset)
     t0 = time.perf_counter()
     feas = check_plans(scene, batch.plans) if (scene is not None and feasibility) else None
@@ -244,10 +258,19 @@ def _mode_summary(names: list[str], labels: np.ndarray, data_shares: dict[str, f
         commit = np.asarray(analysis.commit_step, dtype=np.int64)
         commit = np.where((commit > 0) & (labels >= 0), commit, -1)
     coverage = None if analysis.coverage is None else float(analysis.coverage)
+    rows = {row.mode: row for row in analysis.modes}
+    low = high = None
+    if rows and all(name in rows for name in names):
+        # the same shares as planners.modes (finite plans), with their intervals
+        shares = np.array([rows[name].share for name in names])
+        low = np.array([rows[name].low for name in names])
+        high = np.array([rows[name].high for name in names])
     return ModeSummary(names=list(names), labels=labels, shares=shares, data_shares=data,
                        entropy=float(analysis.entropy), coverage=coverage,
                        verdict=analysis.verdict, reason=analysis.reason, commit_step=commit,
-                       step_labels=step_labels, step_label_samples=step_label_samples)
+                       step_labels=step_labels, step_label_samples=step_label_samples,
+                       low=low, high=high, reference=analysis.reference,
+                       positions=analysis.averaging_positions, pair=analysis.averaging_pair)
 
 
 def mode_references(plans: np.ndarray, labels: np.ndarray, names: Sequence[str],

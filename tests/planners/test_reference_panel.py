@@ -43,7 +43,7 @@ def test_fifty_fifty_policy_reads_multimodal_with_intervals(bimodal_planner):
         row = rows[mode]
         assert row.low <= row.share <= row.high and row.high - row.low < 0.15   # N = 256
         assert row.data_share == 0.5
-    assert "the 50/50 data" in r.reason and "within the 25% margin" in r.reason
+    assert "the 50/50 data" in r.reason and "within the 25-point margin" in r.reason
 
 
 def test_seventy_thirty_plans_against_seventy_thirty_data():
