@@ -1,10 +1,12 @@
-"""`planscope sample --policy DIR|module:attr|probe --scene NAME --seed S --num N [--solver ddpm|ddim|dpmpp]
-[--steps K] [--temperature T] [--out FILE.h5] [--json]`
+"""`planscope sample --policy DIR|module:attr|probe --scene NAME [--option k=v ..] --seed S --num N
+[--solver ddpm|ddim|dpmpp] [--steps K] [--temperature T] [--data FILE.h5 | --data-shares m=s,..]
+[--out FILE.h5] [--json]`
 
 Resets the scene with the seed, samples N plans for its first observation, labels each plan's
 mode (scene.label_mode), checks feasibility (scene.check_plan) and prints the mode summary:
-clusters, shares, entropy, coverage against the training data's modes, commit steps, averaging
-score, verdict and timings (or JSON with --json). --out writes the plans, chain and labels as a
+every mode's share with its 95% interval against the data's (the training data's, another
+recording's with --data, or --data-shares), clusters, entropy, coverage, commit steps, the
+averaging position, verdict and timings (or JSON with --json); docs/mode-analysis.md. --out writes the plans, chain and labels as a
 one-step recording. `--policy probe` runs the teaching probe (no scene needed).
 """
 from __future__ import annotations
@@ -18,6 +20,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                               description=__doc__.split("\n\n")[1], formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--policy", required=True, metavar="DIR|module:attr|probe")
     p.add_argument("--scene", default="mug_grasp")
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VAL",
+                   help="scene option, e.g. rows=2 for obstacle_reach (as the policy's data was collected)")
     p.add_argument("--seed", type=int, default=None,
                    help="scene reset seed, also seeds the sampler (default 0; 7 for the probe, the seed's example)")
     p.add_argument("--num", type=int, default=128, metavar="N", help="plans to sample (default 128)")
@@ -26,6 +30,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--temperature", type=float, default=1.0)
     p.add_argument("--device", default="cpu", help="cpu | cuda")
     p.add_argument("--chain-dtype", default="float32", choices=("float32", "float16"))
+    data = p.add_mutually_exclusive_group()
+    data.add_argument("--data", default=None, metavar="FILE.h5",
+                      help="judge the modes against this recording's demonstrations (default: the training data)")
+    data.add_argument("--data-shares", default=None, metavar="MODE=SHARE,..",
+                      help="judge the modes against these shares, e.g. left=0.7,right=0.3")
     p.add_argument("--out", default=None, metavar="FILE.h5", help="write plans + chain as a recording")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=run)
@@ -46,9 +55,13 @@ def run(args: argparse.Namespace) -> int:
         return _run_probe(planner, args)
     args.seed = 0 if args.seed is None else args.seed
     from app.core.sampling import format_summary, sample_in_scene, write_sample_recording
+    from planners.mode_reference import choose_reference
+    from scenes.registry import parse_options
 
+    reference = choose_reference(planner.spec, args.data, args.data_shares)
     result = sample_in_scene(planner, args.scene, args.seed, args.num, solver=args.solver, steps=args.steps,
-                             temperature=args.temperature, keep_scene=bool(args.out))
+                             temperature=args.temperature, keep_scene=bool(args.out),
+                             options=parse_options(args.option), reference=reference)
     if args.out:
         write_sample_recording(args.out, planner, result)
         result["summary"]["out"] = args.out

@@ -16,31 +16,41 @@ from app.core.analysis import analyse
 
 def sample_in_scene(planner: Any, scene_name: str, seed: int, num: int, *, solver: str | None = None,
                     steps: int | None = None, temperature: float = 1.0, scene: Any = None,
-                    keep_scene: bool = False) -> dict:
+                    keep_scene: bool = False, options: dict | None = None,
+                    reference: Any = None) -> dict:
     """Reset `scene_name` with `seed`, plan `num` samples, label, check and analyse them
     (`analyse`, with the scene expert's plan per mode as the averaging score's references).
+    options: scene options (rows=2), checked against the ones the policy's data was collected
+    with; reference: a planners.mode_reference.DataReference to judge against (default: the
+    checkpoint's training data); the observation is checked against the training range.
 
     Returns {"batch": PlanBatch, "result": SampleResult, "labels": [N] str, "feasible": [N] bool,
     "summary": JSON-ready dict, "obs": the observation, "scene": the scene when keep_scene (the
     caller closes it)}."""
+    from planners.checkpoint import check_scene_options
+    from planners.mode_reference import reference_from_spec, training_range
     from planners.modes import preload
     from planners.protocol import check_compatible
     from scenes import make_expert, make_scene
     from scenes.api import flat_obs
+    from scenes.registry import task_option_defaults
 
     preload()
+    options = dict(options or {})
     own_scene = scene is None
-    scene = make_scene(scene_name) if own_scene else scene
+    scene = make_scene(scene_name, **options) if own_scene else scene
     try:
         check_compatible(planner.spec, scene.name, tuple(scene.obs_spec))
+        check_scene_options(planner.spec, scene.name, options, task_option_defaults(scene.name))
         obs = scene.reset(seed)
         kwargs = {k: v for k, v in (("solver", solver), ("steps", steps)) if v is not None}
         batch = planner.plan(flat_obs(obs, scene.obs_spec), num, seed=seed, temperature=temperature,
                              **kwargs)
         expert = make_expert(scene, seed=seed)
-        refs = {mode: expert.plan_for(obs, mode) for mode in scene.modes}
-        data_shares = planner.spec.extra.get("data_mode_shares") or None
-        result = analyse(batch, scene, data_shares, chain_labels=False, mode_refs=refs)
+        refs = {mode: expert.plan_for(obs, mode, horizon=batch.plans.shape[1]) for mode in scene.modes}
+        reference = reference if reference is not None else reference_from_spec(planner.spec)
+        result = analyse(batch, scene, reference, chain_labels=False, mode_refs=refs,
+                         obs=_flat_for_range(obs, planner.spec, scene), obs_range=training_range(planner.spec))
     except BaseException:
         if own_scene:
             scene.close()
@@ -49,7 +59,7 @@ def sample_in_scene(planner: Any, scene_name: str, seed: int, num: int, *, solve
     feasible = result.feasibility.feasible
     t = result.timings_ms
     summary = {"policy": planner.spec.name, "kind": planner.spec.kind, "scene": scene.name,
-               "seed": seed, "num_samples": num, "solver": batch.solver, "steps": batch.num_steps,
+               "scene_options": options, "seed": seed, "num_samples": num, "solver": batch.solver, "steps": batch.num_steps,
                "temperature": temperature, "cancelled": batch.cancelled,
                "nonfinite_values": batch.nonfinite_count, "feasible_share": float(feasible.mean()),
                **result.analysis.summary(),
@@ -67,25 +77,55 @@ def sample_in_scene(planner: Any, scene_name: str, seed: int, num: int, *, solve
     return out
 
 
+def _flat_for_range(obs: dict, spec: Any, scene: Any) -> np.ndarray | None:
+    """The observation as the policy's flat vector [F] (its training range's order), or None when
+    it cannot be built (image observations)."""
+    from scenes.api import flat_obs
+    try:
+        return flat_obs(obs, tuple(getattr(spec, "obs_keys", ()) or ()) or scene.obs_spec)
+    except (KeyError, ValueError, TypeError):
+        return None
+
+
 def format_summary(s: dict) -> str:
-    """Human-readable lines for a sample summary."""
-    lines = [f"{s['policy']} ({s['kind']}) on {s['scene']} seed {s['seed']}: {s['num_samples']} plans, "
+    """Human-readable lines for a sample summary: every mode (0 plans too) with its share, count,
+    95 % Wilson interval and the data's share, then the reading's other numbers and the verdict."""
+    options = "".join(f" {k}={v}" for k, v in (s.get("scene_options") or {}).items())
+    lines = [f"{s['policy']} ({s['kind']}) on {s['scene']}{options} seed {s['seed']}: {s['num_samples']} plans, "
              f"solver {s['solver']}, {s['steps']} steps, temperature {s['temperature']}"]
     if s["nonfinite_samples"]:
         lines.append(f"  WARNING: {s['nonfinite_samples']} plans hold NaN/inf ({s['nonfinite_values']} values)")
-    lines.append(f"  clusters: {len(s['clusters'])}  " + "  ".join(
-        f"#{c['index']} {c['share']:.0%}{' ' + c['label'] if c['label'] else ''}" for c in s["clusters"]))
-    if s["label_shares"]:
-        lines.append("  modes (scene labels): " + ", ".join(
-            f"{k or '(none)'} {v:.0%}" + (f" (data {s['data_shares'][k]:.0%})" if k in s["data_shares"] else "")
-            for k, v in s["label_shares"].items()))
-    lines.append(f"  entropy H/log M: {s['entropy']:.2f} (M={s['entropy_modes']})"
-                 + (f"   coverage: {s['coverage']:.0%}" if s["coverage"] is not None else ""))
+    rows = list(s.get("modes") or [])
+    if s.get("no_mode") and (s["no_mode"]["count"] or rows):
+        rows.append(s["no_mode"])
+    if rows:
+        against = f"data: {s['reference']}" if s.get("reference") else "no data shares to compare with"
+        lines.append(f"  modes (scene labels, {s['interval']}; {against}):")
+        for m in rows:
+            lo, hi = m["interval"]
+            data = "" if m["data_share"] is None else f"   data {m['data_share']:>4.0%}"
+            lines.append(f"    {m['mode'] or '(no mode)':<12}{m['share']:>5.0%}  {m['count']:>4}/{s['num_valid']:<5}"
+                         f"[{lo:.0%}-{hi:.0%}]{data}")
+    if s.get("resolution_note"):
+        lines.append(f"  note: {s['resolution_note']}")
+    origin = "label groups" if s.get("clusters_from") == "labels" else "plan shapes"
+    lines.append(f"  clusters ({origin}): {len(s['clusters'])}  " + "  ".join(
+        f"#{c['index']} {c['share']:.0%} {c['label'] or '(no mode)' if origin == 'label groups' else ''}".rstrip()
+        for c in s["clusters"]))
+    cover = ""
+    if s["coverage"] is not None:
+        cover = f"   coverage: {len(s['modes_hit'])}/{len(s['modes_hit']) + len(s['modes_missed'])} data modes"
+    lines.append(f"  entropy H/log M: {s['entropy']:.2f} (M={s['entropy_modes']}){cover}")
     if s["commit_step"]:
         c = s["commit_step"]
         lines.append(f"  commit step: median {c['median']:.1f} (min {c['min']}, max {c['max']}) of {s['steps']}")
-    if s["averaging_score"] is not None:
-        lines.append(f"  averaging score: {s['averaging_score']:.2f}")
+    avg = s.get("averaging")
+    if avg:
+        where = (f"; plans between sit at {avg['position']:.2f} from {avg['pair'][0]!r} (0) to {avg['pair'][1]!r} (1)"
+                 if avg["position"] is not None else "; no plan sits between")
+        lines.append(f"  averaging: score {avg['score']:.2f}, {avg['between_share']:.0%} of plans between modes{where}")
+    for feature in s.get("out_of_range") or []:
+        lines.append(f"  outside the training range: {feature}")
     lines.append(f"  feasible: {s['feasible_share']:.0%}")
     lines.append(f"  verdict: {s['verdict']} — {s['reason']}")
     t = s["timings_ms"]
@@ -112,7 +152,8 @@ def write_sample_recording(path: str, planner: Any, result: dict) -> None:
                       dones=np.zeros(1, dtype=bool), replans=[replan], seed=result["summary"]["seed"],
                       policy=planner.spec.name, mode=result["labels"][0],
                       attrs={"sample_summary": {k: v for k, v in result["summary"].items() if k != "clusters"}})
-    env_args = {"env_name": scene.name, "type": "planscope", "env_kwargs": {},
+    env_args = {"env_name": scene.name, "type": "planscope",
+                "env_kwargs": dict(result["summary"].get("scene_options") or {}),
                 "obs_spec": [list(k) for k in scene.obs_spec]}
     with RecordingWriter(path, env_args=env_args, config={"command": "sample", **{
             k: result["summary"][k] for k in ("policy", "solver", "steps", "temperature", "num_samples")}},
