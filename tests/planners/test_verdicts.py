@@ -141,3 +141,38 @@ def test_an_alarm_is_false_only_when_a_larger_sample_does_not_bear_it_out():
     assert not alarm_supported("collapsed", {"left": 0.95, "right": 0.05}, data)  # present at 5 %
     assert alarm_supported("skewed", {"left": 0.99, "right": 0.01}, data)         # worse than skewed
     assert alarm_supported("multimodal", {"left": 0.0, "right": 1.0}, data)
+
+
+# ---- the command line: scene options and what the reading compares against
+
+def test_sample_cli_refuses_another_geometry_and_names_the_data_it_judged_against(tmp_path, capsys):
+    import json
+
+    import pytest
+    pytest.importorskip("pybullet")
+    from app.cli import main
+    from planners.data import DemoData
+    from planners.train import train_policy
+    from planners.training import TrainingConfig
+
+    rng = np.random.default_rng(0)
+    obs = rng.uniform(0.2, 0.8, (40, 7)).astype(np.float32)
+    data = DemoData(obs=obs, actions=rng.uniform(0.2, 0.8, (40, 16, 4)).astype(np.float32),
+                    episode=np.arange(40) // 10, obs_spec=(("ee_pos", 3), ("gripper", 1), ("target_pos", 3)),
+                    scene="obstacle_reach", episode_modes=["LL", "LR", "RL", "RR"], sha256="0" * 64,
+                    path="<rows2>", env_args={"env_kwargs": {"rows": 2}})
+    ckpt = train_policy(data, tmp_path / "rows2", TrainingConfig(kind="regression", epochs=1, num_threads=1),
+                        model_overrides={"hidden": (8,)}, quiet=True, command="pytest")
+    assert main(["sample", "--policy", str(ckpt), "--scene", "obstacle_reach", "--num", "4"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "rows=2, not rows=1" in err
+    assert main(["sample", "--policy", str(ckpt), "--scene", "obstacle_reach", "--option", "rows=2",
+                 "--num", "8", "--data-shares", "LL=0.4,LR=0.1,RL=0.1,RR=0.4", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["scene_options"] == {"rows": 2}
+    assert summary["reference"] == "the shares LL=0.4, LR=0.1, RL=0.1, RR=0.4"
+    assert [m["mode"] for m in summary["modes"]] in (["LL", "LR", "RL", "RR"], ["L", "R"])
+    assert summary["verdict"] != "collapsed"
+    assert main(["sample", "--policy", str(ckpt), "--scene", "obstacle_reach", "--option", "rows=2",
+                 "--num", "4", "--data-shares", "LL=2"]) == 2
+    assert "--data-shares 'LL=2'" in capsys.readouterr().err
