@@ -75,7 +75,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _run_probe(planner, args: argparse.Namespace) -> int:
     from planners.probe import probe_report
-    batch = planner.plan(None, args.num, seed=args.seed)
+    from planners.protocol import run_planner
+    batch = run_planner(planner, None, args.num, seed=args.seed)
     if args.json:
         print(json.dumps({"policy": "probe", "seed": args.seed, "num_samples": batch.num_samples,
                           "steps": batch.num_steps,

@@ -30,9 +30,8 @@ def sample_in_scene(planner: Any, scene_name: str, seed: int, num: int, *, solve
     from planners.checkpoint import check_scene_options
     from planners.mode_reference import reference_from_spec, training_range
     from planners.modes import preload
-    from planners.protocol import check_compatible
+    from planners.protocol import check_compatible, observation_from_frames, run_planner
     from scenes import make_expert, make_scene
-    from scenes.api import flat_obs
     from scenes.registry import task_option_defaults
 
     preload()
@@ -44,8 +43,8 @@ def sample_in_scene(planner: Any, scene_name: str, seed: int, num: int, *, solve
         check_scene_options(planner.spec, scene.name, options, task_option_defaults(scene.name))
         obs = scene.reset(seed)
         kwargs = {k: v for k, v in (("solver", solver), ("steps", steps)) if v is not None}
-        batch = planner.plan(flat_obs(obs, scene.obs_spec), num, seed=seed, temperature=temperature,
-                             **kwargs)
+        batch = run_planner(planner, observation_from_frames(planner.spec, [obs]), num, seed=seed,
+                            temperature=temperature, **kwargs)
         expert = make_expert(scene, seed=seed)
         refs = {mode: expert.plan_for(obs, mode, horizon=batch.plans.shape[1]) for mode in scene.modes}
         reference = reference if reference is not None else reference_from_spec(planner.spec)

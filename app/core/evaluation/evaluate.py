@@ -67,17 +67,16 @@ def validate(config: EvalConfig) -> dict[str, Any]:
     for cell in config.perturbations:
         Perturbation.from_dict(cell)          # SceneError with the valid keys on bad values
     from app.core.evaluation.runner import control_sampler, sample_plans
-    from scenes.api import flat_obs
 
     scene = make_scene(config.settings.scene, config.settings.scene_options, {})
-    obs = flat_obs(scene.reset(config.seeds[0]), scene.obs_spec)
+    obs = scene.reset(config.seeds[0])
     policies = []
     for ref, label in zip(config.policies, config.policy_labels):
         planner = cached_planner(ref)
         check_compatible(planner.spec, scene.name, tuple(scene.obs_spec))
         # one real call with the run's solver, steps and N: a bad --solver or --steps fails here
         # in one line instead of in every worker
-        sample_plans(planner, obs, config.settings, 0)
+        sample_plans(planner, [obs], config.settings, 0)
         spec = planner.spec
         policies.append({"label": label, "ref": ref, "name": spec.name, "kind": spec.kind,
                          "scene": spec.scene, "default_solver": spec.default_solver,

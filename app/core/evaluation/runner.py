@@ -1,9 +1,9 @@
 """Closing the loop: one rollout of one planner in one scene, recorded in full.
 
     obs = scene.reset(seed)
-    every Ta control steps:  batch = planner.plan(flat_obs(obs), N, seed=...)   # N recorded samples
-                             chunk = batch.plans[executed_index, :Ta]           # [Ta, D]
-                             result = scene.step(chunk)                         # per-step traces
+    every Ta control steps:  batch = run_planner(planner, obs_history, N, seed=...)  # [To, ..] each
+                             chunk = batch.plans[executed_index, :Ta]               # [Ta, D]
+                             result = scene.step(chunk)                             # per-step traces
     until the scene says done (success, timeout) or max_steps.
 
 The runner talks to the scene and the planner only through their protocols (scenes.api.Scene,
@@ -91,18 +91,22 @@ def control_sampler(spec: Any, settings: RolloutSettings) -> tuple[str, int]:
     return solver, int(settings.steps or fallback)
 
 
-def sample_plans(planner: Any, obs_flat: np.ndarray, settings: RolloutSettings, seed: int) -> Any:
-    """The run's N recorded samples for one observation [obs_dim], with its control sampler."""
+def sample_plans(planner: Any, frames: list[dict], settings: RolloutSettings, seed: int) -> Any:
+    """The run's N recorded samples for the observation history `frames` (per-step scene
+    observations, oldest first; the planner sees its last To), with its control sampler. The
+    batch is checked (planners.protocol.run_planner)."""
+    from planners.protocol import observation_from_frames, run_planner
+
     solver, steps = control_sampler(planner.spec, settings)
-    return planner.plan(obs_flat, settings.record_samples, seed=seed, solver=solver, steps=steps,
-                        temperature=settings.temperature)
+    obs = observation_from_frames(planner.spec, frames[-max(1, planner.spec.n_obs_steps):])
+    return run_planner(planner, obs, settings.record_samples, seed=seed, solver=solver, steps=steps,
+                       temperature=settings.temperature)
 
 
 def run_rollout(job: RolloutJob, settings: RolloutSettings) -> Any:
     """Run one closed-loop rollout and return a recordings.rollout.Rollout (metrics and the
     trace-only failure label filled in; the cross-rollout label is added by the writer side)."""
     from recordings.rollout import ReplanRecord, Rollout
-    from scenes.api import flat_obs
 
     scene = make_scene(settings.scene, settings.scene_options, job.perturbation)
     planner = cached_planner(job.policy_ref)
@@ -110,7 +114,7 @@ def run_rollout(job: RolloutJob, settings: RolloutSettings) -> Any:
     if job.policy_ref not in _WARMED:
         # The first call in a process pays one-off costs (allocator, kernel selection, lazy
         # imports: seconds for a diffusion policy); keep them out of the recorded latencies.
-        sample_plans(planner, flat_obs(obs, scene.obs_spec), settings, 0)
+        sample_plans(planner, [obs], settings, 0)
         _WARMED.add(job.policy_ref)
     obs_rows: list[dict] = []
     actions: list[np.ndarray] = []
@@ -124,7 +128,8 @@ def run_rollout(job: RolloutJob, settings: RolloutSettings) -> Any:
     while not done and len(actions) < settings.max_steps:
         step = len(actions)
         t0 = time.perf_counter()
-        batch = sample_plans(planner, flat_obs(obs, scene.obs_spec), settings,
+        # every control step's observation, oldest first: the planner takes its last To
+        batch = sample_plans(planner, obs_rows[-planner.spec.n_obs_steps:] + [obs], settings,
                               planner_seed(job.seed, len(replans)))
         latency_ms = (time.perf_counter() - t0) * 1e3
         plans = np.asarray(batch.plans, dtype=np.float32)

@@ -113,12 +113,15 @@ def score(result: SweepResult) -> SweepResult:
     return result
 
 
-def run_sweep(planner: Any, scene: Any, obs_flat: np.ndarray, *, num_samples: int, seed: int,
+def run_sweep(planner: Any, scene: Any, obs: Any, *, num_samples: int, seed: int,
               temperature: float = 1.0, solvers: Sequence[str] = ("ddpm", "ddim", "dpmpp"),
               steps: Sequence[int] = STEPS, data_shares: dict | None = None,
               progress: Callable[[int, int, SweepResult], None] | None = None,
               cancelled: Callable[[], bool] = lambda: False) -> SweepResult:
-    """Sample every (solver, steps) once with the same seed; progress(done, total, partial)."""
+    """Sample every (solver, steps) once with the same seed; progress(done, total, partial).
+    obs: the planner's dict observation (planners.protocol.observation_from_frames)."""
+    from planners.protocol import run_planner
+
     names = list(getattr(scene, "modes", ()) or ())
     result = SweepResult(names=names, num_samples=int(num_samples))
     total = len(solvers) * len(steps)
@@ -128,8 +131,8 @@ def run_sweep(planner: Any, scene: Any, obs_flat: np.ndarray, *, num_samples: in
                 result.cancelled = True
                 return score(result)
             t0 = time.perf_counter()
-            batch = planner.plan(obs_flat, num_samples, seed=seed, solver=solver, steps=int(s),
-                                 temperature=temperature, cancel=cancelled)
+            batch = run_planner(planner, obs, num_samples, seed=seed, solver=solver, steps=int(s),
+                                temperature=temperature, cancel=cancelled)
             ms = (time.perf_counter() - t0) * 1000.0
             if batch.cancelled:
                 result.cancelled = True

@@ -325,29 +325,31 @@ def configure_torch_threads() -> int:
 
 def sample_job(h: JobHandle, scene: Any, policy: LoadedPolicy, baseline: LoadedPolicy | None,
                settings) -> SampleOutcome:
-    """Worker side of one sampling: observe, plan (streaming steps), analyse, sample the baseline."""
-    from scenes.api import flat_obs
+    """Worker side of one sampling: observe, plan (streaming steps), analyse, sample the baseline.
+    Planners get the dict observation (history first) and are called through run_planner, which
+    checks every batch and turns a planner's exception into one PlannerError line."""
+    from planners.protocol import observation_from_frames, run_planner
 
     obs = {k: np.asarray(v) for k, v in scene.observe().items() if k != "image"}
-    flat = flat_obs(obs, scene.obs_spec)
     last = [0, settings.steps]
 
     def on_step(k: int, total: int, partial) -> None:
         last[:] = [k, total]
         h.progress((k, total, partial))
 
-    batch = policy.planner.plan(flat, settings.num_samples, seed=settings.seed, solver=settings.solver,
-                                steps=settings.steps, temperature=settings.temperature,
-                                on_step=on_step, cancel=lambda: h.cancelled)
+    batch = run_planner(policy.planner, observation_from_frames(policy.planner.spec, [obs]),
+                        settings.num_samples, seed=settings.seed, solver=settings.solver,
+                        steps=settings.steps, temperature=settings.temperature,
+                        on_step=on_step, cancel=lambda: h.cancelled)
     if batch.cancelled or h.cancelled:
         return SampleOutcome(obs, None, None, cancelled_at=(last[0], last[1]))
     refs = expert_references(scene, obs)
     result = analyse(batch, scene, policy.data_shares, mode_refs=refs)
     base = None
     if baseline is not None and not h.cancelled:
-        bb = baseline.planner.plan(flat, settings.num_samples, seed=settings.seed,
-                                   solver=settings.solver, steps=settings.steps,
-                                   temperature=settings.temperature)
+        bb = run_planner(baseline.planner, observation_from_frames(baseline.planner.spec, [obs]),
+                         settings.num_samples, seed=settings.seed, solver=settings.solver,
+                         steps=settings.steps, temperature=settings.temperature)
         # judge the baseline against the data's modes (the expert's plans for this observation),
         # else the policy's: does it sit between them (averaging)?
         if refs is None and result.summary is not None and result.summary.names:

@@ -95,8 +95,8 @@ class SweepView(QtWidgets.QWidget):
             else [settings.solver]
 
         def job(handle, scene):
-            from scenes.api import flat_obs
-            obs = flat_obs(scene.observe(), scene.obs_spec)
+            from planners.protocol import observation_from_frames
+            obs = observation_from_frames(planner.spec, [scene.observe()])
             return run_sweep(planner, scene, obs, num_samples=n, seed=settings.seed,
                              temperature=settings.temperature, solvers=solvers, data_shares=shares,
                              progress=lambda done, total, r: handle.progress((done, total, r)),
