@@ -133,10 +133,22 @@ def load_dp(text: str, *, device: str = "cpu", chain_dtype: str = "float32"):
     return load_dp_checkpoint(text, device=device, chain_dtype=chain_dtype)
 
 
+def is_lerobot_policy(text: str, path: Path) -> bool:
+    from planners.lerobot.config import is_lerobot_folder
+    return is_lerobot_folder(path)
+
+
+def load_lerobot(text: str, *, device: str = "cpu", chain_dtype: str = "float32"):
+    """A LeRobot `pretrained_model/` folder (config.json with "type") -> LeRobotPlanner."""
+    from planners.lerobot.loading import load_lerobot_policy
+    return load_lerobot_policy(Path(text), device=device, chain_dtype=chain_dtype)
+
+
 # (name, detect, load), tried in order. Adapters for other libraries' files add an entry here.
 LOADERS: list[tuple[str, Detect, Load]] = [
     ("built-in", is_builtin, load_builtin),
     ("planscope checkpoint", is_planscope_checkpoint, load_checkpoint),
+    ("LeRobot pretrained_model", is_lerobot_policy, load_lerobot),
     ("diffusion_policy .ckpt", is_dp_checkpoint, load_dp),
     ("plugin module:attr", looks_like_plugin, load_plugin),
 ]
