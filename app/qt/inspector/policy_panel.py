@@ -51,6 +51,9 @@ def spec_rows(policy: LoadedPolicy) -> list[tuple[str, str]]:
             ("Rollouts", f"{spec.control_solver}, {spec.control_steps} steps (closed loop)"
              if spec.kind == "diffusion" and spec.control_solver else "same as Solver"),
             ("Parameters", f"{spec.num_parameters:,}" if spec.num_parameters else "unknown")]
+    precision = (getattr(spec, "extra", None) or {}).get("precision")
+    if isinstance(precision, dict) and precision.get("reason"):   # planners/acceleration's state
+        rows.append(("Precision", precision["reason"]))
     if policy.data_shares:
         rows.append(("Data modes", ", ".join(f"{k} {v:.0%}" for k, v in policy.data_shares.items())))
     rows.append(("Source", elide_middle(policy.source)))
