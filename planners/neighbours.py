@@ -77,15 +77,22 @@ class NeighbourIndex:
         return int(tree + extra + (self.actions.nbytes if self.actions is not None else 0))
 
     @classmethod
-    def from_dataset(cls, ds: Dataset, keys: Sequence[str], *, normalize: Normalize | None = None,
+    def from_dataset(cls, ds: Dataset, keys: Sequence[str] | Sequence[tuple[str, int]], *,
+                     normalize: Normalize | None = None,
                      n_obs_steps: int = 1, action_key: str | None = None,
                      leaf_size: int = 32) -> "NeighbourIndex":
-        """Build over every frame of ds: the policy's observation keys (concatenated in order,
+        """Build over every frame of ds: the policy's observation keys (feature names, or a
+        planscope (key, size) spec found through Dataset.resolve; concatenated in order,
         [M, sum of sizes] per step), with history n_obs_steps, mapped by `normalize` (the
         policy's own normaliser; [..., F] -> [..., F])."""
-        ds.require(list(keys) + ([action_key] if action_key else []))
-        cols = [ds.column(k).reshape(ds.num_frames, -1).astype(np.float32) for k in keys]
-        flat = np.concatenate(cols, axis=1)
+        if action_key:
+            ds.require([action_key])
+        if all(isinstance(k, str) for k in keys):
+            ds.require(keys)
+            flat = np.concatenate([ds.column(k).reshape(ds.num_frames, -1).astype(np.float32)
+                                   for k in keys], axis=1)
+        else:                                    # a (key, size) flat-observation spec
+            flat = ds.flat_column(keys)
         # rows in column() order are the episodes back to back
         starts = np.concatenate([[0], np.cumsum([e.length for e in ds.episodes])[:-1]])
         if normalize is not None:

@@ -228,6 +228,57 @@ class Dataset(abc.ABC):
         d = list(range(1 - n_obs_steps, 1))
         return self.window(episode, t, {k: d for k in keys})
 
+    # ----- a policy's flat observation vector, found under the data set's names -----
+    def resolve(self, obs_spec: Sequence[tuple[str, int]], who: str = "the policy"
+                ) -> list[tuple[str, slice]]:
+        """Where each (key, size) of a flat-observation spec lives: (feature, slice of that
+        feature's flattened values). A key is a feature of its own, or a run of per-dimension
+        names "<key>.<i>" / "<key>" inside another feature (planscope's LeRobot export puts
+        ee_pos in observation.state as ee_pos.0..2). DatasetError naming both sides otherwise."""
+        out = []
+        for key, size in obs_spec:
+            f = self.features.get(key)
+            if f is not None and f.kind != "image":
+                if int(np.prod(f.shape)) != size:
+                    raise DatasetError(f"{self.path}: {who} needs {key} of size {size}, the data "
+                                       f"set's {key} has shape {f.shape}")
+                out.append((key, slice(None)))
+                continue
+            want = [key] if size == 1 else [f"{key}.{i}" for i in range(size)]
+            for name, ft in self.features.items():
+                names = list(ft.names or ())
+                for i in range(len(names) - size + 1):
+                    if names[i:i + size] == want:
+                        out.append((name, slice(i, i + size)))
+                        break
+                else:
+                    continue
+                break
+            else:
+                have = "; ".join(f"{n} ({', '.join(f.names) if f.names else 'unnamed'})"
+                                 for n, f in self.features.items()
+                                 if f.kind in ("state", "environment"))
+                raise DatasetError(f"{self.path}: {who} needs {key} (size {size}) but the data "
+                                   f"set has no such feature or named dimensions; it has {have}")
+        return out
+
+    def flat_history(self, episode: int, t: int, obs_spec: Sequence[tuple[str, int]],
+                     n_obs_steps: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """The policy's flat observation history at frame t: ([To, sum of sizes] float32 in
+        spec order, is_pad [To]) — LeRobot's clamping at the episode start."""
+        where = self.resolve(obs_spec)
+        feats = list(dict.fromkeys(f for f, _ in where))
+        h = self.history(episode, t, feats, n_obs_steps)
+        parts = [h[f].reshape(n_obs_steps, -1)[:, sl] for f, sl in where]
+        return np.concatenate(parts, axis=1).astype(np.float32), h[f"{feats[0]}_is_pad"]
+
+    def flat_column(self, obs_spec: Sequence[tuple[str, int]]) -> np.ndarray:
+        """[num_frames, sum of sizes] float32: the spec's values at every frame."""
+        where = self.resolve(obs_spec)
+        cols = {f: self.column(f).reshape(self.num_frames, -1) for f in dict.fromkeys(
+            f for f, _ in where)}
+        return np.concatenate([cols[f][:, sl] for f, sl in where], axis=1).astype(np.float32)
+
     def column(self, key: str) -> np.ndarray:
         """[num_frames, *shape] values of one non-image feature over the whole data set, in
         episode order (for indexes over all frames, e.g. nearest neighbours)."""

@@ -66,3 +66,14 @@ def test_bad_inputs():
     ds = open_dataset(DP_REAL)
     with pytest.raises(DatasetError, match="needs observation.state but the data set has only"):
         NeighbourIndex.from_dataset(ds, ["observation.state"])
+
+
+def test_planscope_spec_index_over_a_lerobot_export():
+    import os
+    from tests.recordings.formats.helpers import EXPORT_DIR
+    spec = [("ee_pos", 3), ("gripper", 1), ("mug_pos", 3), ("mug_yaw", 2)]
+    lr = open_dataset(os.path.join(EXPORT_DIR, "lerobot"))
+    index = NeighbourIndex.from_dataset(lr, spec, action_key="action")
+    x, _ = lr.flat_history(2, 7, spec, 1)
+    near = index.query(x[0], 3)
+    assert (near.episodes[0, 0], near.frames[0, 0]) == (2, 7) and near.distances[0, 0] == 0

@@ -84,3 +84,37 @@ def test_feature_kinds():
     assert feature_kind("keypoint", "float32", (9, 2)) == "environment"
     assert feature_kind("img", "float32", (96, 96, 3)) == "image"
     assert feature_kind("camera0_rgb", "uint8", (64, 64, 3)) == "image"
+
+
+MUG_SPEC = [("ee_pos", 3), ("gripper", 1), ("mug_pos", 3), ("mug_yaw", 2)]
+
+
+def test_planscope_spec_is_found_in_the_recording_and_in_its_lerobot_export():
+    from tests.recordings.formats.helpers import EXPORT_DIR
+    import os
+    h5 = open_dataset(os.path.join(EXPORT_DIR, "demos.h5"))
+    lr = open_dataset(os.path.join(EXPORT_DIR, "lerobot"))
+    assert lr.resolve(MUG_SPEC) == [("observation.state", slice(0, 3)),
+                                    ("observation.state", slice(3, 4)),
+                                    ("observation.environment_state", slice(0, 3)),
+                                    ("observation.environment_state", slice(3, 5))]
+    for e, t in [(0, 0), (1, 4), (2, 13)]:
+        a, pad_a = h5.flat_history(e, t, MUG_SPEC, 2)
+        b, pad_b = lr.flat_history(e, t, MUG_SPEC, 2)
+        assert a.shape == (2, 9) and np.array_equal(a, b) and np.array_equal(pad_a, pad_b)
+        assert pad_a.tolist() == [t == 0, False]
+    np.testing.assert_array_equal(h5.flat_column(MUG_SPEC), lr.flat_column(MUG_SPEC))
+
+
+def test_spec_the_data_lacks_names_both_sides():
+    from tests.recordings.formats.helpers import EXPORT_DIR
+    import os
+    lr = open_dataset(os.path.join(EXPORT_DIR, "lerobot"))
+    with pytest.raises(DatasetError, match=r"the policy needs target_pos \(size 3\) but the data "
+                                           r"set has no such feature or named dimensions; it has "
+                                           r"observation\.state \(ee_pos\.0, ee_pos\.1"):
+        lr.resolve([("ee_pos", 3), ("target_pos", 3)])
+    h5 = open_dataset(os.path.join(EXPORT_DIR, "demos.h5"))
+    with pytest.raises(DatasetError, match=r"needs mug_yaw of size 3, the data set's mug_yaw "
+                                           r"has shape \(2,\)"):
+        h5.resolve([("mug_yaw", 3)])
