@@ -16,6 +16,10 @@ embedding 256, ~65 M parameters), lerobot = LeRobot's default (512/1024/2048, st
 networks' plans), loaded into planners/nets/unet1d.py — the module LeRobot and diffusion_policy
 checkpoints load into — and into the reference, the same tensors. shipped = the shipped checkpoint
 through DiffusionPlanner.plan (its U-Net is under the acceleration threshold: native path).
+`--policy FILE.ckpt` (with --size dp or lerobot) also runs a diffusion_policy checkpoint loaded
+through planscope's adapter (planners/diffusion_policy): DiffusionPolicyPlanner.plan, whose U-Net
+samples through the same fast path, against the reference loop with the checkpoint's own weights
+(DDIM 16; real weights, so its fidelity check compares the trained policy's plans).
 """
 from __future__ import annotations
 
@@ -82,7 +86,7 @@ def flops_per_call(model, n: int, action_dim: int, cond_dim: int, horizon: int =
     return float(counter.get_total_flops())
 
 
-def run_size(size: str, quick: bool) -> dict:
+def run_size(size: str, quick: bool, policy: str | None = None) -> dict:
     import torch
 
     from app.bench._sampling_reference import sample_reference
@@ -141,6 +145,8 @@ def run_size(size: str, quick: bool) -> dict:
                     lambda: sample_chain(model_fn, settings, num_samples=n, horizon=HORIZON, action_dim=action_dim,
                                          seed=0, solver=solver, steps=steps, to_actions=unit),
                     solver, steps, n, precision, model_fn.variant.name, flops[n], gemm, quick))
+    if policy:
+        results["adapter"] = run_adapter(policy, quick, gemm)
     if results["trimmed"]:
         print("trimmed: " + "; ".join(results["trimmed"]))
     return results
@@ -185,6 +191,44 @@ def run_shipped(checkpoint: str, quick: bool) -> dict:
                 lambda: planner.plan(obs, n, seed=0, solver=solver, steps=steps),
                 solver, steps, n, "float32", variant, flops, gemm, quick))
     return results
+
+
+def run_adapter(path: str, quick: bool, gemm: dict) -> dict:
+    """A diffusion_policy checkpoint through planners.loading.load_planner vs the reference loop."""
+    import torch
+
+    from app.bench._sampling_reference import ReferenceUnet1D, sample_reference
+    from planners.loading import load_planner
+    from planners.sampling import make_scheduler
+    start = time.perf_counter()
+    planner = load_planner(path)
+    unet, u = planner.module.model, planner.config.unet
+    print(f"adapter: {path} loaded through planners.loading in {time.perf_counter() - start:.1f} s "
+          f"({type(planner).__name__}, {planner.spec.num_parameters / 1e6:.1f} M parameters)", flush=True)
+    if u is None or u.local_cond_dim is not None or not u.cond_predict_scale:
+        print("adapter: skipped (the reference loop covers global-condition FiLM-scale U-Nets)")
+        return {"path": path, "skipped": True}
+    reference = ReferenceUnet1D(u.input_dim, u.global_cond_dim or 0, u.down_dims, u.kernel_size, u.n_groups,
+                                u.diffusion_step_embed_dim, "mish").eval()
+    reference.load_state_dict(unet.state_dict(), strict=True, assign=True)
+    rng = np.random.default_rng(0)
+    obs = {f.name: (rng.normal(size=(planner.spec.n_obs_steps, *f.shape)) * 40 + 200).astype(np.float32)
+           for f in planner.spec.features}
+    cond, _ = planner.module.condition(planner._tensors(obs))
+    horizon, settings = planner.config.sample_horizon, planner.config.scheduler
+    out = {"path": path, "parameters": planner.spec.num_parameters, "cells": []}
+    for n in NS:
+        noise = torch.randn((n, horizon, u.input_dim), generator=torch.Generator().manual_seed(0))
+        planner.plan(obs, n, seed=0, solver="ddim", steps=16)     # calibration / fidelity on first need
+        variant = planner.acceleration.model_fn(cond, n).variant
+        flops = flops_per_call(reference, n, u.input_dim, u.global_cond_dim or 0, horizon)
+        out["cells"].append(_cell(
+            lambda: sample_reference(reference, make_scheduler(settings, "ddim"), cond.expand(n, -1), noise, 16),
+            lambda: planner.plan(obs, n, seed=0, solver="ddim", steps=16),
+            "ddim", 16, n, variant.precision, variant.name, flops, gemm, quick))
+    print(f"adapter precision: {planner.spec.extra['precision']['reason']}")
+    out["precision"] = planner.spec.extra["precision"]
+    return out
 
 
 def _cell(ref_run, own_run, solver, steps, n, precision, variant, flops, gemm, quick) -> dict:

@@ -129,7 +129,7 @@ def run(args) -> dict:
         from app.bench import _sampling_sizes
         if size == "shipped":
             return _sampling_sizes.run_shipped(CHECKPOINT, quick)
-        return _sampling_sizes.run_size(size, quick)
+        return _sampling_sizes.run_size(size, quick, getattr(args, "policy", None))
     threads = torch.get_num_threads()
     gemm = gemm_gflops(threads, seconds=0.4 if quick else 1.0)
     planner, source = _planner()

@@ -21,6 +21,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--size", choices=("dp", "lerobot", "shipped"), default=None,
                    help="bench sampling: planscope against the plain eager loop at diffusion_policy's "
                         "(~65 M parameters), LeRobot's (~250 M) or the shipped policy's size")
+    p.add_argument("--policy", default=None, metavar="FILE",
+                   help="bench sampling --size dp|lerobot: also a diffusion_policy checkpoint through the adapter")
     p.set_defaults(func=run)
 
 
