@@ -46,3 +46,13 @@ def isolated_cache(tmp_path_factory):
         os.environ.pop("PLANSCOPE_CACHE_DIR", None)
     else:
         os.environ["PLANSCOPE_CACHE_DIR"] = old
+
+
+@pytest.fixture
+def manual_clock():
+    """The default clock (app/core/clock.py) replaced by a ManualClock for this test: playback and
+    other timer-driven state move only when the test calls `manual_clock.advance(seconds)`."""
+    from app.core.clock import ManualClock, using_clock
+
+    with using_clock(ManualClock(100.0)) as clock:
+        yield clock

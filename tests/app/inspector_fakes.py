@@ -117,10 +117,12 @@ class FakeTwoModePlanner:
                                 extra={"data_mode_shares": {"left": 0.5, "right": 0.5}})
         self.step_delay_s = step_delay_s
         self.regression = regression
+        self.progress = 0   # chain steps done in the current plan() call (read by tests, no clock)
 
     def plan(self, obs, num_samples, *, seed, solver="ddim", steps=10, temperature=1.0,
              on_step=None, cancel=None) -> PlanBatch:
         t0 = time.perf_counter()
+        self.progress = 0
         if self.regression:
             plans = np.repeat(mode_path(0.0)[None], num_samples, axis=0)
             return PlanBatch.without_chain(plans, solver=solver, seed=seed, planner=self.spec.name)
@@ -130,6 +132,7 @@ class FakeTwoModePlanner:
                 return _truncate(full, k - 1, cancelled=True)
             if self.step_delay_s:
                 time.sleep(self.step_delay_s)
+            self.progress = k
             if on_step is not None:
                 on_step(k, steps, _truncate(full, k))
         full.wall_ms = (time.perf_counter() - t0) * 1000

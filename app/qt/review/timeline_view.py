@@ -6,11 +6,10 @@ previous/next event, Home/End first/last step, [ and ] slower/faster.
 """
 from __future__ import annotations
 
-import time
-
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from app.core.clock import Clock, default_clock
 from app.core.review.state import SPEEDS, ReviewSession
 from app.qt.shell.theme import glyph_icon
 
@@ -111,11 +110,13 @@ class TimelineBar(QtWidgets.QWidget):
 
 class TimelineView(QtWidgets.QWidget):
     """The bar plus transport controls. Owns the playback clock (a QTimer at ~60 Hz that
-    advances the session by real elapsed time, so speed is exact whatever the frame rate)."""
+    advances the session by the elapsed time of an injectable clock, app/core/clock.py, so speed
+    is exact whatever the frame rate and tests advance a ManualClock explicitly)."""
 
-    def __init__(self, session: ReviewSession, parent=None) -> None:
+    def __init__(self, session: ReviewSession, parent=None, clock: Clock | None = None) -> None:
         super().__init__(parent)
         self.session = session
+        self.clock = clock or default_clock()
         self.bar = TimelineBar(session)
         self.bar.scrubbed.connect(session.set_step)
 
@@ -170,7 +171,7 @@ class TimelineView(QtWidgets.QWidget):
         layout.addWidget(self.bar)
         layout.addLayout(row)
         self._clock = QtCore.QTimer(self, interval=16)
-        self._clock.timeout.connect(self._tick)
+        self._clock.timeout.connect(self.tick)
         self._last_tick = 0.0
         session.events.playing_changed.connect(self._on_playing)
         session.events.speed_changed.connect(self._on_speed)
@@ -194,7 +195,7 @@ class TimelineView(QtWidgets.QWidget):
     def _on_playing(self, playing: bool) -> None:
         self.play_button.setIcon(glyph_icon("pause" if playing else "play"))
         if playing:
-            self._last_tick = time.perf_counter()
+            self._last_tick = self.clock.now()
             self._clock.start()
         else:
             self._clock.stop()
@@ -207,8 +208,9 @@ class TimelineView(QtWidgets.QWidget):
             self.speed_box.setCurrentIndex(nearest)
             self.speed_box.blockSignals(False)
 
-    def _tick(self) -> None:
-        now = time.perf_counter()
+    def tick(self) -> None:
+        """Advance playback by the clock's time since the last tick (the timer calls this)."""
+        now = self.clock.now()
         self.session.advance(now - self._last_tick)
         self._last_tick = now
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -137,21 +136,23 @@ def test_cancel_keeps_the_previous_plans_and_says_so(qtbot, ctl):
 
 
 def test_event_loop_keeps_running_while_sampling(qtbot, ctl):
-    """A timer on the GUI thread keeps firing while the worker samples."""
+    """A timer on the GUI thread keeps firing while the worker samples: its ticks see the chain
+    part-way at several different steps (no wall-clock threshold, so a slow machine passes)."""
     ctl.open_policy(PLUGIN)
     wait_idle(qtbot, ctl)
-    fake_planner(ctl).step_delay_s = 0.02
+    planner = fake_planner(ctl)
+    planner.step_delay_s = 0.02
     ctl.state.update_settings(steps=15)
-    ticks = []
+    seen = []
     timer = QtCore.QTimer()
-    timer.setInterval(10)
-    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer.setInterval(5)
+    timer.timeout.connect(lambda: seen.append(planner.progress))
     timer.start()
     ctl.sample()
     wait_idle(qtbot, ctl)
     timer.stop()
-    assert len(ticks) >= 10
-    assert float(np.max(np.diff(ticks))) < 0.25     # generous: CI machines are shared
+    mid_chain = {k for k in seen if 0 < k < 15}
+    assert len(mid_chain) >= 3, seen
 
 
 def test_what_if_pose_moves_the_mug_for_the_next_sampling(qtbot, ctl):

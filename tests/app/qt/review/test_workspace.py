@@ -54,7 +54,7 @@ def synthetic(tmp_path):
     return write_synthetic(tmp_path / "eval.h5", 6, policies=("diffusion", "regression"))
 
 
-def test_browse_scrub_tag_with_keys_then_reopen(qtbot, synthetic):
+def test_browse_scrub_tag_with_keys_then_reopen(qtbot, synthetic, manual_clock):
     window, ws = make_window(qtbot)
     window.open_paths([str(synthetic)])
     s = ws.session
@@ -91,9 +91,13 @@ def test_browse_scrub_tag_with_keys_then_reopen(qtbot, synthetic):
     assert s.speed == 0.5
     press(qtbot, window, Qt.Key_Space)
     assert s.playing and s.step == 0                        # from the end, play restarts
-    qtbot.waitUntil(lambda: s.step >= 1, timeout=3000)
+    ws.timeline.tick()                                      # however late timers fire, no
+    assert s.step == 0                                      # clock time passed: no step
+    manual_clock.advance(0.25)                              # 0.25 s x 10 Hz x 0.5 = 1.25 steps
+    ws.timeline.tick()
+    assert s.step == 1
     press(qtbot, window, Qt.Key_Space)
-    assert not s.playing
+    assert not s.playing and s.step == 1
     s.set_step(37)
     press(qtbot, window, Qt.Key_4)                          # 4 = planning, at step 37
     ws.queue.tags.whole.setChecked(True)
