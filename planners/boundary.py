@@ -84,7 +84,8 @@ def flat_observation(spec: PlannerSpec, obs: Any, *, planner: str | None = None)
         value = np.asarray(obs[key], dtype=np.float32)
         value = (value[-1] if value.ndim >= 2 else value).reshape(-1)
         if size is not None and value.size != size:
-            raise PlannerError(f"observation {key!r} has {value.size} values per frame, planner {name!r} expects {size}")
+            raise PlannerError(f"observation {key!r} has {value.size} values per frame, "
+                               f"planner {name!r} expects {size}")
         parts.append(value)
     flat = np.concatenate(parts) if parts else np.zeros(0, np.float32)
     if spec.obs_dim and flat.size != spec.obs_dim:
@@ -232,10 +233,10 @@ def _observation_for(spec: PlannerSpec, obs: Any) -> Any:
         return flat_observation(spec, obs) if isinstance(obs, Mapping) else obs
     if obs is None or isinstance(obs, Mapping) or not spec.features:
         return obs
-    if spec.n_obs_steps != 1 or any(f.kind == "image" for f in spec.features):
-        raise PlannerError(f"planner {spec.name!r} takes a dict observation with history "
-                           f"(To={spec.n_obs_steps}{', images' if any(f.kind == 'image' for f in spec.features) else ''}), "
-                           f"got a flat vector")
+    images = [f.name for f in spec.features if f.kind == "image"]
+    if spec.n_obs_steps != 1 or images:
+        raise PlannerError(f"planner {spec.name!r} takes a dict observation (To={spec.n_obs_steps}"
+                           f"{', images ' + ', '.join(images) if images else ''}), got a flat vector")
     flat = flat_observation(spec, obs)
     out, start = {}, 0
     for feature in spec.features:
