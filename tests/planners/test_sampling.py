@@ -9,6 +9,7 @@ import torch
 
 from planners.protocol import PlannerError
 from planners.sampling import SchedulerSettings, make_scheduler, noise_steps, sample_chain
+from recordings.plan_batch import PlanBatch
 
 N, H, D = 6, 8, 3
 CLEAN = torch.linspace(-0.6, 0.6, H * D).reshape(1, H, D)   # the one "data" plan, normalised
@@ -166,3 +167,14 @@ def test_settings_are_validated_and_round_trip():
         SchedulerSettings(prediction_type="noise")
     with pytest.raises(ValueError, match="unknown SchedulerSettings fields"):
         SchedulerSettings.from_json({"num_train_timesteps": 10, "karras": True})
+
+
+def test_plan_batch_validates_its_noise_and_a_chainless_batch_has_none_to_replay():
+    plans = np.zeros((4, H, D), np.float32)
+    with pytest.raises(ValueError, match=r"initial_noise must be \[4,8,3\]"):
+        PlanBatch.without_chain(plans, solver="x", seed=0, initial_noise=np.zeros((4, H)))
+    with pytest.raises(ValueError, match=r"step_noise must be \[K,4,8,3\]"):
+        PlanBatch.without_chain(plans, solver="x", seed=0, step_noise=np.zeros((2, 3, H, D)))
+    args = PlanBatch.without_chain(plans, solver="none", seed=5).replay_args([1, 2])
+    assert args == {"num_samples": 2, "seed": 5, "solver": "none", "steps": 0, "temperature": 1.0,
+                    "initial_noise": None, "step_noise": None}
