@@ -96,8 +96,10 @@ def distances(plans: np.ndarray, ref: np.ndarray, scale: np.ndarray,
 
 
 def local_modes(neighbours: np.ndarray | None, *, action_scale: np.ndarray | None = None,
-                seed: int = 0) -> LocalModes:
-    """Cluster the neighbours' chunks [K, H, D] (action units) into local data modes."""
+                weights: np.ndarray | None = None, seed: int = 0) -> LocalModes:
+    """Cluster the neighbours' chunks [K, H, D] (action units) into local data modes. weights
+    [K] (default equal): how much each neighbour speaks for the query state; a mode's share is
+    its members' share of the weight (see state_weights)."""
     if neighbours is None or len(neighbours) == 0:
         return LocalModes(np.zeros((0, 0, 0)), np.zeros(0), np.zeros(0), 0)
     chunks = np.asarray(neighbours, dtype=np.float64)
@@ -107,7 +109,9 @@ def local_modes(neighbours: np.ndarray | None, *, action_scale: np.ndarray | Non
     finite = np.isfinite(chunks).reshape(k, -1).all(axis=1)
     groups = [c.members for c in reading.clusters] or [np.flatnonzero(finite)]
     means = np.stack([chunks[g].mean(axis=0) for g in groups])
-    shares = np.asarray([len(g) for g in groups], np.float64) / max(int(finite.sum()), 1)
+    w = np.ones(k) if weights is None else np.asarray(weights, np.float64).reshape(k)
+    w = np.where(finite, w, 0.0)
+    shares = np.asarray([w[g].sum() for g in groups]) / max(float(w.sum()), 1e-12)
     spread = np.asarray([np.sqrt(np.mean(distances(chunks[g], m, scale) ** 2))
                          for g, m in zip(groups, means)])
     radius = np.maximum(RADIUS_SPREAD * spread, RADIUS_FLOOR)
@@ -117,6 +121,21 @@ def local_modes(neighbours: np.ndarray | None, *, action_scale: np.ndarray | Non
         gap = gaps.min(axis=1)
         radius = np.minimum(np.maximum(radius, RADIUS_GAP_MIN * gap), RADIUS_GAP * gap)
     return LocalModes(means, shares, radius, k)
+
+
+def state_weights(distances_to_query: np.ndarray) -> np.ndarray:
+    """[K] Gaussian kernel weights of neighbours at state distances d [K] from the query, with
+    the median distance as bandwidth: exp(-d^2 / (2 median^2)).
+
+    Neighbours are near, not at, the query. Where the state already decides the mode (the hand
+    has started towards one side), the other side's demonstrations are the farther neighbours;
+    weighting by distance keeps them from reading as a mode the policy "missed", while at states
+    the data leaves open (every episode's start) the weights are nearly equal."""
+    d = np.asarray(distances_to_query, np.float64)
+    h = float(np.median(d)) if len(d) else 0.0
+    if not np.isfinite(h) or h <= 1e-12:
+        return np.ones(len(d))
+    return np.exp(-0.5 * (d / h) ** 2)
 
 
 def label_samples(samples: np.ndarray, local: LocalModes, scale: np.ndarray) -> list[str]:

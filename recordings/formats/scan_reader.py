@@ -181,6 +181,19 @@ class ScanReader:
         dtype, shape = self.spec[name]
         return np.stack(out) if out else np.zeros((0, *shape), dtype=dtype)
 
+    def values_at(self, name: str, indices: np.ndarray | list[int]) -> np.ndarray:
+        """[len(indices), ...] of any column at sorted rows, reading only those rows from a
+        merged file (a queue of 20 frames must not read 10 M rows)."""
+        idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+        if name in self._cache or self.layout != LAYOUT_SINGLE or not len(idx):
+            return self.rows(name, idx) if name not in self.small_columns else self.column(name)[idx]
+        order = np.argsort(idx)
+        uniq, inverse = np.unique(idx[order], return_inverse=True)
+        values = self._file[f"frames/{name}"][uniq]
+        out = np.empty((len(idx), *values.shape[1:]), values.dtype)
+        out[order] = values[inverse]
+        return out
+
     def find(self, episode: int, frame: int) -> int:
         """Sorted row of (episode, frame), or -1."""
         ep, fr = self.column("episode"), self.column("frame")

@@ -56,7 +56,7 @@ class ScanState:
         self.episodes = np.zeros(0, np.int64)
         self.every = 1
         self.selection: tuple[int, int] | None = None
-        self.queue: list[QueueRow] = []
+        self._queue: list[QueueRow] | None = []
         self.queue_kind = "hardness"
         self.tag_store = None
         self._frames: dict[str, np.ndarray] = {}
@@ -75,7 +75,7 @@ class ScanState:
         self.policy = self.num_policies - 1      # the candidate when two were compared
         self.queue_kind = "change" if self.num_policies == 2 else "hardness"
         self.selection = None
-        self._rank()
+        self._queue = None           # ranked on first use: the heat map draws first
         self.events.opened.emit(self.path)
         self.set_metric("demo_dist_nearest" if "demo_dist_nearest" in reader.spec
                         else self.metrics[0], self.policy)
@@ -125,8 +125,9 @@ class ScanState:
         if metric not in self.metrics:
             raise ValueError(f"no metric {metric!r}; the scan has {', '.join(self.metrics)}")
         self.metric = metric
-        if policy is not None:
+        if policy is not None and int(policy) != self.policy:
             self.policy = int(policy)
+            self._queue = None
         key = (metric, self.policy)
         if key not in self._grids:
             self._grids[key], self.episodes = heat_grid(
@@ -181,9 +182,38 @@ class ScanState:
         if kind == "change" and self.num_policies < 2:
             raise ValueError("the change queue needs a scan of two policies")
         self.queue_kind = kind
-        self._rank()
+        self._queue = None
 
-    def _rank(self) -> None:
+    @property
+    def queue(self) -> list[QueueRow]:
+        """The hardest QUEUE_LENGTH frames of the current queue kind (and policy)."""
+        if self._queue is None:
+            self._queue = self._stored_queue()
+            if self._queue is None:
+                self._queue = self._rank()
+        return self._queue
+
+    def _stored_queue(self) -> list[QueueRow] | None:
+        """The queue a merged file stores (its worst table): no full-column read."""
+        worst = self.reader.table("worst")
+        if worst is None or self.reader.layout != "single":
+            return None
+        pick = (worst["queue"] == self.queue_kind) & \
+            ((worst["policy"] == self.policy) | (worst["queue"] == "change"))
+        rows = worst["row"][pick][:QUEUE_LENGTH]
+        flags = [f for f in ("collapsed", "averaged", "off_data", "invalid")
+                 if f in self.reader.spec]
+        p = self.policy
+        values = {f: np.atleast_2d(self.reader.values_at(f, rows).reshape(len(rows), -1))
+                  for f in flags}
+        return [QueueRow(rank, int(r), int(e), int(fr), float(sc),
+                         tuple(f for f in flags if values[f][k, min(p, values[f].shape[1] - 1)]),
+                         self.queue_kind)
+                for k, (rank, r, e, fr, sc) in enumerate(zip(
+                    worst["rank"][pick][:QUEUE_LENGTH], rows, worst["episode"][pick],
+                    worst["frame"][pick], worst["score"][pick]))]
+
+    def _rank(self) -> list[QueueRow]:
         frames = {name: self.column(name) for name in self.reader.small_columns}
         if self.queue_kind == "change":
             score, order = change_score(frames)
@@ -191,7 +221,7 @@ class ScanState:
             score, order = hardness(frames, self.policy)
         flags = [f for f in ("collapsed", "averaged", "off_data", "invalid") if f in frames]
         p = self.policy
-        self.queue = [QueueRow(rank, int(i), int(frames["episode"][i]), int(frames["frame"][i]),
+        return [QueueRow(rank, int(i), int(frames["episode"][i]), int(frames["frame"][i]),
                                float(score[i]),
                                tuple(f for f in flags if np.atleast_1d(frames[f][i])[p]),
                                self.queue_kind)

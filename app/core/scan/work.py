@@ -67,9 +67,9 @@ class LocalData:
         idx = np.minimum(rows[:, None] + np.arange(self.horizon)[None], last[:, None])
         return self.actions[idx]
 
-    def nearest(self, episode: int, frame: int, k: int) -> np.ndarray:
-        """[k', H, D] chunks at the frames nearest to (episode, frame), at most one per other
-        episode (its most similar frame), nearest first, ties by row (k' <= k).
+    def nearest(self, episode: int, frame: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """([k', H, D] chunks, [k'] state distances) at the frames nearest to (episode, frame),
+        at most one per other episode (its most similar frame), nearest first, ties by row.
 
         One frame per episode: the frames just before and after a neighbour's best match are
         the same demonstration shifted by a step, and would otherwise show up as extra "modes"."""
@@ -81,13 +81,14 @@ class LocalData:
         best[episode] = np.inf
         k = min(k, int(np.isfinite(best).sum()))
         if k <= 0:
-            return np.zeros((0, self.horizon, self.actions.shape[1]), np.float32)
+            return np.zeros((0, self.horizon, self.actions.shape[1]), np.float32), np.zeros(0)
         eps = np.argpartition(best, k - 1)[:k]
         eps = eps[np.lexsort((eps, best[eps]))]
         rows = np.asarray([self.starts[e] + int(np.argmin(d[self.starts[e]:self.starts[e]
                                                               + self.lengths[e]]))
                            for e in eps], dtype=np.int64)
-        return self.adjust(self.chunks(rows), self.states[rows], self.states[row])
+        return (self.adjust(self.chunks(rows), self.states[rows], self.states[row]),
+                np.sqrt(best[eps]))
 
     @staticmethod
     def adjust(chunks: np.ndarray, states: np.ndarray, query: np.ndarray) -> np.ndarray:
@@ -165,14 +166,16 @@ class ScanContext:
 
     def frame_row(self, episode: int, frame: int) -> dict[str, np.ndarray]:
         """Every column of one frame (one value per policy for metrics)."""
-        from planners.frame_metrics import compare, frame_metrics, local_modes
+        from planners.frame_metrics import compare, frame_metrics, local_modes, state_weights
         s = self.config.settings
         seed = frame_seed(s.seed, episode, frame)
         noise = np.random.default_rng(seed).standard_normal(
             (s.num_samples, self.horizon, self.action_dim)).astype(np.float32)
         demo, mask = self.demo(episode, frame)
-        neighbours = self.local.nearest(episode, frame, s.neighbours) if self.local else None
-        local = local_modes(neighbours, action_scale=self.action_scale, seed=s.seed)
+        neighbours, weights = self.local.nearest(episode, frame, s.neighbours) if self.local \
+            else (None, None)
+        local = local_modes(neighbours, action_scale=self.action_scale, seed=s.seed,
+                            weights=None if weights is None else state_weights(weights))
         metrics, plans = [], []
         for planner in self.planners:
             obs = self.observation(planner, episode, frame)

@@ -66,3 +66,11 @@ def test_tags_live_in_the_scan_sidecar(state, tmp_path):
     assert (tmp_path / "scan.h5.tags.sqlite").exists() and seen == [1]
     assert [t.note for t in state.tags(6, 2)] == ["only one grasp here"] and state.tags(6, 4) == []
     assert state.remove_tag(tag.id) and state.tags() == []
+
+
+def test_stored_queue_equals_the_ranked_one(state):
+    for kind, policy in (("change", 1), ("hardness", 1), ("hardness", 0)):
+        state.set_metric("spread", policy)
+        state.set_queue(kind)
+        stored = state._stored_queue()
+        assert stored is not None and stored == state._rank()
