@@ -69,7 +69,7 @@ def run(args) -> dict:
         t0 = time.perf_counter()
         view.set_scene(session.describe(), session.link_poses())
         build_ms = (time.perf_counter() - t0) * 1e3
-        items = [c for node in view._links for c in node.childItems()]
+        items = [c for node in view.link_nodes for c in node.childItems()]
         triangles = sum(len(c.opts["meshdata"].faces()) for c in items)
 
         # a trajectory of poses to play back: real simulation steps (holding position)
@@ -97,7 +97,7 @@ def run(args) -> dict:
         # merged reference: the same triangles, colours, shader and screen coverage (vertices
         # moved to their world pose on the CPU) drawn as one item with no scene graph
         verts, faces, colors, offset = [], [], [], 0
-        for node, pose in zip(view._links, poses[-1]):
+        for node, pose in zip(view.link_nodes, poses[-1]):
             link_t = pose_matrix(pose[:3], pose[3:7])
             for c in node.childItems():
                 md = c.opts["meshdata"]

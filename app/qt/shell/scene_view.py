@@ -220,6 +220,12 @@ class SceneView(QtWidgets.QWidget):
         self.mesh_errors.clear()
         self.update()
 
+    @property
+    def link_nodes(self) -> list[gl.GLGraphicsItem]:
+        """One scene-graph node per mirrored link (its shapes are the children), in describe()
+        order; `planscope bench scene` counts and merges their triangles."""
+        return list(self._links)
+
     def set_poses(self, poses: np.ndarray) -> None:
         """poses [L, 7]: xyz (m) + quaternion xyzw per link, in describe().links order."""
         poses = np.asarray(poses, dtype=np.float64)
