@@ -35,6 +35,7 @@ def register(subparsers) -> None:
                    help="join a running Ray cluster (auto, HOST:PORT or ray://host:10001)")
     p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     p.add_argument("--resume", action="store_true", help="finish a partial scan file")
+    p.add_argument("--force", action="store_true", help="delete an existing --out before starting")
     p.add_argument("--quiet", action="store_true", help="no progress line")
     p.add_argument("--out", required=True, metavar="SCAN.h5")
     p.set_defaults(func=run)
@@ -55,6 +56,10 @@ def run(args: argparse.Namespace) -> int:
     if args.backend == "ray" and args.ray_address and args.ray_address != "auto":
         from app.core.evaluation.backend_ray import _probe
         _probe(args.ray_address)          # one line for an unreachable cluster
+    from app.commands.output import check_out
+    out = check_out(args.out, suffixes=(".h5",), force=args.force, resume=args.resume)
+    if args.force and not args.resume and os.path.exists(out):
+        os.remove(out)    # the shared --out rule (app/commands/output.py) passed first
     check_output(args.out, args.resume)
     with open_dataset(args.data) as ds:
         episodes = parse_episodes(args.episodes, len(ds.episodes), ds.path)
