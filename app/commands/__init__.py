@@ -5,4 +5,5 @@ Each module defines `register(subparsers)` which adds its parser and sets `func=
 imported inside `run`, so `planscope --help` and start-up stay fast.
 """
 # Order here is the order `planscope --help` lists them. A module that does not exist yet is skipped.
-COMMANDS = ("demo", "review", "collect", "train", "sample", "eval", "report", "export", "snapshot", "bench")
+COMMANDS = ("demo", "review", "collect", "train", "sample", "eval", "scan", "report", "export",
+            "snapshot", "bench")

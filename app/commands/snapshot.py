@@ -30,6 +30,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="folder holding the scene's URDF assets (default: pybullet_data)")
     p.add_argument("--policy", action="append", default=[], help="policy to load (DIR|module:attr)")
     p.add_argument("--recording", action="append", default=[], help="recording (.h5) to open")
+    p.add_argument("--scan", default=None, metavar="SCAN.h5",
+                   help="scan file to open (with --view scan)")
     p.set_defaults(func=run)
 
 

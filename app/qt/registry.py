@@ -44,8 +44,21 @@ def _snapshot_evaluation(window: MainWindow, args: Any) -> None:
     workspace.prepare_snapshot(window, args)
 
 
+def _install_scan(window: MainWindow) -> object:
+    from app.qt.scan import workspace
+    return workspace.install(window)
+
+
+def _snapshot_scan(window: MainWindow, args: Any) -> None:
+    from app.qt.scan import workspace
+    workspace.prepare_snapshot(window, args)
+
+
+# scan before review: both open .h5 files, and the first drop handler that matches wins (a scan
+# file is recognised by its format attribute; review takes every other .h5)
 FEATURES: tuple[Feature, ...] = (
     Feature("inspector", _install_inspector, _snapshot_inspector),
+    Feature("scan", _install_scan, _snapshot_scan),
     Feature("review", _install_review, _snapshot_review),
     Feature("evaluation", _install_evaluation, _snapshot_evaluation),
 )

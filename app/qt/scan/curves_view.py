@@ -23,6 +23,8 @@ class EpisodeCurvesView(QtWidgets.QWidget):
         self.plot = pg.PlotWidget()
         self.plot.setMenuEnabled(False)
         self.plot.setLabel("bottom", "frame")
+        self.plot.getAxis("left").enableAutoSIPrefix(False)    # 0.5, not "500 m"
+        self.plot.setMinimumHeight(180)
         self.plot.addLegend(offset=(-10, 10))
         self.curves = [self.plot.plot([], [], pen=pg.mkPen(POLICY_PENS[i], width=2),
                                       name=f"policy {i}") for i in range(2)]

@@ -78,7 +78,6 @@ class HeatMapView(QtWidgets.QWidget):
         self.plot.setMenuEnabled(False)
         self.plot.invertY(True)
         self.plot.setLabel("bottom", "frame")
-        self.plot.setLabel("left", "episode (row)")
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setAutoDownsample(True)
         self.plot.addItem(self.image)
@@ -127,14 +126,24 @@ class HeatMapView(QtWidgets.QWidget):
         indexed, lo, hi = self._indexed[key]
         self.image.setImage(indexed, lut=colour_table(self.state.direction()),
                             levels=(0, 255), autoLevels=False)
-        self.image.setRect(QtCore.QRectF(0, 0, grid.shape[1] * self.state.every, grid.shape[0]))
+        self.image.setRect(QtCore.QRectF(0, self._first_row(), grid.shape[1] * self.state.every,
+                                         grid.shape[0]))
         unit = METRICS[metric][1] if metric in METRICS else ""
         self.scale_label.setText(f"{lo:.3g} .. {hi:.3g} {unit}  (brighter = worse)")
+
+    def _first_row(self) -> float:
+        """Rows are labelled with episode numbers when the scan covers a contiguous range (the
+        usual --episodes A:B), else with row positions."""
+        eps = self.state.episodes
+        contiguous = len(eps) and int(eps[-1]) - int(eps[0]) == len(eps) - 1
+        self.plot.setLabel("left", "episode" if contiguous else "episode (row in the scan)")
+        return float(eps[0]) if contiguous else 0.0
 
     def _mark(self, episode: int, frame: int) -> None:
         rows = np.flatnonzero(self.state.episodes == episode)
         if rows.size:
-            self.marker.setData([frame + self.state.every / 2], [rows[0] + 0.5])
+            self.marker.setData([frame + self.state.every / 2],
+                                [rows[0] + self._first_row() + 0.5])
 
     # ----- view -> state -----
     def _pick_metric(self, metric: str) -> None:

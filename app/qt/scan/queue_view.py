@@ -27,6 +27,8 @@ class ScanQueueView(QtWidgets.QWidget):
         self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setMinimumHeight(230)
+        self.table.verticalHeader().setDefaultSectionSize(20)
         self.details = QtWidgets.QLabel("")
         self.details.setWordWrap(True)
         self.details.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)

@@ -3,8 +3,8 @@ per-episode metric curves, and the review queue with frame tags.
 
     install(window) -> ScanWorkspace     (MainWindow feature hook, registry entry "scan")
 
-Docks (workspace "scan"): "Scan heat map" (centre-left), "Episode curves" (bottom), "Scan queue &
-tags" (right). A scan gets here by File ▸ Open Scan…, drag and drop or `planscope scan.h5`
+Docks (workspace "scan"): "Scan heat map" (centre-left), "Episode curves" (bottom), "Scan queue
+and tags" (right). A scan gets here by File ▸ Open Scan…, drag and drop or `planscope scan.h5`
 (window.open_paths hands files whose format attribute says planscope-scan to `open`). Selecting
 a frame (heat-map cell, queue row) shows its curves and numbers; double-clicking opens it in the
 dataset-conditioned inspector when the inspector offers `open_data_frame`.
@@ -111,7 +111,7 @@ def install(window) -> ScanWorkspace:
                            area.LeftDockWidgetArea, workspace="scan")
     curves = window.add_dock("scan_curves", "Episode curves", ws.curves,
                              area.BottomDockWidgetArea, workspace="scan")
-    queue = window.add_dock("scan_queue", "Scan queue & tags", ws.queue,
+    queue = window.add_dock("scan_queue", "Scan queue and tags", ws.queue,
                             area.RightDockWidgetArea, workspace="scan")
     ws.docks = {"heatmap": heat, "curves": curves, "queue": queue}
     sized = []
@@ -119,13 +119,15 @@ def install(window) -> ScanWorkspace:
     def size_docks(name: str) -> None:
         if name == "scan" and not sized:
             sized.append(True)
-            window.resizeDocks([heat, queue], [900, 380], Qt.Horizontal)
+            window.resizeDocks([heat, queue], [900, 420], Qt.Horizontal)
+            window.resizeDocks([curves], [260], Qt.Vertical)
     window.workspaceChanged.connect(size_docks)
     action = QtGui.QAction("Open Scan…", window)
     action.triggered.connect(ws.choose_file)
     menu = window.file_menu
     before = menu.actions()[1] if len(menu.actions()) > 1 else None
     menu.insertAction(before, action)
+    window.register_drop_handler(is_scan_file, ws.open, name="scan")
     return ws
 
 

@@ -15,7 +15,8 @@ from app.qt.shell.theme import glyph_icon
 
 # Every workspace the window knows: key -> title (View > Workspace, the toolbar, Ctrl+1..).
 # app/qt/registry.py installs each one's docks.
-WORKSPACES = {"inspector": "Inspector", "review": "Review", "evaluation": "Evaluation"}
+WORKSPACES = {"inspector": "Inspector", "review": "Review", "evaluation": "Evaluation",
+              "scan": "Scan"}
 Qt = QtCore.Qt
 
 
