@@ -3,20 +3,25 @@ from __future__ import annotations
 
 import argparse
 
-HELP = "write a self-contained HTML report of an evaluation artifact"
+HELP = "write a self-contained HTML report of an evaluation artifact or a scan file"
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("report", help=HELP, description=HELP + ": success per "
                               "perturbation with confidence intervals, collisions, mode shares "
                               "against the data, latency, failure labels, worst rollouts.")
-    p.add_argument("artifact", metavar="FILE.h5", help="made by planscope eval")
+    p.add_argument("artifact", metavar="FILE.h5", help="made by planscope eval or planscope scan")
     p.add_argument("--out", required=True, metavar="report.html")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from app.core.evaluation.report import write_report
+    from recordings.formats.scan_reader import is_scan_file
+    if is_scan_file(args.artifact):             # a scan file (planscope scan): its own report
+        from app.core.scan.report import write_report as write_scan_report
+        print(f"wrote {write_scan_report(args.artifact, args.out)}")
+        return 0
     path = write_report(args.artifact, args.out)
     print(f"wrote {path}")
     return 0

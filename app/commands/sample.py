@@ -36,7 +36,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     data.add_argument("--data-shares", default=None, metavar="MODE=SHARE,..",
                       help="judge the modes against these shares, e.g. left=0.7,right=0.3")
     p.add_argument("--out", default=None, metavar="FILE.h5", help="write plans + chain as a recording")
+    p.add_argument("--force", action="store_true", help="replace an existing --out file")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("--threads", type=int, default=None, metavar="N",
+                   help="torch threads (default: the free cores, planners/threads.py)")
     p.set_defaults(func=run)
 
 
@@ -48,6 +51,11 @@ def run(args: argparse.Namespace) -> int:
         raise PlannerError(f"unknown solver {args.solver!r} (allowed: {', '.join(SOLVERS)})")
     if args.num < 1:
         raise PlannerError(f"--num must be >= 1, got {args.num}")
+    if args.out:
+        from app.commands.output import check_out
+        check_out(args.out, suffixes=(".h5",), force=args.force)
+    from planners.threads import apply_threads
+    apply_threads(args.threads)       # before loading: calibrations already run at this size
     planner = load_planner(args.policy, device=args.device, chain_dtype=args.chain_dtype)
     if planner.spec.kind == "probe":
         from planners.probe import SEED

@@ -301,26 +301,12 @@ def load_policy(source: str, scene_name: str, obs_spec: tuple[tuple[str, int], .
                         data_shares={str(k): float(v) for k, v in shares.items()})
 
 
-TORCH_THREADS_ENV = "PLANSCOPE_TORCH_THREADS"
-
-
 def configure_torch_threads() -> int:
-    """Give torch at most half the cores (1 on a 2-core machine), once torch is loaded.
-
-    Why: the GUI thread needs a core to stay responsive, and torch's OpenMP threads spin-wait;
-    with more threads than free cores a denoising step gets 5-15x slower (measured here: 42 ms
-    vs 260-740 ms per step for N=128 while other processes used the cores). Override with
-    PLANSCOPE_TORCH_THREADS=N."""
-    if "torch" not in sys.modules:
-        return 0
-    import os
-
-    import torch
-    wanted = os.environ.get(TORCH_THREADS_ENV, "")
-    threads = int(wanted) if wanted.isdigit() and int(wanted) > 0 else max(1, (os.cpu_count() or 2) // 2)
-    if torch.get_num_threads() != threads:
-        torch.set_num_threads(threads)
-    return threads
+    """The app's torch threads, by planscope's one thread policy (planners/threads.py): the free
+    cores less one kept for the GUI thread (1 on a 2-core machine), once torch is loaded; the
+    environment variable PLANSCOPE_TORCH_THREADS=N overrides it. Returns the count (0: no torch)."""
+    from planners.threads import apply_threads
+    return apply_threads(reserve=1, only_if_loaded=True)
 
 
 def sample_job(h: JobHandle, scene: Any, policy: LoadedPolicy, baseline: LoadedPolicy | None,
