@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-POLICIES = ("lowdim_044_ddpm", "lowdim_044_ddim", "lowdim_033", "camera_044")
+POLICIES = ("lowdim_044_ddpm", "lowdim_044_ddim", "lowdim_033", "camera_044", "camera_044_resize")
 
 
 def read_golden(name: str) -> tuple[dict[str, np.ndarray], dict]:
