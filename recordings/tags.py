@@ -71,7 +71,11 @@ def sidecar_location(recording: Path) -> tuple[Path, str]:
 
 class TagStore:
     """Tags of the recording at `recording` (the file need not be open; it is never written,
-    except by save_into_artifact which replaces it atomically)."""
+    except by save_into_artifact which replaces it atomically).
+
+    The sidecar is created on the first write (add, import, ...), never by reading: opening a
+    recording to look at it (review, snapshot, report) leaves nothing next to it. Until then
+    reads see no tags; a sidecar another process creates meanwhile is picked up on the next read."""
 
     def __init__(self, recording: str | os.PathLike, *, author: str | None = None,
                  timeout_s: float = 5.0) -> None:
@@ -82,7 +86,18 @@ class TagStore:
         except (KeyError, OSError):
             self.author = ""
         self._lock = threading.RLock()
+        self._timeout_s = timeout_s
+        self._db: sqlite3.Connection | None = None
+        beside = self.recording_path.with_name(self.recording_path.name + SIDECAR_SUFFIX)
+        if self.path.exists() or (self.notice and beside.exists()):
+            self._open()
+
+    def _open(self) -> sqlite3.Connection:
+        """Connect, creating the sidecar (and its schema) if it does not exist yet."""
+        if self._db is not None:
+            return self._db
         fresh = not self.path.exists()
+        timeout_s = self._timeout_s
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(str(self.path), timeout=timeout_s,
@@ -94,12 +109,21 @@ class TagStore:
                     if statement.strip():
                         self._db.execute(statement)
                 self._check_meta()
-        except sqlite3.DatabaseError as exc:
-            raise RecordingError(f"{self.path}: cannot open the tag sidecar ({exc})") from None
-        except OSError as exc:
-            raise RecordingError(f"{self.path}: cannot create the tag sidecar ({exc})") from None
+        except (sqlite3.DatabaseError, OSError) as exc:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+            verb = "open" if isinstance(exc, sqlite3.DatabaseError) else "create"
+            raise RecordingError(f"{self.path}: cannot {verb} the tag sidecar ({exc})") from None
         if fresh and self.notice:
             self._adopt_read_only_neighbour()
+        return self._db
+
+    def _reader(self) -> sqlite3.Connection | None:
+        """The connection for a read: None while no sidecar exists (no tags, nothing created)."""
+        if self._db is None and self.path.exists():
+            self._open()
+        return self._db
 
     # ----- plumbing -----
     def _transaction(self):
@@ -180,6 +204,10 @@ class TagStore:
         return self._run("add a tag", lambda: self._insert_many([record])[0])
 
     def _insert_many(self, records: Iterable[dict[str, Any]]) -> list[Tag]:
+        records = list(records)
+        if not records and self._reader() is None:
+            return []                       # nothing to write: do not create the sidecar
+        self._open()
         out = []
         with self._transaction():
             for r in records:
@@ -195,6 +223,8 @@ class TagStore:
     def remove(self, tag_id: int) -> bool:
         """Delete one tag; True when it existed. Durable when this returns."""
         def go() -> bool:
+            if self._reader() is None:
+                return False
             with self._transaction():
                 cur = self._db.execute("DELETE FROM tags WHERE id = ?", (int(tag_id),))
                 if cur.rowcount:
@@ -204,6 +234,8 @@ class TagStore:
 
     def set_note(self, tag_id: int, note: str) -> bool:
         def go() -> bool:
+            if self._reader() is None:
+                return False
             with self._transaction():
                 cur = self._db.execute("UPDATE tags SET note = ? WHERE id = ?",
                                        (str(note), int(tag_id)))
@@ -219,8 +251,8 @@ class TagStore:
         if rollout_id is not None:
             sql += " WHERE rollout_id = ?"
             args = (int(rollout_id),)
-        rows = self._run("read tags", lambda: self._db.execute(sql + " ORDER BY id", args)
-                         .fetchall())
+        rows = self._run("read tags", lambda: [] if self._reader() is None else
+                         self._db.execute(sql + " ORDER BY id", args).fetchall())
         return [self._tag(r) for r in rows]
 
     def all(self) -> list[Tag]:
@@ -228,13 +260,13 @@ class TagStore:
 
     def tag_names(self) -> list[str]:
         """The taxonomy, then every user-defined tag name in use (first use first)."""
-        rows = self._run("read tags", lambda: self._db.execute(
+        rows = self._run("read tags", lambda: [] if self._reader() is None else self._db.execute(
             "SELECT tag FROM tags GROUP BY tag ORDER BY MIN(id)").fetchall())
         return list(TAXONOMY) + [r[0] for r in rows if r[0] not in TAXONOMY]
 
     def data_version(self) -> int:
         """A number that changes whenever any process changes the tags (one tiny query)."""
-        row = self._run("read tags", lambda: self._db.execute(
+        row = self._run("read tags", lambda: None if self._reader() is None else self._db.execute(
             "SELECT value FROM meta WHERE key='revision'").fetchone())
         return int(row[0]) if row else 0
 
@@ -259,6 +291,8 @@ class TagStore:
         return save_review(self.recording_path, self.list())
 
     def close(self) -> None:
+        if self._db is None:
+            return
         try:
             self._db.close()
         except sqlite3.Error:
