@@ -85,7 +85,8 @@ def make_spec(config: LeRobotDiffusionConfig, model: LeRobotDiffusion, normaliza
     """PlannerSpec with the Policy panel's details in `extra` (library, layout, features, horizons,
     scheduler, parameter count, normalisation)."""
     layout = normalization["layout"]
-    version = "0.4 or later (processor files)" if layout == "processor" else "0.3 or earlier (statistics in model.safetensors)"
+    # LeRobot writes no version number into a pretrained_model folder; the layout dates it.
+    version = ">= 0.4 (processor files)" if layout == "processor" else "<= 0.3 (statistics in model.safetensors)"
     solver = config.noise_scheduler_type.lower()
     settings = scheduler_settings(config)
     features = tuple(_spec_feature(f) for f in config.input_features if f.type in KINDS)
@@ -96,7 +97,8 @@ def make_spec(config: LeRobotDiffusionConfig, model: LeRobotDiffusion, normaliza
                      for f in (*config.input_features, *config.output_features)],
         "horizons": {"n_obs_steps": config.n_obs_steps, "horizon": config.horizon,
                      "n_action_steps": config.n_action_steps, "action_start": config.n_obs_steps - 1},
-        "scheduler": {"type": config.noise_scheduler_type, "num_inference_steps": config.inference_steps,
+        "scheduler": {"type": config.noise_scheduler_type, "solver": solver,
+                      "num_inference_steps": config.inference_steps,
                       **settings.to_json()},
         "model": {"down_dims": list(config.down_dims), "kernel_size": config.kernel_size,
                   "n_groups": config.n_groups, "diffusion_step_embed_dim": config.diffusion_step_embed_dim,

@@ -57,6 +57,13 @@ class LeRobotNormalizer:
         self.eps = float(eps)
         self.source = source
 
+    def to(self, device: torch.device | str) -> "LeRobotNormalizer":
+        """Moves every statistic to `device` (in place); returns self."""
+        for norm in (*self.inputs.values(), self.action):
+            for key, value in norm.stats.items():
+                norm.stats[key] = value.to(device)
+        return self
+
     def normalize(self, name: str, x: Tensor) -> Tensor:
         """Normalise observation feature `name` (any leading dims; images [..., 3, H, W] in [0, 1])."""
         norm = self.inputs[name]
@@ -67,7 +74,7 @@ class LeRobotNormalizer:
             if self.layout == "buffers":
                 return (x - low) / (high - low + 1e-8) * 2 - 1
             denom = high - low
-            denom = torch.where(denom == 0, torch.tensor(self.eps, dtype=x.dtype), denom)
+            denom = torch.where(denom == 0, torch.tensor(self.eps, dtype=x.dtype, device=x.device), denom)
             return 2 * (x - low) / denom - 1
         return x
 
@@ -81,7 +88,7 @@ class LeRobotNormalizer:
             if self.layout == "buffers":
                 return (y + 1) / 2 * (high - low) + low
             denom = high - low
-            denom = torch.where(denom == 0, torch.tensor(self.eps, dtype=y.dtype), denom)
+            denom = torch.where(denom == 0, torch.tensor(self.eps, dtype=y.dtype, device=y.device), denom)
             return (y + 1) / 2 * denom + low
         return y
 

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from planners.boundary import check_observation
+from planners.diffusion.policy import resolve_device
 from planners.lerobot.config import LeRobotDiffusionConfig
 from planners.lerobot.modeling import LeRobotDiffusion
 from planners.lerobot.normalization import LeRobotNormalizer
@@ -44,9 +45,9 @@ class LeRobotPlanner:
     def __init__(self, config: LeRobotDiffusionConfig, model: LeRobotDiffusion, normalizer: LeRobotNormalizer,
                  spec: PlannerSpec, *, device: str = "cpu", chain_dtype: str = "float32") -> None:
         self.config = config
-        self.device = torch.device(device)
+        self.device = resolve_device(device)       # PlannerError when CUDA is asked for but absent
         self.model = model.to(self.device).eval()
-        self.normalizer = normalizer
+        self.normalizer = normalizer.to(self.device)
         self.spec = spec
         self.settings = scheduler_settings(config)
         self.chain_dtype = chain_dtype
