@@ -48,7 +48,30 @@ class RolloutView:
             raise RecordingError(f"{self._where}: rollout {self.rollout_id}: cannot read {what} "
                                  f"(corrupt, or changed on disk while open: {first})") from None
 
+    @functools.cached_property
+    def checked(self) -> bool:
+        """Ranks, dtypes and lengths of this rollout's datasets (metadata only), checked once
+        before the first trace is handed out (recordings.schema.check_rollout_datasets)."""
+        from recordings.schema import check_rollout_datasets
+        self._guard("its datasets", lambda: check_rollout_datasets(
+            self._group, f"{self._where}: rollout {self.rollout_id}"))
+        return True
+
+    def all_nan(self) -> list[str]:
+        """Names of the numeric series (actions, states, obs/<key>) holding no finite value: a
+        view says so instead of drawing an empty plot. Reads those series."""
+        names = ["actions", *(["states"] if self.has_states else []),
+                 *(f"obs/{k}" for k in self.obs_keys)]
+        out = []
+        for name in names:
+            values = self._read(name)
+            if values.dtype.kind == "f" and values.size and not np.isfinite(values).any():
+                out.append(name)
+        return out
+
     def _read(self, name: str, sl: Index = slice(None)) -> np.ndarray:
+        self.checked     # noqa: B018 (validates once, raises RecordingError)
+
         def go() -> np.ndarray:
             ds = self._group[name]
             return ds[sl] if ds.ndim else ds[()]
@@ -97,6 +120,24 @@ class RolloutView:
     def perturbation(self) -> dict:
         text = str(self._attr("perturbation", ""))
         return json.loads(text) if text else {}
+
+    @property
+    def state_layout(self) -> dict:
+        """{"pending_actions": k, "action_dim": D} of this rollout's state rows: the recorded
+        attribute, or (files written before it) derived from the recorded perturbation."""
+        text = self.attrs.get("state_layout", "")
+        if text:
+            try:
+                layout = json.loads(text)
+                return {"pending_actions": int(layout["pending_actions"]),
+                        "action_dim": int(layout["action_dim"])}
+            except (ValueError, KeyError, TypeError):
+                raise RecordingError(f"{self._where}: rollout {self.rollout_id}: state_layout "
+                                     f"attribute {text!r} is not valid") from None
+        from recordings.rollout import state_layout
+        width = self._guard("actions", lambda: self._group["actions"].shape[-1]
+                            if "actions" in self._group else 0)
+        return state_layout(self.perturbation, int(width))
 
     @property
     def user_attrs(self) -> dict:
@@ -156,6 +197,7 @@ class RolloutView:
 
     @functools.cached_property
     def replans(self) -> "ReplanList":
+        self.checked     # noqa: B018 (validates once)
         return self._guard("replans", lambda: ReplanList(self._group.get("replans"), self._guard))
 
 

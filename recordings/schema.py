@@ -13,6 +13,7 @@ from typing import Any, Iterable
 import h5py
 import numpy as np
 
+from recordings.errors import RecordingError
 from recordings.rollout import Rollout, to_json
 
 SCHEMA_VERSION = 1
@@ -164,3 +165,64 @@ def read_summary(group: h5py.Group) -> dict[str, np.ndarray]:
 
 def empty_summary() -> dict[str, np.ndarray]:
     return rows_to_columns([])
+
+
+# ---------------------------------------------------------------------------- validation on read
+# What the reader hands out, checked from dataset metadata only (shapes and dtypes, no trace data
+# read) the first time a rollout's traces are asked for: name -> (allowed ndims, what it is).
+_TRACE_RULES: dict[str, tuple[tuple[int, ...], str]] = {
+    "actions": ((2,), "[T, D]"), "states": ((2,), "[T, S]"),
+    "rewards": ((1,), "[T]"), "dones": ((1,), "[T]"),
+}
+_NUMERIC = "biuf"
+
+
+def _check_numeric(ds: h5py.Dataset, name: str, where: str) -> None:
+    if ds.dtype.kind not in _NUMERIC:
+        raise RecordingError(f"{where}: dataset '{name}' has dtype {ds.dtype} (not numbers)")
+
+
+def check_rollout_datasets(group: h5py.Group, where: str) -> None:
+    """Ranks, dtypes and lengths of one rollout group's datasets, consistent with each other:
+    actions [T, D] numeric; states [T, S], rewards [T], dones [T], obs/<key> [T, ...] numeric with
+    the same T; replans/samples [R, N, H, D] with the actions' D and replans/step [R].
+    `where` names the file and rollout ("FILE: rollout 3"). Raises RecordingError, one line."""
+    if "actions" not in group:
+        raise RecordingError(f"{where}: no 'actions' dataset")
+    lengths: dict[str, int] = {}
+    for name, (ndims, shape) in _TRACE_RULES.items():
+        if name not in group:
+            continue
+        ds = group[name]
+        if not isinstance(ds, h5py.Dataset):
+            raise RecordingError(f"{where}: '{name}' is a group, expected a dataset {shape}")
+        _check_numeric(ds, name, where)
+        if ds.ndim not in ndims:
+            raise RecordingError(f"{where}: dataset '{name}' has shape {ds.shape}, expected {shape}")
+        lengths[name] = int(ds.shape[0])
+    t = lengths["actions"]
+    obs = group.get("obs")
+    if obs is not None:
+        for key in obs:
+            ds = obs[key]
+            name = f"obs/{key}"
+            if not isinstance(ds, h5py.Dataset):
+                continue
+            _check_numeric(ds, name, where)
+            if ds.ndim < 1:
+                raise RecordingError(f"{where}: dataset '{name}' is a scalar, expected [T, ...]")
+            lengths[name] = int(ds.shape[0])
+    for name, n in lengths.items():
+        if n != t:
+            raise RecordingError(f"{where}: dataset '{name}' has {n} steps but 'actions' has {t}")
+    replans = group.get("replans")
+    if replans is not None and "samples" in replans:
+        samples = replans["samples"]
+        _check_numeric(samples, "replans/samples", where)
+        d = int(group["actions"].shape[1])
+        if samples.ndim != 4 or samples.shape[-1] != d:
+            raise RecordingError(f"{where}: dataset 'replans/samples' has shape {samples.shape}, "
+                                 f"expected [R, N, H, {d}] (D of 'actions')")
+        if "step" in replans and replans["step"].shape != (samples.shape[0],):
+            raise RecordingError(f"{where}: dataset 'replans/step' has shape "
+                                 f"{replans['step'].shape}, expected [{samples.shape[0]}] (one per replan)")
