@@ -237,9 +237,8 @@ def _validate(config: LeRobotDiffusionConfig) -> None:
                              "(the U-Net's GroupNorm)")
     if config.down_dims[0] % 8:    # the final block's GroupNorm always has 8 groups
         raise ValueError(f"down_dims[0] = {config.down_dims[0]} is not divisible by 8 (the U-Net's final GroupNorm)")
-    if config.n_action_steps > config.horizon - config.n_obs_steps + 1:
-        raise ValueError(f"n_action_steps {config.n_action_steps} exceeds horizon - n_obs_steps + 1 = "
-                         f"{config.horizon - config.n_obs_steps + 1}")
+    if config.n_action_steps > config.horizon:
+        raise ValueError(f"n_action_steps {config.n_action_steps} exceeds horizon {config.horizon}")
 
 
 def _features(raw: dict[str, Any], key: str) -> tuple[Feature, ...]:

@@ -62,6 +62,13 @@ def test_config_field_out_of_range(folder044):
     _refused(folder044, "config.json", "noise_scheduler_type", "EULER")
 
 
+def test_normalisation_mode_not_supported(folder044):
+    config = json.loads((folder044 / "config.json").read_text())
+    config["normalization_mapping"]["ACTION"] = "QUANTILES"
+    (folder044 / "config.json").write_text(json.dumps(config))
+    _refused(folder044, "config.json", "normalization_mapping['ACTION']", "QUANTILES", "MIN_MAX, MEAN_STD, IDENTITY")
+
+
 def test_missing_preprocessor_file(folder044):
     (folder044 / "policy_preprocessor.json").unlink()
     _refused(folder044, "policy_preprocessor.json", "missing")
