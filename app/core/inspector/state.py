@@ -45,6 +45,7 @@ class InspectorEvents:
     step: Event[[int]] = event()
     observation: Event[[dict[str, np.ndarray] | None]] = event()
     message: Event[[str]] = event()
+    reference: Event[[Any]] = event()     # the data the modes are judged against changed
 
 
 @dataclass(frozen=True)
@@ -71,11 +72,15 @@ class SamplingSettings:
 @dataclass
 class LoadedPolicy:
     """A planner in one slot. source: the directory or module:attr it came from. data_shares:
-    the demonstration data's mode shares from the checkpoint's provenance ({} when unknown)."""
+    the demonstration data's mode shares from the checkpoint's provenance ({} when unknown);
+    reference: the same as a planners.mode_reference.DataReference naming its source (None when
+    unknown); obs_range: the training observations' range (ObsRange, None when unknown)."""
     planner: Any
     source: str
     spec: Any
     data_shares: dict[str, float] = field(default_factory=dict)
+    reference: Any = None
+    obs_range: Any = None
 
     @property
     def name(self) -> str:
@@ -101,6 +106,7 @@ class InspectorState:
         self.show_x0 = False
         self.observation: dict[str, np.ndarray] | None = None
         self.sweep: Any = None
+        self.reference: Any = None   # "Compare with data…": a DataReference judging every batch
 
     # ---- policies ----------------------------------------------------------------------------
     def set_policy(self, policy: LoadedPolicy | None, *, baseline: bool = False) -> None:
@@ -118,6 +124,19 @@ class InspectorState:
             self.events.settings.emit(self.settings)
         self.events.policy.emit(policy)
         self.events.batch.emit(None)
+
+    def set_reference(self, reference: Any) -> None:
+        """Judge the modes against `reference` (a planners.mode_reference.DataReference: another
+        recording's shares or explicit ones) instead of each policy's training data; None goes
+        back to the training data."""
+        self.reference = reference
+        self.events.reference.emit(reference)
+
+    def judged_against(self, policy: "LoadedPolicy | None") -> Any:
+        """What `policy`'s batches are judged against: the chosen reference, else its own."""
+        if self.reference is not None:
+            return self.reference
+        return None if policy is None else (policy.reference or policy.data_shares or None)
 
     def update_settings(self, **changes: Any) -> SamplingSettings:
         """Validate and apply; raises ValueError naming the bad value."""

@@ -70,6 +70,7 @@ class InspectorController(QtCore.QObject):
         self.last_error = ""
         self.pose_override: tuple[float, float, float] | None = None   # what-if mug (x, y, yaw)
         state.events.settings.connect(self._on_settings)
+        state.events.reference.connect(self._on_reference)
         self._device = state.settings.device
 
     # ---- errors ------------------------------------------------------------------------------
@@ -150,7 +151,8 @@ class InspectorController(QtCore.QObject):
 
         def job(_h: JobHandle) -> LoadedPolicy:
             policy = load_policy(source, scene_name or self.worker_scene().name,
-                                 self._obs_spec(scene_name), device)
+                                 self._obs_spec(scene_name), device,
+                                 options=getattr(self.session, "scene_options", None))
             from planners.modes import preload
             preload()   # scikit-learn's import (about a second) now, not in the first sampling
             return policy
@@ -194,6 +196,16 @@ class InspectorController(QtCore.QObject):
     def clear_slot(self, slot: str) -> None:
         self.state.set_policy(None, baseline=(slot == "baseline"))
 
+    def _on_reference(self, _reference) -> None:
+        """Another data set to judge against: sample again (same seed, same plans) so every view
+        shows the new reading."""
+        if self.state.policy is None:
+            return
+        if self.state.sampling:
+            self._resample_pending = True
+        else:
+            self.sample()
+
     def _on_settings(self, settings) -> None:
         if settings.device != self._device:
             self._device = settings.device
@@ -222,9 +234,13 @@ class InspectorController(QtCore.QObject):
         live_state = self._live_state()
         self.state.begin_sampling()
 
+        reference = self.state.judged_against(policy)
+        base_reference = self.state.reference or (baseline.reference or baseline.data_shares or reference
+                                                  if baseline is not None else None)
+
         def job(h: JobHandle) -> SampleOutcome:
             return sample_job(h, self._sync_scene(live_state, getattr(self.session, "seed", 0)),
-                              policy, baseline, settings)
+                              policy, baseline, settings, reference, base_reference)
 
         last_drawn = [0.0]
 
@@ -288,17 +304,28 @@ class InspectorController(QtCore.QObject):
 
 
 def load_policy(source: str, scene_name: str, obs_spec: tuple[tuple[str, int], ...],
-                device: str = "cpu") -> LoadedPolicy:
-    """load_planner + check_compatible -> LoadedPolicy. Raises PlannerError (a UserFacingError)."""
+                device: str = "cpu", options: dict | None = None) -> LoadedPolicy:
+    """load_planner + check_compatible (scene and its task options, e.g. rows=2) -> LoadedPolicy
+    with the data it is judged against and its training range. Raises PlannerError (a
+    UserFacingError)."""
     from planners import load_planner
+    from planners.checkpoint import check_scene_options
+    from planners.mode_reference import reference_from_spec, training_range
     from planners.protocol import check_compatible
+    from scenes.registry import task_option_defaults
 
     planner = load_planner(source, device=device)
     check_compatible(planner.spec, scene_name, obs_spec)
+    try:
+        defaults = task_option_defaults(scene_name)
+    except UserFacingError:      # a scene the registry does not know (a test's fake)
+        defaults = {}
+    check_scene_options(planner.spec, scene_name, dict(options or {}), defaults)
     configure_torch_threads()
     shares = dict((getattr(planner.spec, "extra", {}) or {}).get("data_mode_shares", {}) or {})
     return LoadedPolicy(planner=planner, source=str(source), spec=planner.spec,
-                        data_shares={str(k): float(v) for k, v in shares.items()})
+                        data_shares={str(k): float(v) for k, v in shares.items()},
+                        reference=reference_from_spec(planner.spec), obs_range=training_range(planner.spec))
 
 
 def configure_torch_threads() -> int:
@@ -310,7 +337,7 @@ def configure_torch_threads() -> int:
 
 
 def sample_job(h: JobHandle, scene: Any, policy: LoadedPolicy, baseline: LoadedPolicy | None,
-               settings) -> SampleOutcome:
+               settings, reference: Any = None, base_reference: Any = None) -> SampleOutcome:
     """Worker side of one sampling: observe, plan (streaming steps), analyse, sample the baseline.
     Planners get the dict observation (history first) and are called through run_planner, which
     checks every batch and turns a planner's exception into one PlannerError line."""
@@ -330,7 +357,10 @@ def sample_job(h: JobHandle, scene: Any, policy: LoadedPolicy, baseline: LoadedP
     if batch.cancelled or h.cancelled:
         return SampleOutcome(obs, None, None, cancelled_at=(last[0], last[1]))
     refs = expert_references(scene, obs)
-    result = analyse(batch, scene, policy.data_shares, mode_refs=refs)
+    from app.core.sampling import _flat_for_range
+    flat = _flat_for_range(obs, policy.spec, scene)
+    result = analyse(batch, scene, reference if reference is not None else policy.data_shares,
+                     mode_refs=refs, obs=flat, obs_range=policy.obs_range)
     base = None
     if baseline is not None and not h.cancelled:
         bb = run_planner(baseline.planner, observation_from_frames(baseline.planner.spec, [obs]),
@@ -340,7 +370,9 @@ def sample_job(h: JobHandle, scene: Any, policy: LoadedPolicy, baseline: LoadedP
         # else the policy's: does it sit between them (averaging)?
         if refs is None and result.summary is not None and result.summary.names:
             refs = mode_references(batch.plans, result.summary.labels, result.summary.names) or None
-        base = analyse(bb, scene, baseline.data_shares or policy.data_shares, mode_refs=refs)
+        base = analyse(bb, scene, base_reference if base_reference is not None
+                       else (baseline.data_shares or policy.data_shares), mode_refs=refs,
+                       obs=_flat_for_range(obs, baseline.spec, scene), obs_range=baseline.obs_range)
     return SampleOutcome(obs, result, base)
 
 

@@ -1,9 +1,13 @@
 """Modes view: which modes the plans fall into, against the demonstration data, with a verdict.
 
-Bars: the policy's share of samples per mode (mode colour) beside the data's share (grey outline)
-from the checkpoint's provenance. Below: normalized entropy, coverage, the verdict badge
-(multimodal / collapsed / averaging / unimodal-as-data) with its one-line reason, and the
-baseline's verdict beside it. Clicking a bar or a mode button isolates that mode's plans.
+Bars: the policy's share of samples per mode (mode colour) with its 95 % Wilson interval (white
+whiskers) beside the data's share (grey outline): the training data's, or another data set chosen
+with "Compare with data…" (a recording's demonstrations or typed shares). Below: the signed
+averaging position of the plans (0 = the data's most common mode, 1 = its second), normalized
+entropy, coverage, what the reading is judged against, the verdict badge (multimodal / skewed /
+collapsed / averaging / no-mode / out-of-distribution / unimodal-as-data) with its one-line
+reason, and the baseline's verdict beside it. Clicking a bar or a mode button isolates that
+mode's plans. docs/mode-analysis.md explains every number.
 """
 from __future__ import annotations
 
@@ -15,8 +19,10 @@ from app.core.analysis import ModeSummary
 from app.core.inspector.state import InspectorState
 from app.qt.plots.mode_colors import UNLABELLED_HEX, mode_hex
 
-VERDICT_COLOURS = {"multimodal": "#009E73", "unimodal-as-data": "#009E73", "collapsed": "#E69F00",
-                   "averaging": "#FF3B30", "": "#5A5F66"}
+VERDICT_COLOURS = {"multimodal": "#009E73", "unimodal-as-data": "#009E73", "skewed": "#F0E442",
+                   "collapsed": "#E69F00", "averaging": "#FF3B30", "no-mode": "#FF3B30",
+                   "out-of-distribution": "#CC79A7", "": "#5A5F66"}
+POSITION_BINS = np.linspace(-0.25, 1.25, 13)   # signed averaging position histogram (0 = mode A)
 BAR_WIDTH = 0.38
 
 
@@ -76,12 +82,33 @@ class ModesView(QtWidgets.QWidget):
                                           pen=pg.mkPen("#C8C8C8", width=1.5,
                                                        style=QtCore.Qt.PenStyle.DashLine))
         self._none_bar = pg.BarGraphItem(x=[], height=[], width=BAR_WIDTH, brush=UNLABELLED_HEX)
-        for item in (self._data_bars, self._bars, self._none_bar):
+        self._whiskers = pg.ErrorBarItem(x=np.zeros(0), y=np.zeros(0), top=np.zeros(0),
+                                         bottom=np.zeros(0), beam=0.12, pen=pg.mkPen("#F2F2F2", width=1.2))
+        for item in (self._data_bars, self._bars, self._none_bar, self._whiskers):
             self.plot.addItem(item)
         legend.addItem(self._bars, "policy")
         legend.addItem(self._data_bars, "demonstrations")
         self.plot.scene().sigMouseClicked.connect(self._on_click)
 
+        self.position_plot = pg.PlotWidget()
+        self.position_plot.setMenuEnabled(False)
+        self.position_plot.setMouseEnabled(x=False, y=False)
+        self.position_plot.setMinimumHeight(110)
+        self.position_plot.setMinimumWidth(90)
+        self.position_plot.getAxis("left").setStyle(showValues=False)
+        self.position_plot.setXRange(POSITION_BINS[0], POSITION_BINS[-1], padding=0)
+        self._positions = pg.BarGraphItem(x=[], height=[], width=float(np.diff(POSITION_BINS)[0]) * 0.9,
+                                          brush="#8FA3BF")
+        self.position_plot.addItem(self._positions)
+        for x in (0.0, 1.0):
+            self.position_plot.addItem(pg.InfiniteLine(x, angle=90, pen=pg.mkPen("#C8C8C8", width=1)))
+        self.position_plot.setToolTip("Where the plans sit between the data's two most common modes: "
+                                      "0 = at the first, 1 = at the second. A healthy policy piles up "
+                                      "at 0 and 1; a regression average of 70/30 data sits near 0.3.")
+        self.compare_button = QtWidgets.QPushButton("Compare with data…")
+        self.compare_button.setToolTip("Judge the modes against another recording's demonstrations or "
+                                       "typed shares instead of the policy's training data")
+        self.compare_button.clicked.connect(self._choose_reference)
         self.metrics = QtWidgets.QLabel("")
         self.metrics.setTextFormat(QtCore.Qt.TextFormat.RichText)
         self.metrics.setWordWrap(True)   # never widen the dock (and the window) for one line
@@ -95,13 +122,20 @@ class ModesView(QtWidgets.QWidget):
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(verdicts)
-        layout.addWidget(self.plot, 1)
-        layout.addWidget(self.metrics)
+        plots = QtWidgets.QHBoxLayout()
+        plots.addWidget(self.plot, 3)
+        plots.addWidget(self.position_plot, 2)
+        layout.addLayout(plots, 1)
+        metrics_row = QtWidgets.QHBoxLayout()
+        metrics_row.addWidget(self.metrics, 1)
+        metrics_row.addWidget(self.compare_button)
+        layout.addLayout(metrics_row)
         layout.addLayout(self.buttons_row)
         ev = state.events
         ev.batch.connect(lambda _r: self.refresh())
         ev.isolation.connect(lambda _m: self._refresh_buttons())
         ev.baseline.connect(lambda _p: self.refresh())
+        ev.reference.connect(lambda _r: self._show_reference_button())
         self.refresh()
 
     # ---- drawing -----------------------------------------------------------------------------
@@ -125,9 +159,11 @@ class ModesView(QtWidgets.QWidget):
             self.baseline_verdict.set_verdict("", "sampled together with the policy")
 
     def _draw_summary(self, summary: ModeSummary | None) -> None:
+        self._draw_positions(summary)
         if summary is None or summary.num_modes == 0:
             for item in (self._bars, self._data_bars, self._none_bar):
                 item.setOpts(x=[], height=[])
+            self._whiskers.setData(x=np.zeros(0), y=np.zeros(0), top=np.zeros(0), bottom=np.zeros(0))
             self.metrics.setText("")
             self._rebuild_buttons([])
             return
@@ -140,6 +176,12 @@ class ModesView(QtWidgets.QWidget):
             self._data_bars.setOpts(x=x + BAR_WIDTH / 2, height=100 * np.asarray(summary.data_shares))
         else:
             self._data_bars.setOpts(x=[], height=[])
+        if summary.low is not None and summary.high is not None:
+            self._whiskers.setData(x=x - BAR_WIDTH / 2, y=shares,
+                                   top=np.maximum(100 * np.asarray(summary.high) - shares, 0.0),
+                                   bottom=np.maximum(shares - 100 * np.asarray(summary.low), 0.0))
+        else:
+            self._whiskers.setData(x=np.zeros(0), y=np.zeros(0), top=np.zeros(0), bottom=np.zeros(0))
         none_share = 100 * float(np.mean(np.asarray(summary.labels) < 0)) if len(summary.labels) else 0
         ticks = [(i, summary.names[i]) for i in range(m)]
         if none_share > 0:
@@ -156,8 +198,58 @@ class ModesView(QtWidgets.QWidget):
             parts.append(f"<b>{none_share:.0f} %</b> in no mode")
         if self.state.result is not None and self.state.result.feasibility is not None:
             parts.append(f"feasible <b>{self.state.result.feasibility.fraction_feasible:.0%}</b>")
+        if summary.data_shares is not None:
+            parts.append(f"judged against {summary.reference or 'the data'}")
         self.metrics.setText(" · ".join(parts))
         self._rebuild_buttons([f"{i + 1}  {summary.names[i]} {shares[i]:.0f} %" for i in range(m)])
+
+    def _draw_positions(self, summary: ModeSummary | None) -> None:
+        positions = None if summary is None else summary.positions
+        if positions is None or summary.pair is None:
+            self._positions.setOpts(x=[], height=[])
+            self.position_plot.setLabel("bottom", "position (no reference plans)")
+            return
+        finite = np.asarray(positions, dtype=float)
+        finite = np.clip(finite[np.isfinite(finite)], POSITION_BINS[0], POSITION_BINS[-1])
+        counts = np.histogram(finite, bins=POSITION_BINS)[0]
+        centres = 0.5 * (POSITION_BINS[:-1] + POSITION_BINS[1:])
+        self._positions.setOpts(x=centres, height=counts)
+        self.position_plot.setYRange(0, max(1, int(counts.max(initial=0))), padding=0.05)
+        a, b = summary.pair
+        self.position_plot.setLabel("bottom", f"position: 0 {a}, 1 {b}")
+
+    def _show_reference_button(self) -> None:
+        ref = self.state.reference
+        self.compare_button.setText("Compare with data…" if ref is None else f"Compared with {ref.source} ▾")
+
+    def _choose_reference(self) -> None:
+        """A menu: another recording (.h5), typed shares, or back to the training data."""
+        menu = QtWidgets.QMenu(self)
+        from_file = menu.addAction("Demonstrations in a recording (.h5)…")
+        typed = menu.addAction("Mode shares (e.g. left=0.7,right=0.3)…")
+        training = menu.addAction("The policy's training data")
+        training.setEnabled(self.state.reference is not None)
+        chosen = menu.exec(self.compare_button.mapToGlobal(self.compare_button.rect().bottomLeft()))
+        if chosen is None:
+            return
+        from planners.mode_reference import parse_shares, shares_from_recording
+        from recordings.errors import UserFacingError
+        try:
+            if chosen is from_file:
+                path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Compare with data", "",
+                                                                "Recordings (*.h5 *.hdf5)")
+                if path:
+                    self.state.set_reference(shares_from_recording(path))
+            elif chosen is typed:
+                text, ok = QtWidgets.QInputDialog.getText(self, "Compare with data", "Mode shares:",
+                                                          text="left=0.5,right=0.5")
+                if ok and text.strip():
+                    self.state.set_reference(parse_shares(text))
+            else:
+                self.state.set_reference(None)
+        except UserFacingError as exc:
+            from app.qt.shell.dialogs import show_error
+            show_error(self, "Cannot compare with that data", exc)
 
     def _rebuild_buttons(self, texts: list[str]) -> None:
         if len(texts) == len(self.mode_buttons):

@@ -3,7 +3,9 @@
 "Live" re-samples on every change, throttled: edits are debounced (THROTTLE_MS), and a change
 while a sampling runs cancels it and starts again when it has stopped, so the GUI never queues
 stale work and stays smooth. Positions are world metres, yaw in degrees (the scene's convention:
--90° points the handle away from the robot).
+-90° points the handle away from the robot). Under the spin boxes: the policy's training range
+of the mug pose (from its checkpoint), so a pose outside it is seen to be before the reading
+says `out-of-distribution`.
 """
 from __future__ import annotations
 
@@ -48,6 +50,7 @@ class WhatIfPanel(QtWidgets.QGroupBox):
         row.addWidget(self.reset_button)
         form.addRow(row)
         form.addRow(hint)
+        self._form = form
         self._throttle = QtCore.QTimer(self)
         self._throttle.setSingleShot(True)
         self._throttle.setInterval(THROTTLE_MS)
@@ -55,6 +58,7 @@ class WhatIfPanel(QtWidgets.QGroupBox):
         for spin in (self.x, self.y, self.yaw):
             spin.valueChanged.connect(self._changed)
         state.events.observation.connect(self._show_observation)
+        state.events.policy.connect(self._show_training_range)
         self._dragger = None
         if window is not None and hasattr(window, "scene_view"):
             from app.qt.inspector.scene_mouse import SceneMouse
@@ -107,6 +111,35 @@ class WhatIfPanel(QtWidgets.QGroupBox):
         self.controller.set_object_pose(None)
         if self.state.policy is not None:
             self.controller.sample(restart=True)
+
+    def training_ranges(self, policy) -> dict[str, str]:
+        """{'x': '0.444..0.601', 'y': ..., 'yaw': '-123..-58'} from the policy's recorded
+        training range (metres, degrees); {} when it has none."""
+        span = getattr(policy, "obs_range", None) if policy is not None else None
+        names = list(getattr(span, "names", ()) or ())
+        out = {}
+        for axis, key in (("x", "mug_pos[0]"), ("y", "mug_pos[1]")):
+            if key in names:
+                i = names.index(key)
+                out[axis] = f"{span.low[i]:.3f}..{span.high[i]:.3f}"
+        if "mug_yaw[0]" in names and "mug_yaw[1]" in names:
+            c, s = names.index("mug_yaw[0]"), names.index("mug_yaw[1]")
+            # the yaw interval spanned by the (cos, sin) box's corners (it stays within one side)
+            corners = [math.degrees(math.atan2(sv, cv)) for cv in (span.low[c], span.high[c])
+                       for sv in (span.low[s], span.high[s])]
+            out["yaw"] = f"{min(corners):.0f}..{max(corners):.0f}"
+        return out
+
+    def _show_training_range(self, policy) -> None:
+        """Each spin box's row label and tooltip show the policy's training range ('x 0.44..0.60'),
+        so a pose outside it is seen before the reading says out-of-distribution."""
+        ranges = self.training_ranges(policy)
+        for axis, spin, unit in (("x", self.x, " m"), ("y", self.y, " m"), ("yaw", self.yaw, "°")):
+            label = self._form.labelForField(spin)
+            text = ranges.get(axis)
+            if label is not None:
+                label.setText(f"{axis} <span style='color:#9AA0A8'>(trained {text})</span>" if text else axis)
+            spin.setToolTip(spin.toolTip().split("\n")[0] + (f"\ntrained {text}{unit}" if text else ""))
 
     def _show_observation(self, obs) -> None:
         if not obs or "mug_pos" not in obs or self._throttle.isActive():

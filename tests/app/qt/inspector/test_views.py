@@ -135,6 +135,30 @@ def test_modes_view_bars_badges_and_isolation(qtbot, state):
     assert state.isolated == 0
 
 
+def test_modes_view_intervals_reference_and_averaging_positions(qtbot, state):
+    from planners.mode_reference import parse_shares
+    view = ModesView(state)
+    qtbot.addWidget(view)
+    s = state.result.summary
+    assert s.low is not None and np.all(s.low <= s.shares) and np.all(s.shares <= s.high)
+    top = view._whiskers.opts["top"]
+    assert np.allclose(top, 100 * (s.high - s.shares))                 # whiskers = Wilson interval
+    assert "judged against" in view.metrics.text()
+    # the baseline sits between the modes: its positions are drawn on the signed scale
+    base = state.baseline_result.summary
+    state.set_result(state.baseline_result)
+    assert base.pair is not None and view._positions.opts["height"].sum() > 0
+    assert "position: 0 " in view.position_plot.getAxis("bottom").labelText
+    # "Compare with data…": another reference is named on the button and sent to the controller
+    seen = []
+    state.events.reference.connect(seen.append)
+    state.set_reference(parse_shares("left=0.7,right=0.3"))
+    assert seen and "left=0.7, right=0.3" in view.compare_button.text()
+    assert state.judged_against(state.policy).shares == {"left": 0.7, "right": 0.3}
+    state.set_reference(None)
+    assert view.compare_button.text() == "Compare with data…" and state.judged_against(state.policy) == DATA
+
+
 def test_overlay_one_gl_item_with_mode_colours_and_red_infeasible(qtbot, state):
     import pyqtgraph.opengl as gl
 
