@@ -1,0 +1,290 @@
+"""Dataset-conditioned inspection: sample a policy at a recorded frame and read its plans against
+what the demonstrator did there and what the data does at similar states (no scene needed).
+
+    source = DatasetSource("out/", planner, neighbours=32)     # opens lazily, checks the mapping
+    result = source.inspect(episode=3, frame=10, num=64, seed=0)
+    result.plans [N, H, D]      the policy's plans (action units), with result.batch's chain
+    result.demo [H, D]          the demonstrated chunk: the episode's next H actions (demo_mask [H])
+    result.neighbours [K, H, D] the chunks of the K nearest frames of the whole data set
+    result.metrics              planners.frame_metrics.FrameMetrics (verdict, reason, coverage, ...)
+    result.summary()            JSON-ready; format_inspection(result) the CLI's text
+
+Mode analysis without scene labels (planners.frame_metrics, the same reading as the dataset scan):
+the neighbours' chunks are clustered into local data modes (shares = their share of the
+neighbours, weighted by state distance); each plan belongs to the mode it lies within, or none;
+coverage = major local modes (>= 10 % of neighbours) reached; collapsed = a major local mode gets
+< 2 % of the plans; averaging = plans between local modes. The reason names what it compared
+against: "the K nearest frames of DATA".
+
+Observation building, demonstrated chunks and neighbours are app/core/dataset_frames.py's, shared
+with the scan. Qt-free: the GUI runs inspect() on its worker thread.
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from app.core.dataset_frames import (LocalData, check_policy_features, demonstrated_chunk,
+                                     frame_observation, state_spec)
+from recordings.dataset import Dataset, DatasetError, open_dataset
+
+DEFAULT_NEIGHBOURS = 32
+EE_ACTION_NAMES = ("x", "y", "z")     # an action whose first dims are these is a hand position
+
+
+@dataclass
+class DatasetInspection:
+    """One policy at one recorded frame. Shapes: plans [N, H, D]; demo [H, D] with demo_mask [H];
+    neighbours [K, H, D] with neighbour_episodes/neighbour_frames [K] and neighbour_distances [K]
+    (normalised state units); labels [N] local mode name per plan ("" = none); shares {mode:
+    share of the plans}; data_shares {mode: share of the neighbours}."""
+    data: str
+    episode: int
+    frame: int
+    obs: dict[str, np.ndarray]
+    batch: Any
+    plans: np.ndarray
+    demo: np.ndarray
+    demo_mask: np.ndarray
+    neighbours: np.ndarray
+    neighbour_episodes: np.ndarray
+    neighbour_frames: np.ndarray
+    neighbour_distances: np.ndarray
+    local: Any
+    labels: list[str]
+    shares: dict[str, float]
+    data_shares: dict[str, float]
+    metrics: Any
+    compared_against: str
+    action_names: list[str]
+    end_effector: bool
+    policy: str = ""
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def verdict(self) -> str:
+        return self.metrics.verdict
+
+    @property
+    def reason(self) -> str:
+        return self.metrics.reason
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready reading (numbers rounded to 4 places)."""
+        m = self.metrics
+
+        def num(v: float) -> float | None:
+            return None if v is None or not np.isfinite(v) else round(float(v), 4)
+        return {
+            "policy": self.policy, "data": self.data, "episode": self.episode,
+            "frame": self.frame, "num_samples": int(len(self.plans)),
+            "horizon": int(self.plans.shape[1]), "action_dim": int(self.plans.shape[2]),
+            "neighbours": int(len(self.neighbours)), "compared_against": self.compared_against,
+            "verdict": m.verdict, "reason": m.reason,
+            "modes": [{"mode": k, "share": round(self.shares[k], 4),
+                       "data_share": round(self.data_shares[k], 4),
+                       "major": k in self.local.major} for k in self.data_shares],
+            "no_mode_share": num(m.off_data_share), "coverage": num(m.coverage),
+            "sample_clusters": num(m.sample_modes), "data_modes": num(m.data_modes),
+            "averaging_score": num(m.averaging), "missed_share": num(m.missed_share),
+            "demo_dist_nearest": num(m.demo_dist_nearest), "demo_dist_mean": num(m.demo_dist_mean),
+            "nonfinite": int(m.nonfinite),
+            "nearest_frames": [{"episode": int(e), "frame": int(f), "distance": num(d)}
+                               for e, f, d in zip(self.neighbour_episodes[:8],
+                                                  self.neighbour_frames[:8],
+                                                  self.neighbour_distances[:8])],
+            "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
+        }
+
+
+class DatasetSource:
+    """A data set opened for one policy. data: a path (any format open_dataset reads) or an
+    open Dataset; neighbours: K nearest frames for the local data modes (0: none)."""
+
+    def __init__(self, data: str | os.PathLike | Dataset, planner: Any, *,
+                 neighbours: int = DEFAULT_NEIGHBOURS) -> None:
+        self.ds = data if isinstance(data, Dataset) else open_dataset(data)
+        self.planner = planner
+        spec = planner.spec
+        who = f"policy {spec.name!r}"
+        check_policy_features(self.ds, spec, who)
+        key = self.ds.action_key
+        if key is None:
+            raise DatasetError(f"{self.ds.path}: the data set has no action feature; {who} "
+                               f"plans {spec.action_dim}-D actions")
+        action = self.ds.features[key]
+        dim = int(np.prod(action.shape)) if action.shape else 1
+        if dim != int(spec.action_dim):
+            raise DatasetError(f"{self.ds.path}: {who} plans {spec.action_dim}-D actions but the "
+                               f"data set's {key} is {dim}-D")
+        self.action_names = list(action.names or (f"{key}.{i}" for i in range(dim)))
+        self.end_effector = tuple(n.split(".")[-1] for n in self.action_names[:3]) == \
+            EE_ACTION_NAMES or (spec.scene is not None and dim >= 3)
+        self.horizon = int(spec.horizon)
+        self.k = int(neighbours)
+        self._local: LocalData | None = None
+        self._scale: np.ndarray | None = None
+
+    @property
+    def name(self) -> str:
+        return os.path.basename(os.path.normpath(str(self.ds.path)))
+
+    @property
+    def local(self) -> LocalData:
+        """The index of every frame's state (built on first use: one pass over the columns)."""
+        if self._local is None:
+            self._local = LocalData(self.ds, state_spec(self.planner.spec), self.horizon)
+        return self._local
+
+    @property
+    def action_scale(self) -> np.ndarray:
+        """[D] 2 / the data's action range (1 for a constant dimension): normalised units."""
+        if self._scale is None:
+            from planners.normalizer import MinMaxNormalizer
+            self._scale = MinMaxNormalizer.fit(self.local.actions).scale.astype(np.float64)
+        return self._scale
+
+    def check_frame(self, episode: int, frame: int) -> None:
+        """DatasetError naming the data set and its range unless (episode, frame) exists."""
+        eps = self.ds.episodes
+        if not 0 <= episode < len(eps):
+            raise DatasetError(f"{self.ds.path}: no episode {episode} (the data set has "
+                               f"{len(eps)} episodes, 0..{len(eps) - 1})")
+        length = eps[episode].length
+        if not 0 <= frame < length:
+            raise DatasetError(f"{self.ds.path}: episode {episode} has no frame {frame} (it has "
+                               f"{length} frames, 0..{length - 1})")
+
+    def observation(self, episode: int, frame: int) -> dict[str, np.ndarray]:
+        """The policy's observation history at the frame: {feature: [To, *shape]}."""
+        self.check_frame(episode, frame)
+        return frame_observation(self.ds, self.planner.spec, episode, frame)
+
+    def demo(self, episode: int, frame: int) -> tuple[np.ndarray, np.ndarray]:
+        """(demonstrated chunk [H, D], mask [H])."""
+        self.check_frame(episode, frame)
+        return demonstrated_chunk(self.ds, episode, frame, self.horizon)
+
+    def inspect(self, episode: int, frame: int, num: int, *, seed: int = 0,
+                solver: str | None = None, steps: int | None = None,
+                temperature: float = 1.0) -> DatasetInspection:
+        """Sample `num` plans at (episode, frame) and read them against the demo and the K
+        nearest frames (module docstring)."""
+        from planners.boundary import run_planner
+
+        t0 = time.perf_counter()
+        obs = self.observation(episode, frame)
+        demo, mask = self.demo(episode, frame)
+        t1 = time.perf_counter()
+        kwargs = {k: v for k, v in (("solver", solver), ("steps", steps)) if v is not None}
+        batch = run_planner(self.planner, obs, num, seed=seed, temperature=temperature,
+                            **kwargs)
+        plans = np.asarray(batch.plans, np.float32)
+        t2 = time.perf_counter()
+        if self.k > 0:
+            chunks, dist = self.local.nearest(episode, frame, self.k)
+            near_eps, near_frames = self.local.locate(self.local.last_rows)
+        else:
+            chunks, dist = np.zeros((0, self.horizon, plans.shape[2]), np.float32), np.zeros(0)
+            near_eps = near_frames = np.zeros(0, np.int64)
+        reading = read_against_data(plans, demo, mask, chunks, dist, self.action_scale,
+                                    data_name=self.name, latency_ms=(t2 - t1) * 1000.0,
+                                    seed=seed)
+        t3 = time.perf_counter()
+        return DatasetInspection(
+            data=str(self.ds.path), episode=episode, frame=frame, obs=obs, batch=batch,
+            plans=plans, demo=demo, demo_mask=mask, neighbours=np.asarray(chunks, np.float32),
+            neighbour_episodes=near_eps, neighbour_frames=near_frames,
+            neighbour_distances=np.asarray(dist, np.float64), **reading,
+            action_names=self.action_names, end_effector=self.end_effector,
+            policy=self.planner.spec.name,
+            timings_ms={"observation": (t1 - t0) * 1e3, "sample": (t2 - t1) * 1e3,
+                        "analysis": (t3 - t2) * 1e3})
+
+
+def read_against_data(plans: np.ndarray, demo: np.ndarray, demo_mask: np.ndarray,
+                      neighbours: np.ndarray, distances: np.ndarray, scale: np.ndarray, *,
+                      data_name: str, latency_ms: float = float("nan"), seed: int = 0
+                      ) -> dict[str, Any]:
+    """The mode reading of plans [N, H, D] against the neighbours' chunks [K, H, D] (state
+    distances [K]) and the demo [H, D] (mask [H]), in normalised units (scale [D]): local data
+    modes, each plan's mode, shares, planners.frame_metrics' metrics and verdict, and the text
+    naming what it compared against (appended to the reason)."""
+    from planners.frame_metrics import frame_metrics, label_samples, local_modes, state_weights
+
+    local = local_modes(neighbours, action_scale=scale, seed=seed,
+                        weights=state_weights(distances) if len(distances) else None)
+    metrics = frame_metrics(plans, demo, local, action_scale=scale, demo_mask=demo_mask,
+                            latency_ms=latency_ms, seed=seed)
+    labels = label_samples(plans, local, scale)
+    finite = np.isfinite(plans).reshape(len(plans), -1).all(axis=1)
+    valid = max(int(finite.sum()), 1)
+    shares = {m: sum(1 for lab, ok in zip(labels, finite) if ok and lab == m) / valid
+              for m in local.names}
+    against = (f"the {local.num_neighbours} nearest frames of {data_name} "
+               f"({len(local.names)} local data mode{'s' * (len(local.names) != 1)})"
+               if local.num_neighbours else "no neighbours (K = 0)")
+    metrics.reason = f"{metrics.reason} [against {against}]"
+    return {"local": local, "metrics": metrics, "labels": labels, "shares": shares,
+            "data_shares": dict(zip(local.names, (float(s) for s in local.shares))),
+            "compared_against": against}
+
+
+def pca_2d(groups: list[np.ndarray], scale: np.ndarray | None = None
+           ) -> tuple[list[np.ndarray], np.ndarray]:
+    """A 2-D PCA projection of action chunks: groups of [n_i, H, D] chunks (e.g. plans, demo,
+    neighbours) -> ([n_i, 2] each, explained-variance ratio [2]), fitted on all of them together
+    in normalised units (each dimension times scale [D])."""
+    flat = [np.asarray(g, np.float64).reshape(len(g), -1) for g in groups]
+    if scale is not None:
+        reps = np.asarray(groups[0]).shape[1]
+        w = np.tile(np.asarray(scale, np.float64), reps)
+        flat = [f * w for f in flat]
+    allx = np.concatenate([f for f in flat if len(f)])
+    allx = allx[np.isfinite(allx).all(axis=1)]
+    mean = allx.mean(axis=0) if len(allx) else 0.0
+    if len(allx) < 2:
+        return [np.zeros((len(f), 2)) for f in flat], np.zeros(2)
+    _, s, vt = np.linalg.svd(allx - mean, full_matrices=False)
+    comps = vt[:2] if len(vt) >= 2 else np.vstack([vt, np.zeros_like(vt)])
+    var = s ** 2
+    ratio = var[:2] / max(var.sum(), 1e-12)
+    ratio = np.pad(ratio, (0, 2 - len(ratio)))
+    for i in range(len(comps)):            # a deterministic sign: largest loading positive
+        if comps[i][np.argmax(np.abs(comps[i]))] < 0:
+            comps[i] = -comps[i]
+    return [(f - mean) @ comps.T for f in flat], ratio
+
+
+def format_inspection(r: DatasetInspection) -> str:
+    """The CLI's text reading."""
+    s = r.summary()
+    lines = [f"policy {s['policy']} at episode {r.episode}, frame {r.frame} of {s['data']}: "
+             f"{s['num_samples']} plans of {s['horizon']} x {s['action_dim']}",
+             f"verdict: {s['verdict']} - {s['reason']}",
+             f"local data modes (of {s['neighbours']} nearest frames):"]
+    for m in s["modes"]:
+        lines.append(f"  {m['mode']:<4} plans {m['share']:6.1%}   data {m['data_share']:6.1%}"
+                     f"{'   (major)' if m['major'] else ''}")
+    if s["no_mode_share"] is not None:
+        lines.append(f"  none plans {s['no_mode_share']:6.1%}")
+
+    def fmt(v: Any, spec: str) -> str:
+        return "n/a" if v is None else format(v, spec)
+    lines.append(f"coverage {fmt(s['coverage'], '.2f')}   averaging score "
+                 f"{fmt(s['averaging_score'], '.2f')}   sample clusters "
+                 f"{fmt(s['sample_clusters'], '.0f')}")
+    lines.append(f"demonstrated chunk: nearest plan {fmt(s['demo_dist_nearest'], '.3f')}, "
+                 f"mean plan {fmt(s['demo_dist_mean'], '.3f')} (normalised action units)")
+    t = s["timings_ms"]
+    lines.append(f"timings: observation {t['observation']:.1f} ms, sample {t['sample']:.1f} ms, "
+                 f"analysis {t['analysis']:.1f} ms")
+    return "\n".join(lines)
+
+
+__all__ = ["DatasetInspection", "DatasetSource", "format_inspection", "pca_2d",
+           "read_against_data"]
