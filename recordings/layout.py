@@ -1,7 +1,8 @@
 """How one Rollout is laid out in an HDF5 group (robomimic's demo layout plus planscope extras).
 
     demo_<i>/ attrs: num_samples (T), rollout_id, seed, policy, perturbation (JSON), success,
-                     failure_label, mode, user_attrs (JSON of Rollout.attrs)
+                     failure_label, mode, user_attrs (JSON of Rollout.attrs),
+                     state_layout (JSON: pending_actions, action_dim; see rollout.state_layout)
       actions [T,D] f32   states [T,S] f64   rewards [T] f32   dones [T] bool   obs/<key> [T,...]
       events/  step [E] i64, kind [E] str, bodies [E] str (JSON list), detail [E] str (JSON)
       metrics/ attrs: name -> float64
@@ -46,6 +47,7 @@ def write_demo(group: h5py.Group, rollout: Rollout, rollout_id: int) -> None:
     a["failure_label"] = rollout.failure_label
     a["mode"] = rollout.mode
     a["user_attrs"] = json_attr(rollout.attrs)
+    a["state_layout"] = json_attr(rollout.state_layout)   # replay of delay-extended states
     group.create_dataset("actions", data=rollout.actions)
     group.create_dataset("states", data=rollout.states)
     group.create_dataset("rewards", data=rollout.rewards)

@@ -240,6 +240,12 @@ class Rollout:
         return int(self.actions.shape[0])
 
     @property
+    def state_layout(self) -> dict:
+        """{"pending_actions": k, "action_dim": D}: see `state_layout()`."""
+        return state_layout(self.perturbation, int(self.actions.shape[1]) if self.actions.ndim == 2
+                            else 0)
+
+    @property
     def perturbation_text(self) -> str:
         """Canonical one-line text of the perturbation (sorted JSON), used as a key for resume."""
         return perturbation_key(self.perturbation)
@@ -247,6 +253,19 @@ class Rollout:
     def key(self) -> tuple[str, int, str]:
         """(policy, seed, perturbation text): what identifies a rollout for resuming an eval."""
         return (self.policy, self.seed, self.perturbation_text)
+
+
+def state_layout(perturbation: dict, action_dim: int) -> dict:
+    """How a rollout's state rows [S] are laid out beyond the scene's own part: a delay
+    perturbation of k steps appends the k pending actions (k * action_dim values, oldest first),
+    so a delay=2 rollout of a 60-value scene has 68-value states. Replay needs this to put such a
+    state into a live scene made without the delay. Recorded per rollout as the `state_layout`
+    attribute; files written before it derive it from the recorded perturbation (same rule)."""
+    try:
+        pending = int((perturbation or {}).get("delay", 0) or 0)
+    except (TypeError, ValueError):
+        pending = 0
+    return {"pending_actions": max(pending, 0), "action_dim": int(action_dim)}
 
 
 def perturbation_key(perturbation: dict) -> str:

@@ -44,6 +44,10 @@ class RolloutData:
     mode: str = ""
     metrics: dict[str, float] = field(default_factory=dict)
     state_reader: Callable[[int], np.ndarray] | None = None
+    # {"pending_actions": k, "action_dim": D}: what the state rows hold past the scene's own
+    # part (a delay perturbation's pending actions); None when the file does not say
+    state_layout: dict | None = None
+    perturbation: dict = field(default_factory=dict)
     replan_reader: Callable[[int], ReplanRecord] | None = None
     _replan_cache: "OrderedDict[int, ReplanRecord]" = field(default_factory=OrderedDict, repr=False)
 
@@ -175,10 +179,16 @@ def load_rollout_data(rollout: Any, row: dict[str, Any], obs_keys: Sequence[str]
 
     metrics = {k: float(v) for k, v in (getattr(rollout, "metrics", None) or {}).items()
                if np.isscalar(v)}
+    try:
+        layout = getattr(rollout, "state_layout", None)
+        perturbation = dict(getattr(rollout, "perturbation", None) or {})
+    except (RecordingError, ValueError, TypeError):
+        layout, perturbation = None, {}
     return RolloutData(
         rollout_id=int(row.get("id", 0)), num_steps=t, actions=actions, obs=obs, rewards=rewards,
         events=sorted(events, key=lambda e: e.step), replan_steps=replan_steps,
         seed=int(row.get("seed", 0) or 0), policy=str(row.get("policy", "")),
         success=bool(row.get("success", False)),
         failure_label=str(row.get("failure_label", "")), mode=str(row.get("mode", "")),
-        metrics=metrics, state_reader=state_reader, replan_reader=replan_reader)
+        metrics=metrics, state_reader=state_reader, replan_reader=replan_reader,
+        state_layout=layout if isinstance(layout, dict) else None, perturbation=perturbation)

@@ -10,14 +10,56 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from PySide6 import QtCore, QtWidgets
 
 from app.core.review.data import RolloutData
 from app.qt.plots.mode_colors import hex_to_rgba
 from app.qt.review.replan_view import ModePalette, plans_gl_arrays
 from recordings.errors import UserFacingError
+from scenes.replay import fit_state, live_pending
 
 OVERLAY_KEYS = ("review_path", "review_plans", "review_chunk", "review_compare_path")
 COMPARE_RGBA = (1.0, 0.54, 0.24, 0.9)   # the compared rollout's path, orange
+
+
+BANNER_STYLE = ("QLabel { background: rgba(150, 30, 30, 225); color: white; font-weight: bold;"
+                " padding: 6px 10px; border-radius: 4px; }")
+
+
+class _Banner(QtCore.QObject):
+    """A label over the top of the 3-D view that stays while the rollout cannot replay (a status
+    message vanishes; a reviewer must never mistake a stale pose for this rollout's)."""
+
+    def __init__(self, view: QtWidgets.QWidget) -> None:
+        super().__init__(view)
+        self.view = view
+        self.label = QtWidgets.QLabel(view)
+        self.label.setObjectName("replay_banner")
+        self.label.setWordWrap(True)
+        self.label.setStyleSheet(BANNER_STYLE)
+        self.label.hide()
+        view.installEventFilter(self)
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802  Qt API
+        if obj is self.view and event.type() == QtCore.QEvent.Resize:
+            self.place()
+        return False
+
+    def place(self) -> None:
+        width = max(self.view.width() - 16, 100)
+        self.label.setFixedWidth(width)
+        self.label.adjustSize()
+        self.label.move(8, 8)
+
+    def set_text(self, text: str) -> None:
+        if text:
+            self.label.setText("3-D replay off — " + text + ". The scene shows the rollout's "
+                               "start (reset), not its recorded states.")
+            self.place()
+            self.label.show()
+            self.label.raise_()
+        else:
+            self.label.hide()
 
 
 class SceneReplay:
@@ -31,6 +73,32 @@ class SceneReplay:
         self.problem = ""          # why the 3-D view cannot replay this rollout ("" when it can)
         self._items: dict[str, Any] = {}
         self.visible = False
+        self._banner: _Banner | None = None
+
+    @property
+    def banner_text(self) -> str:
+        """The text of the banner over the 3-D view ("" when hidden)."""
+        b = self._banner
+        return b.label.text() if b is not None and not b.label.isHidden() else ""
+
+    def _show_problem(self) -> None:
+        """Banner on (or off) for self.problem; on a problem the live scene is reset to the
+        rollout's seed so no earlier rollout's pose is left on screen."""
+        view = getattr(self.window, "scene_view", None)
+        if view is None:
+            return
+        if self._banner is None:
+            if not self.problem:
+                return
+            self._banner = _Banner(view)
+        self._banner.set_text(self.problem if self.visible else "")
+        if self.problem and self.visible:
+            session = self.window.session
+            try:
+                if session.loaded:
+                    session.reset(self.data.seed if self.data is not None else None)
+            except Exception:  # noqa: BLE001  the banner already says replay is off
+                pass
 
     # ---- overlays
     def _make_items(self) -> None:
@@ -68,6 +136,8 @@ class SceneReplay:
             for key in OVERLAY_KEYS:
                 if view.overlay(key) is not None:
                     view.remove_overlay(key)
+        if self._banner is not None:
+            self._banner.set_text(self.problem if visible else "")
 
     # ---- rollout and step
     def set_rollout(self, data: RolloutData | None, scene_name: str) -> None:
@@ -75,10 +145,12 @@ class SceneReplay:
         self.data = data
         self._replan_index = -2
         self.problem = ""
+        self._show_problem()
         if data is None or not self.visible:
             return
         if not data.has_states:
             self.problem = "this file has no simulator states: the 3-D view cannot replay it"
+            self._show_problem()
             return
         session = self.window.session
         live = session.loaded and (not scene_name or session.scene_name == scene_name)
@@ -91,9 +163,11 @@ class SceneReplay:
             if scene_name and scene_name not in known:
                 self.problem = (f"scene {scene_name!r} of this recording is not installed: "
                                 "the 3-D view cannot replay it")
+                self._show_problem()
                 return
             if not self.window.load_scene(scene_name or None):
                 self.problem = f"scene {scene_name or session.scene_name!r} could not be loaded"
+                self._show_problem()
                 return
         if self.visible:
             path = np.asarray(data.ee_path, dtype=np.float32)
@@ -132,13 +206,22 @@ class SceneReplay:
             try:
                 state = data.state_at(step)
                 if state is not None:
-                    self.window.session.set_state(state, step)
+                    session = self.window.session
+                    # a delay-perturbed rollout's states carry its pending actions: fit them
+                    # to the live (nominal) scene's layout; the poses are what is drawn
+                    size = getattr(session.scene, "state_size", None)
+                    if size is not None:
+                        state = fit_state(state, data.state_layout, int(size),
+                                          live_pending(session.scene))
+                    session.set_state(state, step)
             except UserFacingError as exc:
                 self.problem = str(exc)
             except Exception as exc:  # noqa: BLE001  a state of another scene's size, etc.
                 self.problem = f"recorded state does not fit the live scene ({exc})"
-            if self.problem and hasattr(self.window, "status"):
-                self.window.status(f"3-D replay off: {self.problem}", 8000)
+            if self.problem:
+                self._show_problem()
+                if hasattr(self.window, "status"):
+                    self.window.status(f"3-D replay off: {self.problem}", 8000)
         if not self.visible:
             return
         index = data.replan_index_at(step)
