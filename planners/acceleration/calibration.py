@@ -185,8 +185,8 @@ def calibrate(key: str, n: int, candidates: Iterable[Variant], make_call: Callab
     denoiser step on n samples (it is built, and its weights prepared, before timing starts).
 
     Round 1 times every candidate after a warm-up call (best of 3, or a single call when the
-    warm-up took over SLOW_CALL_S); those within KEEP_WITHIN of the best are timed again (best
-    kept). Then the winner and the best float32 variant are tried with N split in two and in
+    warm-up took over SLOW_CALL_S); those within KEEP_WITHIN of the best are timed twice more in
+    alternating passes (best kept). Then the winner and the best float32 variant are tried with N split in two and in
     four (calls of n/2, n/4) when n >= 64.
     """
     candidates = list(dict.fromkeys(candidates))
@@ -210,9 +210,12 @@ def calibrate(key: str, n: int, candidates: Iterable[Variant], make_call: Callab
     for v in candidates:
         time_variant(v)
     best_time = min(seconds.values())
-    for v in candidates:
-        if seconds[v.name] <= KEEP_WITHIN * best_time:
-            time_variant(v)
+    close = [v for v in candidates if seconds[v.name] <= KEEP_WITHIN * best_time]
+    calls = {v: make_call(v, n) for v in close}
+    for _ in range(2):   # alternating passes: a busy spell on a shared machine hits them all
+        for v in close:
+            seconds[v.name] = min(seconds[v.name], measure(calls[v], timer, reps=1, warmup=False))
+    del calls
     best = min(candidates, key=lambda v: seconds[v.name])
     best32 = min((v for v in candidates if not v.reduced), key=lambda v: seconds[v.name])
     if n >= 64:
