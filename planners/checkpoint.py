@@ -139,7 +139,10 @@ def check_scene_options(spec, scene_name: str, options: dict, defaults: dict) ->
     options: the scene options it is run with (e.g. {"rows": 2}); defaults: {option: default}
     of the options that define the task (scenes.registry.task_option_defaults), the only ones
     compared (asset paths, cameras and perturbations do not change what the policy must do).
-    Raises PlannerError naming both settings, like a policy for another scene."""
+    Raises PlannerError naming both settings, like a policy for another scene. A planner without
+    a training record (a plugin, the probe) claims no geometry and is not checked."""
+    if not ((getattr(spec, "extra", {}) or {}).get("training")):
+        return
     recorded = recorded_scene_options(spec)
     trained = {k: recorded.get(k, d) for k, d in defaults.items()}
     running = {k: options.get(k, d) for k, d in defaults.items()}

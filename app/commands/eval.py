@@ -15,6 +15,13 @@ def register(subparsers) -> None:
                    help="policy to evaluate; repeat it: the first is the baseline, the last the "
                         "candidate")
     p.add_argument("--scene", required=True, help="scene name, e.g. mug_grasp")
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VAL",
+                   help="scene option, e.g. rows=2 for obstacle_reach (as the policies' data was collected)")
+    data = p.add_mutually_exclusive_group()
+    data.add_argument("--data", default=None, metavar="FILE.h5",
+                      help="compare the rollouts' mode shares with this recording's demonstrations")
+    data.add_argument("--data-shares", default=None, metavar="MODE=SHARE,..",
+                      help="compare the rollouts' mode shares with these, e.g. left=0.7,right=0.3")
     p.add_argument("--seeds", required=True, metavar="A:B",
                    help="seed panel: A:B (A..B-1) or a comma list")
     p.add_argument("--perturb", action="append", default=[], metavar="KEY=VAL[,KEY=VAL]",
@@ -61,13 +68,20 @@ def run(args: argparse.Namespace) -> int:
                               "candidate last")
     if args.max_steps < 1 or args.record_samples < 1:
         raise EvalConfigError("--max-steps and --record-samples must be >= 1")
-    settings = RolloutSettings(scene=args.scene, record_samples=args.record_samples,
+    from planners.mode_reference import choose_reference
+    from scenes.registry import parse_options
+
+    reference = choose_reference(None, args.data, args.data_shares) if (args.data or args.data_shares) else None
+    settings = RolloutSettings(scene=args.scene, scene_options=parse_options(args.option),
+                               record_samples=args.record_samples,
                                record_chain=args.record_chain, solver=args.solver,
                                steps=args.steps, max_steps=args.max_steps)
     config = EvalConfig(policies=list(args.policy), seeds=parse_seeds(args.seeds),
                         perturbations=[parse_perturbation(t) for t in args.perturb],
                         settings=settings, accept_metric=args.accept_metric or "success",
-                        min_improvement=args.min_improvement)
+                        min_improvement=args.min_improvement,
+                        data_reference={"shares": reference.shares, "source": reference.source}
+                        if reference is not None else {})
     def announce(result) -> None:
         workers = args.workers if args.workers is not None else "all cores"
         resumed = f", {result.skipped} already done" if result.skipped else ""

@@ -128,6 +128,10 @@ def test_checkpoint_records_scene_options_and_training_range(tmp_path):
     check_scene_options(old, "obstacle_reach", {"rows": 1}, defaults)
     with pytest.raises(PlannerError, match="with rows=1, not rows=2"):
         check_scene_options(old, "obstacle_reach", {"rows": 2}, defaults)
+    # a planner without a training record (a plugin) claims no geometry
+    from planners.protocol import PlannerSpec
+    check_scene_options(PlannerSpec("plugin", "plugin", "obstacle_reach", 7, 4, 16), "obstacle_reach",
+                        {"rows": 2}, defaults)
     # ... and its training range comes from the normaliser stored with the weights
     assert np.allclose(training_range(old).high, data.obs.max(axis=0), atol=1e-6)
 
@@ -176,3 +180,18 @@ def test_sample_cli_refuses_another_geometry_and_names_the_data_it_judged_agains
     assert main(["sample", "--policy", str(ckpt), "--scene", "obstacle_reach", "--option", "rows=2",
                  "--num", "4", "--data-shares", "LL=2"]) == 2
     assert "--data-shares 'LL=2'" in capsys.readouterr().err
+
+
+def test_eval_config_keeps_the_data_it_compares_with():
+    from app.core.evaluation.config import EvalConfig, RolloutSettings
+    from app.core.evaluation.summary import _data_shares
+
+    ref = {"shares": {"left": 0.7, "right": 0.3}, "source": "the shares left=0.7, right=0.3"}
+    config = EvalConfig(policies=["p"], seeds=[0], perturbations=[],
+                        settings=RolloutSettings(scene="obstacle_reach", scene_options={"rows": 2}),
+                        data_reference=ref)
+    again = EvalConfig.from_json(config.to_json())
+    assert again.data_reference == ref and again.settings.scene_options == {"rows": 2}
+    trained = {"policies": [{"extra": {"data_mode_shares": {"left": 0.5, "right": 0.5}}}]}
+    assert _data_shares(trained) == {"left": 0.5, "right": 0.5}
+    assert _data_shares({**trained, "data_reference": ref}) == {"left": 0.7, "right": 0.3}

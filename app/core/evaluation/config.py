@@ -122,6 +122,7 @@ class EvalConfig:
     policy_labels: list[str] = field(default_factory=list)
     accept_metric: str = "success"
     min_improvement: float = 0.10
+    data_reference: dict = field(default_factory=dict)   # {"shares", "source"}: --data / --data-shares
 
     def __post_init__(self) -> None:
         if not self.policies:
@@ -156,7 +157,8 @@ class EvalConfig:
         return {"policies": list(self.policies), "policy_labels": list(self.policy_labels),
                 "seeds": list(self.seeds), "perturbations": [dict(p) for p in self.perturbations],
                 "perturbation_names": self.perturbation_names, "settings": asdict(self.settings),
-                "accept_metric": self.accept_metric, "min_improvement": self.min_improvement}
+                "accept_metric": self.accept_metric, "min_improvement": self.min_improvement,
+                "data_reference": dict(self.data_reference)}
 
     @classmethod
     def from_json(cls, data: dict) -> "EvalConfig":
@@ -165,7 +167,8 @@ class EvalConfig:
                    settings=RolloutSettings(**data["settings"]),
                    policy_labels=list(data.get("policy_labels", [])),
                    accept_metric=data.get("accept_metric", "success"),
-                   min_improvement=float(data.get("min_improvement", 0.10)))
+                   min_improvement=float(data.get("min_improvement", 0.10)),
+                   data_reference=dict(data.get("data_reference") or {}))
 
 
 def unique_labels(refs: list[str]) -> list[str]:

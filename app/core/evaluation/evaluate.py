@@ -61,7 +61,9 @@ def validate(config: EvalConfig) -> dict[str, Any]:
     """Build the scene and load every policy once here, so a wrong name or a policy for another
     scene fails in one line before any worker starts. Returns facts recorded in the artifact."""
     from app.core.evaluation.runner import cached_planner, make_scene
+    from planners.checkpoint import check_scene_options
     from planners.protocol import check_compatible
+    from scenes.registry import task_option_defaults
     from scenes.perturbations import Perturbation
 
     for cell in config.perturbations:
@@ -74,6 +76,8 @@ def validate(config: EvalConfig) -> dict[str, Any]:
     for ref, label in zip(config.policies, config.policy_labels):
         planner = cached_planner(ref)
         check_compatible(planner.spec, scene.name, tuple(scene.obs_spec))
+        check_scene_options(planner.spec, scene.name, dict(config.settings.scene_options),
+                            task_option_defaults(scene.name))
         # one real call with the run's solver, steps and N: a bad --solver or --steps fails here
         # in one line instead of in every worker
         sample_plans(planner, [obs], config.settings, 0)
@@ -83,8 +87,11 @@ def validate(config: EvalConfig) -> dict[str, Any]:
                          "default_steps": spec.default_steps,
                          "rollout_sampler": list(control_sampler(spec, config.settings)),
                          "extra": _jsonable(spec.extra)})
-    return {"scene_modes": list(scene.modes), "obs_spec": [list(k) for k in scene.obs_spec],
-            "policies": policies}
+    facts = {"scene_modes": list(scene.modes), "obs_spec": [list(k) for k in scene.obs_spec],
+             "policies": policies}
+    if config.data_reference:     # --data / --data-shares: what the mode shares are judged against
+        facts["data_reference"] = dict(config.data_reference)
+    return facts
 
 
 def _jsonable(value: Any) -> Any:

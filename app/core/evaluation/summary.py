@@ -157,7 +157,11 @@ def _perturbation_names(columns: dict[str, np.ndarray], grid: list[dict], names:
 
 
 def _data_shares(facts: dict) -> dict[str, float] | None:
-    """The training data's mode shares as the first policy's checkpoint records them."""
+    """The mode shares to compare with: --data / --data-shares when the run was given them, else
+    the training data's as the first policy's checkpoint records them."""
+    chosen = (facts.get("data_reference") or {}).get("shares")
+    if isinstance(chosen, dict) and chosen:
+        return {str(k): float(v) for k, v in chosen.items()}
     for policy in facts.get("policies", []):
         extra = policy.get("extra") or {}
         for key in ("data_mode_shares", "mode_shares", "data_modes"):
