@@ -34,8 +34,11 @@ def register(subparsers) -> None:
     p.add_argument("--ray-address", default=None, metavar="ADDR",
                    help="join a running Ray cluster (auto, HOST:PORT or ray://host:10001)")
     p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch threads with --workers 0 (default: the free cores); each worker "
+                        "process uses one")
     p.add_argument("--resume", action="store_true", help="finish a partial scan file")
-    p.add_argument("--force", action="store_true", help="delete an existing --out before starting")
+    p.add_argument("--force", action="store_true", help="replace an existing scan file")
     p.add_argument("--quiet", action="store_true", help="no progress line")
     p.add_argument("--out", required=True, metavar="SCAN.h5")
     p.set_defaults(func=run)
@@ -57,10 +60,11 @@ def run(args: argparse.Namespace) -> int:
         from app.core.evaluation.backend_ray import _probe
         _probe(args.ray_address)          # one line for an unreachable cluster
     from app.commands.output import check_out
-    out = check_out(args.out, suffixes=(".h5",), force=args.force, resume=args.resume)
-    if args.force and not args.resume and os.path.exists(out):
-        os.remove(out)    # the shared --out rule (app/commands/output.py) passed first
-    check_output(args.out, args.resume)
+    check_out(args.out, suffixes=(".h5", ".hdf5"), force=args.force, resume=args.resume)
+    check_output(args.out, args.resume, args.force)
+    if args.workers == 0:
+        from planners.threads import apply_threads
+        apply_threads(args.threads)
     with open_dataset(args.data) as ds:
         episodes = parse_episodes(args.episodes, len(ds.episodes), ds.path)
     settings = ScanSettings(episodes=episodes, every=args.every, num_samples=args.num,
@@ -74,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         result = run_scan(config, args.out, backend=args.backend, workers=workers,
-                          ray_address=args.ray_address, resume=args.resume,
+                          ray_address=args.ray_address, resume=args.resume, force=args.force,
                           progress=None if args.quiet else progress)
     except KeyboardInterrupt:      # before the writer existed: nothing was written
         print("\nplanscope scan: interrupted before any frame was saved", file=sys.stderr)

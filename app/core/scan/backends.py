@@ -58,6 +58,8 @@ class InProcessBackend:
 
 def _worker_main(conn, config: ScanConfig) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from app.core.scan.work import one_torch_thread
+    one_torch_thread()
     while True:
         try:
             job = conn.recv()
@@ -193,8 +195,8 @@ class ProcessBackend:
 
 
 def _remote_scan(job: FrameJob, config: ScanConfig) -> JobResult:
-    from app.core.scan.work import _one_torch_thread
-    _one_torch_thread()
+    from app.core.scan.work import one_torch_thread
+    one_torch_thread()
     return scan_job(job, config)
 
 

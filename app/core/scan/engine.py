@@ -56,16 +56,18 @@ def parse_episodes(text: str | None, count: int, data: str) -> tuple[int, int]:
     return lo, hi
 
 
-def check_output(path: str, resume: bool) -> str:
+def check_output(path: str, resume: bool, force: bool = False) -> str:
+    """The --out rule (app/commands/output.py states it for every command): existing folder,
+    a file path, an existing file only with resume (finish it) or force (replace it)."""
     path = os.path.abspath(path)
     folder = os.path.dirname(path)
     if not os.path.isdir(folder):
         raise ScanConfigError(f"--out {path}: folder {folder} does not exist")
     if os.path.isdir(path):
         raise ScanConfigError(f"--out {path}: is a folder, expected a .h5 file path")
-    if os.path.exists(path) and not resume:
-        raise ScanConfigError(f"--out {path}: file exists; pass --resume to finish it or choose "
-                              f"another path")
+    if os.path.exists(path) and not (resume or force):
+        raise ScanConfigError(f"--out {path}: file exists; pass --resume to finish it or --force "
+                              f"to replace it, or choose another path")
     return path
 
 
@@ -131,12 +133,13 @@ def make_backend(config: ScanConfig, backend: str, workers: int, ray_address: st
 def run_scan(config: ScanConfig, out: str, *, backend: str = "local", workers: int = 1,
              ray_address: str | None = None, resume: bool = False, chunk_rows: int = 512,
              chunk_seconds: float = 10.0, clock: Callable[[], float] = time.monotonic,
-             progress: Progress | None = None, backend_obj=None) -> ScanResult:
+             progress: Progress | None = None, backend_obj=None,
+             force: bool = False) -> ScanResult:
     """Scan config's frames into `out` (see module docstring). backend_obj overrides the backend
-    (tests inject one)."""
+    (tests inject one); force replaces an existing file (atomically, at the first chunk)."""
     from recordings.formats.scan_file import ScanWriter
 
-    out = check_output(out, resume)
+    out = check_output(out, resume, force)
     facts = validate(config)
     s = config.settings
     spec = column_spec(len(config.policies), keep_plans=s.keep_plans, num_samples=s.num_samples,
