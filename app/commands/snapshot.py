@@ -25,6 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--view", default="scene",
                    help="scene (default) or a workspace: inspector, review, evaluation")
     p.add_argument("--scene", default="mug_grasp", help="scene name (default mug_grasp)")
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VAL",
+                   help="scene option, e.g. rows=2 for obstacle_reach")
     p.add_argument("--seed", type=int, default=0, help="scene reset seed")
     p.add_argument("--asset-root", default=None,
                    help="folder holding the scene's URDF assets (default: pybullet_data)")

@@ -68,8 +68,9 @@ class SceneSession:
     """
 
     def __init__(self, scene_name: str = "mug_grasp", seed: int = 0,
-                 factory: SceneFactory | None = None) -> None:
+                 factory: SceneFactory | None = None, scene_options: dict | None = None) -> None:
         self.scene_name = scene_name
+        self.scene_options = dict(scene_options or {})   # e.g. rows=2; the factory builds with them
         self.seed = int(seed)
         self.factory: SceneFactory = factory or default_scene_factory   # builds a scene by name
         self._scene: Scene | None = None

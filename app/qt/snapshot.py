@@ -18,14 +18,17 @@ def render_window(args: argparse.Namespace, size: tuple[int, int]):
     from app.core.scene_session import SceneSession, default_scene_factory
     from app.qt import registry
 
+    from scenes.registry import parse_options
+    options = parse_options(getattr(args, "option", None) or [])
     factory = default_scene_factory
-    if args.asset_root:
+    if args.asset_root or options:
         from scenes import make_scene  # lazy: pybullet
+        extra = {"asset_root": args.asset_root} if args.asset_root else {}
 
         def factory(name: str):
-            return make_scene(name, asset_root=args.asset_root)
+            return make_scene(name, **options, **extra)
 
-    session = SceneSession(args.scene, seed=args.seed, factory=factory)
+    session = SceneSession(args.scene, seed=args.seed, factory=factory, scene_options=options)
     window = registry.main_window(session, restore_layout=False)
     window.raise_errors = True
     # rendered on a virtual (or the current) display but never put in front of the user

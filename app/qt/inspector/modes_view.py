@@ -207,7 +207,7 @@ class ModesView(QtWidgets.QWidget):
         positions = None if summary is None else summary.positions
         if positions is None or summary.pair is None:
             self._positions.setOpts(x=[], height=[])
-            self.position_plot.setLabel("bottom", "position (no reference plans)")
+            self.position_plot.setLabel("bottom", "" if summary is None else "position (no reference plans)")
             return
         finite = np.asarray(positions, dtype=float)
         finite = np.clip(finite[np.isfinite(finite)], POSITION_BINS[0], POSITION_BINS[-1])
