@@ -54,7 +54,7 @@ bench: install
 	$(VENV)/bin/planscope bench
 
 snapshot: install
-	$(VENV)/bin/planscope snapshot --out docs/screenshots/main.png
+	$(VENV)/bin/planscope snapshot --force --out docs/screenshots/main.png
 
 # Regenerates the shipped checkpoints in resources/checkpoints (collect + train, CPU, minutes).
 checkpoints: install

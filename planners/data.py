@@ -84,6 +84,8 @@ def load_demo_pairs(path: str | Path, horizon: int = 16) -> DemoData:
 
     Raises PlannerError (one line) when the file is missing, unreadable or has no usable demos."""
     path = Path(path)
+    if path.is_dir():
+        raise PlannerError(f"training data {str(path)!r} is a folder, not a recording file (.h5)")
     if not path.is_file():
         raise PlannerError(f"training data {str(path)!r} does not exist")
     env_args, episodes = _read_episodes(path)

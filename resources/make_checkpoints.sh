@@ -17,12 +17,12 @@ THREADS="${THREADS:-1}"
 
 mkdir -p "$OUT"
 echo "== collecting $EPISODES mug_grasp demos -> $DATA"
-"$PLANSCOPE" collect --scene mug_grasp --episodes "$EPISODES" --seed 0 --mode-mix 0.5,0.5 --out "$DATA"
+"$PLANSCOPE" collect --scene mug_grasp --episodes "$EPISODES" --seed 0 --mode-mix 0.5,0.5 --force --out "$DATA"
 echo "== training the diffusion policy"
-"$PLANSCOPE" train --data "$DATA" --kind diffusion --out "$OUT/mug_grasp_diffusion" \
+"$PLANSCOPE" train --data "$DATA" --kind diffusion --force --out "$OUT/mug_grasp_diffusion" \
     --epochs "${DIFFUSION_EPOCHS:-80}" --seed 0 --threads "$THREADS"
 echo "== training the regression baseline"
-"$PLANSCOPE" train --data "$DATA" --kind regression --out "$OUT/mug_grasp_regression" \
+"$PLANSCOPE" train --data "$DATA" --kind regression --force --out "$OUT/mug_grasp_regression" \
     --epochs "${REGRESSION_EPOCHS:-100}" --seed 0 --threads "$THREADS"
 # Record how the demos were made next to each checkpoint (training.json already holds the
 # demo file's sha256 and summary; this adds the collect command that produced it).

@@ -32,6 +32,7 @@ def register(subparsers) -> None:
                    help="with --format lerobot: render the scene camera NAME (front) each step "
                         "and write it as the video feature observation.images.NAME")
     p.add_argument("--out", required=True, metavar="FILE.h5|DIR")
+    p.add_argument("--force", action="store_true", help="replace an existing --out")
     p.set_defaults(func=run)
 
 
@@ -70,18 +71,17 @@ def _run_lerobot(args: argparse.Namespace) -> int:
     import shutil
 
     from app.commands.export import export_to_lerobot
-    from recordings.errors import UserFacingError
 
-    out = os.path.abspath(args.out)
-    if os.path.exists(out) and (not os.path.isdir(out) or os.listdir(out)):
-        raise UserFacingError(f"{out}: already exists; choose a new folder for the data set")
+    from app.commands.output import check_out
+    out = check_out(args.out, kind="dir", force=args.force)
+    args.force = True   # the temporary recording below is ours to replace
     tmp = os.path.join(os.path.dirname(out), f".{os.path.basename(out)}.collect-{os.getpid()}.h5")
     camera = args.camera
     args.option = [*args.option, "camera=true"] if camera else args.option
     args.format, args.out, args.camera = "planscope", tmp, None
     try:
         run(args)
-        path, episodes, frames = export_to_lerobot(tmp, out, camera=camera)
+        path, episodes, frames = export_to_lerobot(tmp, out, camera=camera, overwrite=True)
     finally:
         for leftover in (tmp, tmp + ".parts"):
             if os.path.isdir(leftover):
@@ -95,8 +95,11 @@ def _run_lerobot(args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace) -> int:
     import sys
 
+    from app.commands.output import check_out
+
     if getattr(args, "format", "planscope") == "lerobot":
         return _run_lerobot(args)
+    check_out(args.out, suffixes=(".h5",), force=getattr(args, "force", False))
     if getattr(args, "camera", None):
         from recordings.errors import UserFacingError
         raise UserFacingError("--camera is for --format lerobot; a planscope recording stores "

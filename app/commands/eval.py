@@ -49,10 +49,13 @@ def register(subparsers) -> None:
                    help="improvement the candidate needs over the baseline (default 0.10)")
     p.add_argument("--quiet", action="store_true", help="no per-rollout progress lines")
     p.add_argument("--out", required=True, metavar="FILE.h5")
+    p.add_argument("--force", action="store_true",
+                   help="delete an existing --out before starting (otherwise refused; see --resume)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    import os
     import sys
 
     from app.core.evaluation.acceptance import METRICS, decide, format_decision
@@ -60,6 +63,9 @@ def run(args: argparse.Namespace) -> int:
                                             parse_seeds)
     from app.core.evaluation.evaluate import print_progress, run_evaluation
     from app.core.evaluation.summary import load_summary
+    from app.commands.output import check_out
+
+    out = check_out(args.out, suffixes=(".h5",), force=args.force, resume=args.resume)
 
     if args.accept_metric is not None and args.accept_metric not in METRICS:
         raise EvalConfigError(f"--accept-metric {args.accept_metric!r}: valid: {', '.join(METRICS)}")
@@ -89,6 +95,8 @@ def run(args: argparse.Namespace) -> int:
               f"{len(config.perturbations)} perturbation cells = {result.total} rollouts"
               f"{resumed} ({args.backend}, workers={workers})", file=sys.stderr, flush=True)
 
+    if args.force and not args.resume and os.path.exists(out):
+        os.remove(out)   # only now: every check above passed
     try:
         result = run_evaluation(config, args.out, backend=args.backend, workers=args.workers,
                                 ray_address=args.ray_address, resume=args.resume,

@@ -23,7 +23,8 @@ def register(subparsers) -> None:
                    help="camera video codec (default av1, LeRobot's default)")
     p.add_argument("--fps", type=int, default=None,
                    help="frames per second (default: the data set's, else the scenes' 10 Hz)")
-    p.add_argument("--overwrite", action="store_true", help="replace DIR if it exists")
+    p.add_argument("--force", "--overwrite", dest="overwrite", action="store_true",
+                   help="replace DIR if it exists")
     p.set_defaults(func=run)
 
 
@@ -42,6 +43,8 @@ def export_to_lerobot(source: str, out: str, *, camera: str | None = None, codec
 
 
 def run(args: argparse.Namespace) -> int:
+    from app.commands.output import check_out
+    check_out(args.out, kind="dir", force=args.overwrite, flag="DIR")
     path, episodes, frames = export_to_lerobot(args.source, args.out, camera=args.camera,
                                                codec=args.codec, fps=args.fps,
                                                overwrite=args.overwrite)

@@ -20,7 +20,8 @@ DEFAULT_SIZE = (1600, 960)
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("snapshot", help="render the window headless to a PNG (docs, tests)",
                               description=__doc__.split("\n\n")[0])
-    p.add_argument("--out", required=True, help="PNG file to write")
+    p.add_argument("--out", required=True, help="PNG file to write (its folder must exist)")
+    p.add_argument("--force", action="store_true", help="replace an existing PNG")
     p.add_argument("--size", default=f"{DEFAULT_SIZE[0]}x{DEFAULT_SIZE[1]}", help="WxH pixels")
     p.add_argument("--view", default="scene",
                    help="scene (default) or a workspace: inspector, review, evaluation")
@@ -47,13 +48,24 @@ def parse_size(text: str) -> tuple[int, int]:
     return w, h
 
 
+def _check_recording_path(path: str) -> None:
+    """--recording takes a recording file or a data set folder; anything else is one line here,
+    not a confusing message from whichever workspace a folder would be routed to."""
+    if not os.path.exists(path):
+        raise UserFacingError(f"--recording {path}: no such file or folder")
+    marker = ("meta/info.json", "zarr.json", ".zgroup")
+    if os.path.isdir(path) and not any(os.path.isfile(os.path.join(path, m)) for m in marker):
+        raise UserFacingError(f"--recording {path}: is a folder, not a recording (.h5) or a data "
+                              f"set folder (LeRobot meta/info.json, zarr); a checkpoint folder "
+                              f"goes to --policy")
+
+
 def run(args: argparse.Namespace) -> int:
     size = parse_size(args.size)
-    out = os.path.abspath(args.out)
-    if not os.path.isdir(os.path.dirname(out)):
-        raise UserFacingError(f"--out {args.out}: folder {os.path.dirname(out)} does not exist")
-    if not out.lower().endswith(".png"):
-        raise UserFacingError(f"--out {args.out}: must be a .png file")
+    from app.commands.output import check_out
+    out = check_out(args.out, suffixes=(".png",), force=args.force)
+    for path in args.recording:
+        _check_recording_path(path)
     # a snapshot must not depend on (or change) the user's saved layout
     os.environ.setdefault("PLANSCOPE_SETTINGS_DIR", tempfile.mkdtemp(prefix="planscope-snap-"))
 
@@ -62,7 +74,11 @@ def run(args: argparse.Namespace) -> int:
 
     with qt_application(virtual_display=True):
         image = render_window(args, size)
-        if not image.save(out, "PNG"):
+        tmp = f"{out}.{os.getpid()}.tmp.png"   # atomic: a failed save leaves no half PNG
+        if not image.save(tmp, "PNG"):
+            if os.path.exists(tmp):
+                os.remove(tmp)
             raise UserFacingError(f"--out {args.out}: could not write the PNG")
+        os.replace(tmp, out)
     print(out)
     return 0
