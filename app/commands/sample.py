@@ -1,6 +1,7 @@
 """`planscope sample --policy DIR|module:attr|probe --scene NAME [--option k=v ..] --seed S --num N
 [--solver ddpm|ddim|dpmpp] [--steps K] [--temperature T] [--data FILE.h5 | --data-shares m=s,..]
-[--out FILE.h5] [--json]`
+[--out FILE.h5] [--json]`; `planscope sample --policy P --data DS --episode E --frame F --num N
+[--neighbours K] [--json]` samples at a recorded frame of any data set instead.
 
 Resets the scene with the seed, samples N plans for its first observation, labels each plan's
 mode (scene.label_mode), checks feasibility (scene.check_plan) and prints the mode summary:
@@ -35,6 +36,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                       help="judge the modes against this recording's demonstrations (default: the training data)")
     data.add_argument("--data-shares", default=None, metavar="MODE=SHARE,..",
                       help="judge the modes against these shares, e.g. left=0.7,right=0.3")
+    p.add_argument("--episode", type=int, default=None, metavar="E",
+                   help="with --data DS: sample at this recorded episode (LeRobot v3 folder, zarr, .h5)")
+    p.add_argument("--frame", type=int, default=None, metavar="F", help="with --data DS --episode E: the frame")
+    p.add_argument("--neighbours", type=int, default=32, metavar="K",
+                   help="with --episode: nearest recorded frames the plans are judged against (default 32)")
     p.add_argument("--out", default=None, metavar="FILE.h5", help="write plans + chain as a recording")
     p.add_argument("--force", action="store_true", help="replace an existing --out file")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -59,6 +65,8 @@ def run(args: argparse.Namespace) -> int:
     scene_class(args.scene)           # an unknown --scene is one line, for the probe too
     apply_threads(args.threads)       # before loading: calibrations already run at this size
     planner = load_planner(args.policy, device=args.device, chain_dtype=args.chain_dtype)
+    if args.episode is not None or args.frame is not None:
+        return _run_at_frame(planner, args)
     if planner.spec.kind == "probe":
         from planners.probe import SEED
         args.seed = SEED if args.seed is None else args.seed
@@ -80,6 +88,25 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(result["summary"], indent=2))
     else:
         print(format_summary(result["summary"]))
+    return 0
+
+
+def _run_at_frame(planner, args: argparse.Namespace) -> int:
+    """--data DS --episode E --frame F: the plans at a recorded frame, against the demonstrated
+    chunk and the K nearest frames (app/core/inspector/dataset_source.py)."""
+    from app.core.inspector.dataset_source import DatasetSource, format_inspection
+    from recordings.errors import UserFacingError
+
+    if args.data is None or args.episode is None or args.frame is None:
+        raise UserFacingError("sampling at a recorded frame needs --data DS --episode E --frame F")
+    if args.out or args.data_shares:
+        raise UserFacingError("--out and --data-shares do not apply to --data DS --episode E --frame F")
+    if args.neighbours < 0:
+        raise UserFacingError(f"--neighbours must be >= 0, got {args.neighbours}")
+    source = DatasetSource(args.data, planner, neighbours=args.neighbours)
+    result = source.inspect(args.episode, args.frame, args.num, seed=args.seed or 0, solver=args.solver,
+                            steps=args.steps, temperature=args.temperature)
+    print(json.dumps(result.summary(), indent=2) if args.json else format_inspection(result))
     return 0
 
 
