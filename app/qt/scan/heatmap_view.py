@@ -68,6 +68,8 @@ class HeatMapView(QtWidgets.QWidget):
         self.metric_box = QtWidgets.QComboBox()
         self.metric_box.setToolTip("metric coloured in the heat map")
         self.policy_box = QtWidgets.QComboBox()
+        for box in (self.metric_box, self.policy_box):      # names must be readable, not cut
+            box.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.scale_label = QtWidgets.QLabel("")
         top = QtWidgets.QHBoxLayout()
         for w in (QtWidgets.QLabel("Colour by"), self.metric_box, self.policy_box):
