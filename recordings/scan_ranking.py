@@ -115,7 +115,18 @@ def num_policies(frames: Mapping[str, np.ndarray]) -> int:
     return 1
 
 
-def episode_table(frames: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+def _scores(frames: Mapping[str, np.ndarray], scores: dict | None, policy: int
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """hardness(frames, policy), computed once per summary (scores: a cache dict or None)."""
+    if scores is None:
+        return hardness(frames, policy)
+    if policy not in scores:
+        scores[policy] = hardness(frames, policy)
+    return scores[policy]
+
+
+def episode_table(frames: Mapping[str, np.ndarray], scores: dict | None = None
+                  ) -> dict[str, np.ndarray]:
     """Per scanned episode (rows sorted by (episode, frame)): frames, flag counts [E, P], mean of
     every metric [E, P], the hardest frame and its score [E, P]."""
     ep = np.asarray(frames["episode"])
@@ -142,9 +153,12 @@ def episode_table(frames: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     worst_frame, worst_score = [], []
     frame = np.asarray(frames["frame"])
     for p in range(p_count):
-        score, _ = hardness(frames, p)
-        # argmax per segment: highest score, earliest frame on ties
-        best = np.array([s + int(np.argmax(score[s:s + c])) for s, c in zip(starts, counts)])
+        score, _ = _scores(frames, scores, p)
+        # argmax per segment (highest score, earliest frame on ties), vectorised: sort by
+        # (episode segment, -score, row) and take each segment's first
+        seg = np.repeat(np.arange(len(starts)), counts)
+        order = np.lexsort((np.arange(len(score)), -score, seg))
+        best = order[np.r_[0, np.cumsum(counts)[:-1]]]
         worst_frame.append(frame[best])
         worst_score.append(score[best])
     out["worst_frame"] = np.stack(worst_frame, axis=1).astype(np.int64)
@@ -152,12 +166,13 @@ def episode_table(frames: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     return out
 
 
-def worst_table(frames: Mapping[str, np.ndarray], k: int = WORST_KEPT) -> dict[str, np.ndarray]:
+def worst_table(frames: Mapping[str, np.ndarray], k: int = WORST_KEPT,
+                scores: dict | None = None) -> dict[str, np.ndarray]:
     """The k hardest frames per policy (queue "hardness"), and, for two policies, the k that
     changed most (queue "change"): queue, policy, rank, row, episode, frame, score."""
     rows: list[tuple[str, int, int, int, float]] = []
     for p in range(num_policies(frames)):
-        score, order = hardness(frames, p)
+        score, order = _scores(frames, scores, p)
         rows += [("hardness", p, r, int(i), float(score[i])) for r, i in enumerate(order[:k])]
     if "modes_lost" in frames:
         score, order = change_score(frames)
@@ -201,8 +216,9 @@ def dataset_table(frames: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
 def summary_tables(frames: Mapping[str, np.ndarray], header: Mapping[str, Any] | None = None
                    ) -> dict[str, dict[str, np.ndarray]]:
     """What a merged scan file stores besides its frames: dataset, episodes, worst."""
-    return {"dataset": dataset_table(frames), "episodes": episode_table(frames),
-            "worst": worst_table(frames)}
+    scores: dict = {}
+    return {"dataset": dataset_table(frames), "episodes": episode_table(frames, scores),
+            "worst": worst_table(frames, scores=scores)}
 
 
 def summary_json(frames: Mapping[str, np.ndarray]) -> dict[str, Any]:

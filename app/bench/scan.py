@@ -220,7 +220,7 @@ def run(args) -> dict:
     results: dict = {"load_average": load}
     with tempfile.TemporaryDirectory() as folder:
         if os.path.isdir(DIFFUSION):
-            episodes = 4 if quick else 12
+            episodes = 2 if quick else 4
             data = _collect(folder, 20 if quick else 60)
             results["cost"] = _cost_split(data)
             one = _rate(data, os.path.join(folder, "one.h5"), 1, episodes)
