@@ -28,6 +28,7 @@ import torch
 from planners.acceleration import fidelity as fid
 from planners.acceleration.accelerator import Accelerator, DenoiserFn, StepCancelled
 from planners.acceleration.calibration import REFERENCE
+from planners.protocol import PlannerError
 
 __all__ = ["PolicyAcceleration", "StepCancelled"]
 
@@ -77,6 +78,8 @@ class PolicyAcceleration:
         """The sampler's model_fn for N samples (see Accelerator.model_fn); runs the fidelity check
         first when this N's fastest variant is reduced precision and the check has not run.
         Disabled: the model's own float32 forward, nothing measured."""
+        if isinstance(num_samples, bool) or not isinstance(num_samples, (int, np.integer)) or num_samples < 1:
+            raise PlannerError(f"num_samples must be a positive integer, got {num_samples!r}")
         if not self.enabled:
             return DenoiserFn(self.acc, REFERENCE, cond, cancel)
         if self.fidelity is None and self.acc.reduced and self.acc.calibration(num_samples).best.reduced:

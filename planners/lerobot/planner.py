@@ -22,6 +22,7 @@ from planners.boundary import check_observation
 from planners.diffusion.policy import resolve_device
 from planners.lerobot.config import LeRobotDiffusionConfig
 from planners.lerobot.modeling import LeRobotDiffusion
+from planners.acceleration import PolicyAcceleration
 from planners.lerobot.normalization import LeRobotNormalizer
 from planners.protocol import CancelCheck, PlannerSpec, StepCallback
 from planners.sampling import SchedulerSettings, sample_chain
@@ -51,6 +52,17 @@ class LeRobotPlanner:
         self.spec = spec
         self.settings = scheduler_settings(config)
         self.chain_dtype = chain_dtype
+        # kernels chosen by measurement, reduced precision behind a fidelity check (planners/acceleration)
+        ones = torch.ones(config.action_dim, device=self.device)
+        span = self.normalizer.unnormalize_action(ones) - self.normalizer.unnormalize_action(-ones)
+        self.acceleration = PolicyAcceleration(
+            self.model.diffusion.unet, native_call=lambda m, x, t, c: m(x, t, global_cond=c),
+            horizon=config.horizon, device=self.device, settings=self.settings, solver=spec.default_solver,
+            steps=spec.default_steps, action_range=span.abs().cpu().numpy(), to_actions=self._to_actions)
+        self.spec.extra["precision"] = self.acceleration.describe()
+
+    def _to_actions(self, x: torch.Tensor) -> np.ndarray:
+        return self.normalizer.unnormalize_action(x.float()).cpu().numpy()
 
     @torch.no_grad()
     def global_condition(self, obs) -> torch.Tensor:
@@ -79,22 +91,13 @@ class LeRobotPlanner:
              on_step: StepCallback | None = None, cancel: CancelCheck | None = None) -> PlanBatch:
         """N plans [N, H, D] in action units with their chain (planners.sampling.sample_chain)."""
         cond = self.global_condition(obs)
-        unet, normalizer = self.model.diffusion.unet, self.normalizer
-        conds: dict[int, torch.Tensor] = {}
-
-        def model_fn(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-            n = x.shape[0]
-            if n not in conds:
-                conds[n] = cond.expand(n, -1)
-            return unet(x, t, global_cond=conds[n])
-
-        def to_actions(x: torch.Tensor) -> np.ndarray:
-            return normalizer.unnormalize_action(x.float()).cpu().numpy()
+        model_fn = self.acceleration.model_fn(cond, num_samples, cancel=cancel)
+        self.spec.extra["precision"] = self.acceleration.describe()
 
         return sample_chain(model_fn, self.settings, num_samples=num_samples, horizon=self.config.horizon,
                             action_dim=self.config.action_dim, seed=seed,
                             solver=solver or self.spec.default_solver, steps=steps or self.spec.default_steps,
-                            to_actions=to_actions, temperature=temperature, initial_noise=initial_noise,
+                            to_actions=self._to_actions, temperature=temperature, initial_noise=initial_noise,
                             step_noise=step_noise, on_step=on_step, cancel=cancel, planner_name=self.spec.name,
                             chain_dtype=self.chain_dtype, device=self.device,
-                            meta={"library": self.spec.library})
+                            meta={"library": self.spec.library, **model_fn.meta})

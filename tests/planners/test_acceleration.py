@@ -250,6 +250,14 @@ def test_a_failed_fidelity_check_keeps_float32_and_says_why(tmp_path, monkeypatc
     assert not again.check_fidelity().passed and again.fidelity.from_cache
 
 
+def test_a_bad_sample_count_is_one_clear_error(tmp_path):
+    from planners.protocol import PlannerError
+    acc = policy_acceleration(planscope_unet(), tmp_path, reduced=None)
+    for bad in (0, -3, 2.5, "8", True):
+        with pytest.raises(PlannerError, match="num_samples must be a positive integer"):
+            acc.model_fn(torch.zeros(1, G), bad)
+
+
 def test_a_passing_fidelity_check_allows_bfloat16(tmp_path):
     model = planscope_unet()
     acc = policy_acceleration(model, tmp_path, reduced="bfloat16")
