@@ -145,8 +145,10 @@ class SamplingPanel(QtWidgets.QWidget):
             self.progress.setRange(0, max(1, self.state.settings.steps))
             self.progress.setValue(0)
             self.timings.setText("sampling…")
-        elif self.state.result is None:
-            self.progress.setValue(0)
+        else:   # back to ready however sampling ended (done, cancelled, failed): never "sampling…"
+            self._on_batch(self.state.result)
+            if self.state.result is None:
+                self.progress.setValue(0)
 
     def _on_progress(self, k: int, total: int) -> None:
         set_progress_lazily(self.progress, k, total)

@@ -166,3 +166,31 @@ def test_what_if_pose_moves_the_mug_for_the_next_sampling(qtbot, ctl):
     ctl.sample()
     wait_idle(qtbot, ctl)
     assert np.allclose(ctl.state.observation["mug_pos"][:2], [0.6, 0.0])
+
+
+def test_a_planner_that_raises_is_one_dialog_and_the_panel_is_ready_again(qtbot, ctl):
+    """Issue 18: after the error the sampling panel stayed on 'sampling…'. Now: one error,
+    naming the planner and its exception, and the panel back to ready (Sample enabled, Cancel
+    disabled, no 'sampling…', the previous plans' timings kept)."""
+    from app.qt.inspector.sampling_panel import SamplingPanel
+
+    panel = SamplingPanel(ctl.state)
+    qtbot.addWidget(panel)
+    ctl.open_policy(PLUGIN)
+    wait_idle(qtbot, ctl)
+    assert ctl.state.result is not None
+    before = panel.timings.text()
+    planner = fake_planner(ctl)
+
+    def broken(*_a, **_k):
+        raise ZeroDivisionError("division by zero")
+    planner.plan = broken
+    ctl.sample()
+    assert panel.timings.text() == "sampling…" and panel.cancel_button.isEnabled()
+    wait_idle(qtbot, ctl)
+    assert len(ctl.errors) == 1
+    title, text = ctl.errors[0]
+    assert title == "Sampling failed" and "ZeroDivisionError: division by zero" in text
+    assert "fake-diffusion" in text and "\n" not in text
+    assert panel.timings.text() == before != "sampling…"
+    assert panel.sample_button.isEnabled() and not panel.cancel_button.isEnabled()
