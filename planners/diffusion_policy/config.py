@@ -12,6 +12,8 @@ Supported policies (`cfg.policy._target_`):
     diffusion_policy.policy.diffusion_unet_image_policy.DiffusionUnetImagePolicy
         shape_meta's rgb keys through MultiImageObsEncoder (ResNet-18, crop, GroupNorm, shared or
         per-camera), low_dim keys appended; obs_as_global_cond
+    diffusion_policy.policy.diffusion_transformer_lowdim_policy.DiffusionTransformerLowdimPolicy
+        obs [To, obs_dim] as the transformer's condition tokens (obs_as_cond)
 Schedulers (`cfg.policy.noise_scheduler._target_`): diffusers DDPMScheduler / DDIMScheduler with
 their 0.11.1 defaults (the diffusers diffusion_policy pins), timesteps spaced "leading" as 0.11.1 does.
 """
@@ -22,8 +24,9 @@ from typing import Any, Literal
 
 from planners.sampling import SchedulerSettings
 
-PolicyKind = Literal["lowdim", "image"]
-POLICY_CLASSES: dict[str, str] = {"DiffusionUnetLowdimPolicy": "lowdim", "DiffusionUnetImagePolicy": "image"}
+PolicyKind = Literal["lowdim", "image", "transformer"]
+POLICY_CLASSES: dict[str, str] = {"DiffusionUnetLowdimPolicy": "lowdim", "DiffusionUnetImagePolicy": "image",
+                                  "DiffusionTransformerLowdimPolicy": "transformer"}
 SCHEDULER_CLASSES: dict[str, str] = {"DDPMScheduler": "ddpm", "DDIMScheduler": "ddim"}
 # diffusers 0.11.1 defaults for the fields a config may leave out
 _DDPM_DEFAULTS = dict(num_train_timesteps=1000, beta_start=0.0001, beta_end=0.02, beta_schedule="linear",
@@ -81,7 +84,7 @@ class DPConfig:
     num_inference_steps: int
     solver: str
     scheduler: SchedulerSettings
-    unet: UnetArgs
+    unet: UnetArgs | None
     action_dim: int
     obs_dim: int = 0
     obs_as_global_cond: bool = True
@@ -91,6 +94,7 @@ class DPConfig:
     use_ema: bool = False
     encoder: EncoderConfig | None = None
     obs_shape_meta: dict = field(default_factory=dict)
+    transformer: dict | None = None    # TransformerForDiffusion's arguments (transformer policies)
 
     @property
     def sample_horizon(self) -> int:
@@ -102,7 +106,7 @@ class DPConfig:
         """Index of the first executed action in a plan (diffusion_policy's `action` slice)."""
         if self.pred_action_steps_only:
             return 0
-        return self.n_obs_steps - 1 if (self.oa_step_convention or self.kind == "image") else self.n_obs_steps
+        return self.n_obs_steps - 1 if (self.oa_step_convention or self.kind != "lowdim") else self.n_obs_steps
 
 
 def parse_config(cfg: Any) -> DPConfig:
@@ -127,7 +131,43 @@ def parse_config(cfg: Any) -> DPConfig:
                   scheduler=settings, use_ema=use_ema)
     if kind == "lowdim":
         return _lowdim(policy, common)
+    if kind == "transformer":
+        return _transformer(policy, common)
     return _image(policy, common)
+
+
+_TRANSFORMER_INTS = ("input_dim", "output_dim", "horizon", "n_obs_steps", "n_layer", "n_head", "n_emb")
+
+
+def _transformer(policy: dict, common: dict) -> DPConfig:
+    if not _bool(policy, "obs_as_cond", False):
+        raise ConfigError("policy conditions on observations by inpainting (obs_as_cond false), which "
+                          "planscope does not run yet")
+    model = _get(policy, "model", dict, "policy.")
+    args = {name: _int(model, name, "policy.model.") for name in _TRANSFORMER_INTS}
+    args["cond_dim"] = _int(model, "cond_dim", "policy.model.")
+    args["n_cond_layers"] = model.get("n_cond_layers", 0)
+    if isinstance(args["n_cond_layers"], bool) or not isinstance(args["n_cond_layers"], int) or args["n_cond_layers"] < 0:
+        raise ConfigError(f"policy.model.n_cond_layers must be an integer >= 0, got {args['n_cond_layers']!r}")
+    for name in ("causal_attn", "time_as_cond", "obs_as_cond"):
+        args[name] = _bool(model, name, name == "time_as_cond", "policy.model.")
+    if not args["time_as_cond"]:
+        raise ConfigError("policy.model.time_as_cond is false (time as an input token), which "
+                          "planscope does not run yet")
+    obs_dim, action_dim = _int(policy, "obs_dim"), _int(policy, "action_dim")
+    steps_only = _bool(policy, "pred_action_steps_only", False)
+    if args["input_dim"] != action_dim or args["output_dim"] != action_dim or args["cond_dim"] != obs_dim:
+        raise ConfigError(f"policy.model input_dim/output_dim/cond_dim = {args['input_dim']}/{args['output_dim']}/"
+                          f"{args['cond_dim']} do not match action_dim={action_dim}, obs_dim={obs_dim}")
+    config = DPConfig(**common, unet=None, transformer=args, action_dim=action_dim, obs_dim=obs_dim,
+                      obs_as_global_cond=False, pred_action_steps_only=steps_only)
+    if args["horizon"] != config.sample_horizon:
+        raise ConfigError(f"policy.model.horizon={args['horizon']} differs from the sampled horizon "
+                          f"{config.sample_horizon}")
+    if config.action_start + config.n_action_steps > config.sample_horizon:
+        raise ConfigError(f"n_action_steps={config.n_action_steps} from step {config.action_start} "
+                          f"runs past horizon={config.sample_horizon}")
+    return config
 
 
 def _lowdim(policy: dict, common: dict) -> DPConfig:

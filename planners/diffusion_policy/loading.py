@@ -112,7 +112,8 @@ def make_spec(source: Path, config: DPConfig, module: DPPolicyModule, weights_ke
                "weights": weights_key, "action_start": config.action_start,
                "scheduler": {"solver": config.solver, **config.scheduler.to_json()},
                "num_inference_steps": config.num_inference_steps, "normalization": normalizer,
-               "conditioning": ("local" if config.obs_as_local_cond else "global"),
+               "conditioning": ("tokens" if config.transformer is not None else
+                                "local" if config.obs_as_local_cond else "global"),
                "pred_action_steps_only": config.pred_action_steps_only})
     return check_spec(spec, str(source))
 

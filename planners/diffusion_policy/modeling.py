@@ -153,11 +153,15 @@ class DPPolicyModule(nn.Module):
         self.config = config
         self._dummy_variable = nn.Parameter(torch.empty(0))
         u = config.unet
-        self.model = ConditionalUnet1D(u.input_dim, local_cond_dim=u.local_cond_dim,
-                                       global_cond_dim=u.global_cond_dim,
-                                       diffusion_step_embed_dim=u.diffusion_step_embed_dim,
-                                       down_dims=u.down_dims, kernel_size=u.kernel_size, n_groups=u.n_groups,
-                                       cond_predict_scale=u.cond_predict_scale)
+        if u is None:    # DiffusionTransformerLowdimPolicy
+            from planners.diffusion_policy.transformer import TransformerForDiffusion
+            self.model = TransformerForDiffusion(**config.transformer)
+        else:
+            self.model = ConditionalUnet1D(u.input_dim, local_cond_dim=u.local_cond_dim,
+                                           global_cond_dim=u.global_cond_dim,
+                                           diffusion_step_embed_dim=u.diffusion_step_embed_dim,
+                                           down_dims=u.down_dims, kernel_size=u.kernel_size, n_groups=u.n_groups,
+                                           cond_predict_scale=u.cond_predict_scale)
         self.obs_encoder = MultiImageObsEncoder(config.encoder) if config.encoder is not None else None
         self.mask_generator = _AttrModule()
         self.normalizer = LinearNormalizer(normalizer_shapes)
@@ -171,11 +175,14 @@ class DPPolicyModule(nn.Module):
     @torch.no_grad()
     def condition(self, obs: dict[str, Tensor]) -> tuple[Tensor | None, Tensor | None]:
         """obs: lowdim {"obs": [To, obs_dim]}; image {camera: [To, 3, H, W] float in [0, 1],
-        low_dim key: [To, d]} (raw units) -> (global_cond [1, G] | None, local_cond [1, H, Do] | None)."""
+        low_dim key: [To, d]} (raw units) -> (global_cond [1, G] | None, local_cond [1, H, Do] | None);
+        for the transformer the first is its condition tokens [1, To, obs_dim]."""
         cfg = self.config
         to = cfg.n_obs_steps
         if cfg.encoder is None:
             nobs = self.normalizer.normalize("obs", obs["obs"][:to])              # [To, Do]
+            if cfg.transformer is not None:       # condition tokens [1, To, Do] (see denoise)
+                return nobs[None], None
             if cfg.obs_as_local_cond:
                 local = nobs.new_zeros((1, cfg.horizon, nobs.shape[-1]))
                 local[0, :to] = nobs
@@ -189,6 +196,8 @@ class DPPolicyModule(nn.Module):
         """x [N, H, D] normalised, t 0-d step -> the U-Net's output [N, H, D]; the condition of one
         observation is repeated over the N samples."""
         n = x.shape[0]
+        if self.config.transformer is not None:
+            return self.model(x, t, global_cond.expand(n, -1, -1))
         g = None if global_cond is None else global_cond.expand(n, -1)
         loc = None if local_cond is None else local_cond.expand(n, -1, -1)
         return self.model(x, t, local_cond=loc, global_cond=g)

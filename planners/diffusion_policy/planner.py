@@ -25,7 +25,7 @@ from recordings.plan_batch import PlanBatch
 
 
 class DiffusionPolicyPlanner:
-    """A loaded diffusion_policy U-Net policy (see module doc). Build it with
+    """A loaded diffusion_policy U-Net or transformer policy (see module doc). Build it with
     planners.diffusion_policy.loading.load_dp_checkpoint."""
 
     def __init__(self, config: DPConfig, module: DPPolicyModule, spec: PlannerSpec, *,
@@ -65,7 +65,8 @@ class DiffusionPolicyPlanner:
         config = self.config
         global_cond, local_cond = self.module.condition(self._tensors(obs))
         module = self.module
-        if local_cond is None:   # the fast path (local conditioning runs the module's own forward)
+        if local_cond is None and config.transformer is None:
+            # the fast path (local conditioning and the transformer run the module's own forward)
             model_fn = self.acceleration.model_fn(global_cond, num_samples, cancel=cancel)
             self.spec.extra["precision"] = self.acceleration.describe()
         else:

@@ -20,8 +20,16 @@ from planners.nets.unet1d import ConditionalUnet1D
 from planners.safe_pickle import load_torch_archive
 
 FIXTURES = Path(__file__).parent / "fixtures"
-LOWDIM = ["lowdim_global_ddpm", "lowdim_local_ddim", "lowdim_local_ddpm_sample", "lowdim_steps_only_ddim_noema"]
+LOWDIM = ["lowdim_global_ddpm", "lowdim_local_ddim", "lowdim_local_ddpm_sample", "lowdim_steps_only_ddim_noema",
+          "transformer_lowdim_ddpm"]
 IMAGE = ["image_separate_gn_ddpm", "image_shared_bn_ddim"]
+
+
+@pytest.fixture(autouse=True)
+def float32_only(monkeypatch):
+    """The comparisons are float32 against float32: reduced precision (planners.acceleration picks
+    bfloat16 by measurement when its fidelity check passes) would be a different, looser contract."""
+    monkeypatch.setenv("PLANSCOPE_PRECISION", "float32")
 
 
 @pytest.fixture(scope="module")
