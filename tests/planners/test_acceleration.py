@@ -160,7 +160,8 @@ def raising_timer():
 
 def test_calibration_cache_hits_misses_and_invalidates(tmp_path, monkeypatch):
     model = planscope_unet()
-    acc = Accelerator(model, horizon=H, native_call=native(model), cache_dir=tmp_path, reduced="bfloat16")
+    acc = Accelerator(model, horizon=H, native_call=native(model), cache_dir=tmp_path, reduced="bfloat16",
+                      timer=FakeClock())
     first = acc.calibration(20)
     assert not first.from_cache and first.n == 32          # bucket: next power of two
     files = list(tmp_path.glob("calibration-*.json"))
@@ -174,14 +175,16 @@ def test_calibration_cache_hits_misses_and_invalidates(tmp_path, monkeypatch):
 
     # another torch version (or CPU, or thread count) is another key: measured again
     monkeypatch.setattr(torch, "__version__", "0.0-other")
-    other = Accelerator(model, horizon=H, native_call=native(model), cache_dir=tmp_path, reduced="bfloat16")
+    other = Accelerator(model, horizon=H, native_call=native(model), cache_dir=tmp_path, reduced="bfloat16",
+                        timer=FakeClock())
     assert not other.calibration(30).from_cache
     assert len(list(tmp_path.glob("calibration-*.json"))) == 2
     monkeypatch.undo()
 
     # a corrupt or foreign file is a miss, and is rewritten
     files[0].write_text("{not json")
-    fresh = Accelerator(model, horizon=H, native_call=native(model), cache_dir=tmp_path, reduced="bfloat16")
+    fresh = Accelerator(model, horizon=H, native_call=native(model), cache_dir=tmp_path, reduced="bfloat16",
+                        timer=FakeClock())
     assert not fresh.calibration(30).from_cache
     assert json.loads(files[0].read_text())["schema"] == cal.SCHEMA
 
@@ -260,7 +263,7 @@ def test_a_bad_sample_count_is_one_clear_error(tmp_path):
 
 def test_a_passing_fidelity_check_allows_bfloat16(tmp_path):
     model = planscope_unet()
-    acc = policy_acceleration(model, tmp_path, reduced="bfloat16")
+    acc = policy_acceleration(model, tmp_path, reduced="bfloat16", timer=FakeClock())
     report = acc.check_fidelity()
     assert report.passed, report.reason
     assert report.deviation < fid.MAX_DEVIATION and report.num_samples == 2 * fid.CHECK_SAMPLES
