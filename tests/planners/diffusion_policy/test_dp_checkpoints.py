@@ -128,3 +128,39 @@ def test_unet_is_key_compatible_and_lerobot_names():
     assert "down_modules.0.0.conv1.block.0.weight" in keys and not any(".blocks." in k for k in keys)
     x = torch.randn(3, 8, 2)
     assert lerobot(x, torch.tensor(5), global_cond=torch.randn(3, 6)).shape == (3, 8, 2)
+
+
+def test_chain_callbacks_solvers_and_replay_through_the_boundary():
+    """planscope's guarded call: every solver on a diffusion_policy checkpoint, partial chains per
+    step, and a batch replayed from the noise it recorded."""
+    from planners.protocol import run_planner
+
+    planner = load_planner(FIXTURES / "lowdim_local_ddim.ckpt")
+    obs = _observation(np.load(FIXTURES / "lowdim_local_ddim.npz"))
+    seen = []
+    batch = run_planner(planner, obs, 3, seed=4, on_step=lambda k, s, partial: seen.append((k, s, partial.chain.shape[0])))
+    assert seen == [(k, 10, k + 1) for k in range(1, 11)] and batch.solver == "ddim"
+    for solver, steps in (("ddpm", 12), ("dpmpp", 6)):
+        batch = run_planner(planner, obs, 3, seed=4, solver=solver, steps=steps)
+        assert batch.plans.shape == (3, 16, 2) and np.isfinite(batch.plans).all()
+        assert batch.x0_estimates.shape == (steps, 3, 16, 2)
+        args = batch.replay_args()
+        again = run_planner(planner, obs, args.pop("num_samples"), **{**args, "seed": 99})
+        np.testing.assert_array_equal(again.plans, batch.plans)
+    assert batch.meta["library"] == "diffusion_policy"
+
+
+def test_image_config_errors_name_the_field(image_ckpts):
+    from planners.diffusion_policy.config import ConfigError, parse_config
+
+    cfg = load_torch_archive(image_ckpts["image_shared_bn_ddim"])["cfg"]
+    config = parse_config(cfg)
+    assert config.encoder.rgb_keys == ("image", "wrist") and config.encoder.share_rgb_model
+    assert config.unet.global_cond_dim == (512 * 2 + 2) * 2
+    cfg["policy"]["obs_encoder"]["rgb_model"]["name"] = "resnet34"
+    with pytest.raises(ConfigError, match="rgb_model must be get_resnet"):
+        parse_config(cfg)
+    cfg["policy"]["obs_encoder"]["rgb_model"]["name"] = "resnet18"
+    cfg["policy"]["shape_meta"]["obs"]["image"]["type"] = "depth"
+    with pytest.raises(ConfigError, match="policy.shape_meta.obs.image.type 'depth'"):
+        parse_config(cfg)

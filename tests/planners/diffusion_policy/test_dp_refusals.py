@@ -135,3 +135,9 @@ def test_wrong_observation_is_one_line():
     planner = load_dp_checkpoint(REFERENCE)
     with pytest.raises(PlannerError, match="observation 'obs' has shape"):
         planner.plan({"obs": torch.zeros(3, 20).numpy()}, 2, seed=0)
+
+
+def test_unknown_scheduler(tmp_path):
+    def edit(p):
+        p["cfg"]["policy"]["noise_scheduler"]["_target_"] = "diffusers.EulerDiscreteScheduler"
+    _refused(_rewritten(tmp_path, edit), "unsupported noise scheduler 'EulerDiscreteScheduler'")
