@@ -38,6 +38,7 @@ def _open_app_parser() -> argparse.ArgumentParser:
     parser.add_argument("files", nargs="*")
     parser.add_argument("--policy", action="append", default=[])
     parser.add_argument("--scene", default="mug_grasp")
+    parser.add_argument("--option", action="append", default=[])   # scene options, e.g. rows=2
     return parser
 
 

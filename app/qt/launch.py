@@ -17,8 +17,10 @@ def _require_display(hint: str) -> None:
                               f"xvfb-run, or render headless with {hint}")
 
 
-def open_app(files: Sequence[str], policies: Sequence[str], scene: str | None) -> int:
-    """Show the main window, then load the scene, the policies and the files; run the event loop."""
+def open_app(files: Sequence[str], policies: Sequence[str], scene: str | None,
+             options: dict | None = None) -> int:
+    """Show the main window, then load the scene (built with `options`, e.g. rows=2), the
+    policies and the files; run the event loop."""
     _require_display("`planscope snapshot --out FILE.png`")
     from PySide6 import QtCore, QtWidgets
 
@@ -31,7 +33,13 @@ def open_app(files: Sequence[str], policies: Sequence[str], scene: str | None) -
     app = ensure_qapp()
     # the starting workspace's feature is installed before the window shows, the others right
     # after it is on screen (before files and policies are opened)
-    window = registry.main_window(SceneSession(scene or "mug_grasp"), defer_features=True)
+    session = SceneSession(scene or "mug_grasp")
+    if options:
+        from scenes import make_scene  # lazy: pybullet
+
+        session.scene_options = dict(options)
+        session.factory = lambda name: make_scene(name, **options)
+    window = registry.main_window(session, defer_features=True)
     install_excepthook(window)
     window.show()
 
