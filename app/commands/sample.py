@@ -39,8 +39,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--episode", type=int, default=None, metavar="E",
                    help="with --data DS: sample at this recorded episode (LeRobot v3 folder, zarr, .h5)")
     p.add_argument("--frame", type=int, default=None, metavar="F", help="with --data DS --episode E: the frame")
-    p.add_argument("--neighbours", type=int, default=32, metavar="K",
-                   help="with --episode: nearest recorded frames the plans are judged against (default 32)")
+    p.add_argument("--neighbours", type=int, default=64, metavar="K",
+                   help="with --episode: nearest recorded frames the plans are judged against (default 64)")
     p.add_argument("--out", default=None, metavar="FILE.h5", help="write plans + chain as a recording")
     p.add_argument("--force", action="store_true", help="replace an existing --out file")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")

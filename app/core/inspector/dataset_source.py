@@ -32,7 +32,7 @@ from app.core.dataset_frames import (LocalData, check_policy_features, demonstra
                                      frame_observation, state_spec)
 from recordings.dataset import Dataset, DatasetError, open_dataset
 
-DEFAULT_NEIGHBOURS = 32
+DEFAULT_NEIGHBOURS = 64     # binomial sd of a 50 % local share: 0.06 (0.09 at 32)
 EE_ACTION_NAMES = ("x", "y", "z")     # an action whose first dims are these is a hand position
 
 
@@ -57,13 +57,27 @@ class DatasetInspection:
     local: Any
     labels: list[str]
     shares: dict[str, float]
+    shares_in_modes: dict[str, float]     # share of the plans that are in some local mode
     data_shares: dict[str, float]
     metrics: Any
     compared_against: str
     action_names: list[str]
     end_effector: bool
     policy: str = ""
+    action_scale: np.ndarray | None = None     # [D] 2 / the data's action range
     timings_ms: dict[str, float] = field(default_factory=dict)
+    data_labels: dict[str, str] = field(default_factory=dict)   # local mode -> the data's labels
+
+    def label_shares(self) -> dict[str, float]:
+        """{the data's own mode label: share of the plans in a local mode} where each local mode
+        is named by its neighbours' per-episode labels (planscope exports carry them); {} when
+        the data has none or a local mode mixes labels."""
+        out: dict[str, float] = {}
+        for m, text in self.data_labels.items():
+            if not text or "," in text:
+                return {}
+            out[text] = out.get(text, 0.0) + self.shares_in_modes[m]
+        return out
 
     @property
     def verdict(self) -> str:
@@ -86,6 +100,8 @@ class DatasetInspection:
             "neighbours": int(len(self.neighbours)), "compared_against": self.compared_against,
             "verdict": m.verdict, "reason": m.reason,
             "modes": [{"mode": k, "share": round(self.shares[k], 4),
+                       "share_in_modes": round(self.shares_in_modes[k], 4),
+                       "data_labels": self.data_labels.get(k, ""),
                        "data_share": round(self.data_shares[k], 4),
                        "major": k in self.local.major} for k in self.data_shares],
             "no_mode_share": num(m.off_data_share), "coverage": num(m.coverage),
@@ -169,6 +185,21 @@ class DatasetSource:
         self.check_frame(episode, frame)
         return demonstrated_chunk(self.ds, episode, frame, self.horizon)
 
+    def _label_modes(self, local: Any, chunks: np.ndarray, near_eps: np.ndarray
+                     ) -> dict[str, str]:
+        """Name each local mode by its neighbours' per-episode mode labels, when the data has
+        them (a neighbour belongs to the local mode whose mean chunk is nearest)."""
+        from planners.frame_metrics import distances
+        modes = [e.mode for e in self.ds.episodes]
+        if not len(chunks) or not any(modes):
+            return {}
+        d = np.stack([distances(np.asarray(chunks, np.float64), m, self.action_scale)
+                      for m in local.means], axis=1)
+        near = d.argmin(axis=1)
+        ep_modes = [modes[int(e)] for e in near_eps]
+        return _majority_labels(local.names, [np.flatnonzero(near == j)
+                                              for j in range(len(local.names))], ep_modes)
+
     def inspect(self, episode: int, frame: int, num: int, *, seed: int = 0,
                 solver: str | None = None, steps: int | None = None,
                 temperature: float = 1.0) -> DatasetInspection:
@@ -194,6 +225,7 @@ class DatasetSource:
         reading = read_against_data(plans, demo, mask, chunks, dist, self.action_scale,
                                     data_name=self.name, latency_ms=(t2 - t1) * 1000.0,
                                     seed=seed)
+        reading["data_labels"] = self._label_modes(reading["local"], chunks, near_eps)
         t3 = time.perf_counter()
         return DatasetInspection(
             data=str(self.ds.path), episode=episode, frame=frame, obs=obs, batch=batch,
@@ -201,9 +233,24 @@ class DatasetSource:
             neighbour_episodes=near_eps, neighbour_frames=near_frames,
             neighbour_distances=np.asarray(dist, np.float64), **reading,
             action_names=self.action_names, end_effector=self.end_effector,
-            policy=self.planner.spec.name,
+            policy=self.planner.spec.name, action_scale=self.action_scale,
             timings_ms={"observation": (t1 - t0) * 1e3, "sample": (t2 - t1) * 1e3,
                         "analysis": (t3 - t2) * 1e3})
+
+
+def _majority_labels(names: list[str], members: list[np.ndarray], episode_modes: list[str]
+                     ) -> dict[str, str]:
+    """{local mode: the data label most of its neighbours carry ('left'), or 'left,right' when
+    no label holds 80 %}; {} when the data has no labels."""
+    out = {}
+    for name, rows in zip(names, members):
+        labs = [episode_modes[i] for i in rows if episode_modes[i]]
+        if not labs:
+            return {}
+        vals, counts = np.unique(labs, return_counts=True)
+        top = int(np.argmax(counts))
+        out[name] = str(vals[top]) if counts[top] >= 0.8 * len(labs) else ",".join(vals)
+    return out
 
 
 def read_against_data(plans: np.ndarray, demo: np.ndarray, demo_mask: np.ndarray,
@@ -229,7 +276,10 @@ def read_against_data(plans: np.ndarray, demo: np.ndarray, demo_mask: np.ndarray
                f"({len(local.names)} local data mode{'s' * (len(local.names) != 1)})"
                if local.num_neighbours else "no neighbours (K = 0)")
     metrics.reason = f"{metrics.reason} [against {against}]"
+    moded = max(sum(1 for lab, ok in zip(labels, finite) if ok and lab), 1)
+    in_modes = {m: shares[m] * valid / moded for m in local.names}
     return {"local": local, "metrics": metrics, "labels": labels, "shares": shares,
+            "shares_in_modes": in_modes,
             "data_shares": dict(zip(local.names, (float(s) for s in local.shares))),
             "compared_against": against}
 
@@ -268,10 +318,11 @@ def format_inspection(r: DatasetInspection) -> str:
              f"verdict: {s['verdict']} - {s['reason']}",
              f"local data modes (of {s['neighbours']} nearest frames):"]
     for m in s["modes"]:
-        lines.append(f"  {m['mode']:<4} plans {m['share']:6.1%}   data {m['data_share']:6.1%}"
-                     f"{'   (major)' if m['major'] else ''}")
+        named = f" = {m['data_labels']}" if m["data_labels"] else ""
+        lines.append(f"  {m['mode'] + named:<14} plans {m['share']:6.1%}   data "
+                     f"{m['data_share']:6.1%}{'   (major)' if m['major'] else ''}")
     if s["no_mode_share"] is not None:
-        lines.append(f"  none plans {s['no_mode_share']:6.1%}")
+        lines.append(f"  {'none':<14} plans {s['no_mode_share']:6.1%}")
 
     def fmt(v: Any, spec: str) -> str:
         return "n/a" if v is None else format(v, spec)
