@@ -149,14 +149,19 @@ class LocalData:
         state (left or right of the handle) is not linear in it and stays (regression
         adjustment, as in approximate Bayesian computation)."""
         k = len(chunks)
-        if k < 4 or states.shape[1] == 0:
+        varying = states.std(axis=0) > 1e-6      # features that vary among the neighbours
+        mean = states.mean(axis=0)
+        x = (states - mean)[:, varying].astype(np.float64)             # [K, F']
+        q = (query - mean)[varying].astype(np.float64)                 # [F']
+        # at least 3 neighbours per fitted slope (+4): with fewer, the fit also absorbs the
+        # modes by chance correlation (8 neighbours of 2 varying features lost a 50/50 split)
+        if x.shape[1] == 0 or k < 3 * x.shape[1] + 4:
             return chunks
-        x = (states - states.mean(axis=0)).astype(np.float64)        # [K, F]
         y = chunks.reshape(k, -1).astype(np.float64)                  # [K, H*D]
         y = y - y.mean(axis=0)
         lam = 0.1 * max(float((x ** 2).sum()) / x.shape[1], 1e-9)    # ridge: scale-aware
         b = np.linalg.solve(x.T @ x + lam * np.eye(x.shape[1]), x.T @ y)   # [F, H*D]
-        moved = chunks.reshape(k, -1) + (query[None] - states).astype(np.float64) @ b
+        moved = chunks.reshape(k, -1) + (q[None] - x) @ b
         return moved.reshape(chunks.shape).astype(np.float32)
 
 
