@@ -11,7 +11,6 @@ through `report_error`; the previous policy and plans stay as they were.
 from __future__ import annotations
 
 import sys
-import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -19,6 +18,7 @@ import numpy as np
 from PySide6 import QtCore
 
 from app.core.analysis import SampleResult, analyse, mode_references
+from app.core.clock import default_clock
 from app.core.inspector.state import InspectorState, LoadedPolicy
 from app.qt.shell.workers import JobHandle, JobRunner, run_now
 from recordings.errors import UserFacingError
@@ -248,7 +248,7 @@ class InspectorController(QtCore.QObject):
             # the bar moves every step; streamed plans are drawn at most every PARTIAL_DRAW_S
             # (a redraw of N plans in 3-D and 2-D costs tens of ms under software GL)
             k, total, partial = payload
-            now = time.perf_counter()
+            now = default_clock().now()     # injectable (app/core/clock.py): tests drive it
             draw = now - last_drawn[0] >= PARTIAL_DRAW_S or k >= total
             if draw:
                 last_drawn[0] = now
@@ -304,18 +304,26 @@ class InspectorController(QtCore.QObject):
 
 
 def load_policy(source: str, scene_name: str, obs_spec: tuple[tuple[str, int], ...],
-                device: str = "cpu", options: dict | None = None) -> LoadedPolicy:
-    """load_planner + check_compatible (scene and its task options, e.g. rows=2) -> LoadedPolicy
+                device: str = "cpu", options: dict | None = None,
+                cameras: tuple[str, ...] | None = None) -> LoadedPolicy:
+    """load_planner + the scene's features mapped onto the policy's (app/core/inspector/scene_features:
+    LeRobot / diffusion_policy names, cameras; refused naming both sides) + its task options (e.g.
+    rows=2) -> LoadedPolicy
     with the data it is judged against and its training range. Raises PlannerError (a
     UserFacingError)."""
     from planners import load_planner
     from planners.checkpoint import check_scene_options
     from planners.mode_reference import reference_from_spec, training_range
-    from planners.protocol import check_compatible
+    from app.core.inspector.scene_features import map_scene_features
     from scenes.registry import task_option_defaults
 
     planner = load_planner(source, device=device)
-    check_compatible(planner.spec, scene_name, obs_spec)
+    if cameras is None:          # every planscope scene renders these (scenes/bullet_scene.py)
+        from scenes.bullet_scene import CAMERAS
+        cameras = tuple(CAMERAS)
+    # both sides named in one line when the scene cannot feed it (planners.protocol.check_compatible
+    # for planscope's own; LeRobot / diffusion_policy names mapped onto the scene's keys and cameras)
+    feature_map = map_scene_features(planner.spec, scene_name, obs_spec, cameras)
     try:
         defaults = task_option_defaults(scene_name)
     except UserFacingError:      # a scene the registry does not know (a test's fake)
@@ -325,7 +333,8 @@ def load_policy(source: str, scene_name: str, obs_spec: tuple[tuple[str, int], .
     shares = dict((getattr(planner.spec, "extra", {}) or {}).get("data_mode_shares", {}) or {})
     return LoadedPolicy(planner=planner, source=str(source), spec=planner.spec,
                         data_shares={str(k): float(v) for k, v in shares.items()},
-                        reference=reference_from_spec(planner.spec), obs_range=training_range(planner.spec))
+                        reference=reference_from_spec(planner.spec), obs_range=training_range(planner.spec),
+                        feature_map=feature_map)
 
 
 def configure_torch_threads() -> int:
@@ -341,7 +350,7 @@ def sample_job(h: JobHandle, scene: Any, policy: LoadedPolicy, baseline: LoadedP
     """Worker side of one sampling: observe, plan (streaming steps), analyse, sample the baseline.
     Planners get the dict observation (history first) and are called through run_planner, which
     checks every batch and turns a planner's exception into one PlannerError line."""
-    from planners.protocol import observation_from_frames, run_planner
+    from planners.protocol import run_planner
 
     obs = {k: np.asarray(v) for k, v in scene.observe().items() if k != "image"}
     last = [0, settings.steps]
@@ -350,7 +359,7 @@ def sample_job(h: JobHandle, scene: Any, policy: LoadedPolicy, baseline: LoadedP
         last[:] = [k, total]
         h.progress((k, total, partial))
 
-    batch = run_planner(policy.planner, observation_from_frames(policy.planner.spec, [obs]),
+    batch = run_planner(policy.planner, policy_observation(policy, obs, scene),
                         settings.num_samples, seed=settings.seed, solver=settings.solver,
                         steps=settings.steps, temperature=settings.temperature,
                         on_step=on_step, cancel=lambda: h.cancelled)
@@ -363,7 +372,7 @@ def sample_job(h: JobHandle, scene: Any, policy: LoadedPolicy, baseline: LoadedP
                      mode_refs=refs, obs=flat, obs_range=policy.obs_range)
     base = None
     if baseline is not None and not h.cancelled:
-        bb = run_planner(baseline.planner, observation_from_frames(baseline.planner.spec, [obs]),
+        bb = run_planner(baseline.planner, policy_observation(baseline, obs, scene),
                          settings.num_samples, seed=settings.seed, solver=settings.solver,
                          steps=settings.steps, temperature=settings.temperature)
         # judge the baseline against the data's modes (the expert's plans for this observation),
@@ -374,6 +383,16 @@ def sample_job(h: JobHandle, scene: Any, policy: LoadedPolicy, baseline: LoadedP
                        else (baseline.data_shares or policy.data_shares), mode_refs=refs,
                        obs=_flat_for_range(obs, baseline.spec, scene), obs_range=baseline.obs_range)
     return SampleOutcome(obs, result, base)
+
+
+def policy_observation(policy: LoadedPolicy, obs: dict, scene: Any) -> dict:
+    """The policy's observation (history first) from the scene's current frame, under its own
+    feature names (policy.feature_map: LeRobot / diffusion_policy names, cameras rendered at the
+    policy's size); one frame repeated To times, as the libraries pad at reset."""
+    from planners.protocol import observation_from_frames
+    fmap = getattr(policy, "feature_map", None)
+    frame = obs if fmap is None or fmap.identity else fmap.frame(obs, scene)
+    return observation_from_frames(policy.planner.spec, [frame])
 
 
 def expert_references(scene: Any, obs: dict) -> dict[str, np.ndarray] | None:

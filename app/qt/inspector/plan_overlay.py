@@ -11,12 +11,12 @@ Items are created once and updated with setData; the view owns them through `add
 """
 from __future__ import annotations
 
-import time
 
 import numpy as np
 import pyqtgraph.opengl as gl
 from PySide6 import QtCore
 
+from app.core.clock import default_clock
 from app.core.inspector.state import InspectorState, observed_positions, preview_subset
 from app.qt.plots.mode_colors import BASELINE_HEX, INFEASIBLE_HEX, SELECTED_HEX, hex_to_rgba, label_colours
 from app.qt.plots.plan_projection import plan_alpha
@@ -76,7 +76,7 @@ class PlanOverlay:
         ev.partial.connect(self._on_partial)
         # the first 3-D preview comes PARTIAL_3D_S after sampling starts: a short (interactive)
         # sampling goes straight to its final plans without paying for a 3-D preview frame
-        ev.sampling.connect(lambda running: running and setattr(self, "_last_partial", time.perf_counter()))
+        ev.sampling.connect(lambda running: running and setattr(self, "_last_partial", default_clock().now()))
 
     def _refresh_unless_pending(self) -> None:
         # a new batch's deferred refresh will draw the latest state anyway: drawing it now as
@@ -194,7 +194,7 @@ class PlanOverlay:
         GUI must stay responsive while sampling (the 2-D views follow every streamed step)."""
         if partial is None or partial.chain.shape[0] == 0:
             return
-        now = time.perf_counter()
+        now = default_clock().now()          # the throttle reads the injectable clock
         if now - self._last_partial < PARTIAL_3D_S:
             return
         self._last_partial = now

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from app.core.clock import default_clock
 from app.qt.shell.theme import COLORS
 
 if TYPE_CHECKING:
@@ -81,13 +82,13 @@ class CameraView(QtWidgets.QWidget):
             return
         # at most ~20% of the GUI thread's time goes to camera frames, however slow they are
         interval = max(self.min_interval_ms, 5 * self.last_render_ms)
-        if (time.perf_counter() - self._last_render_t) * 1e3 < interval:
+        if (default_clock().now() - self._last_render_t) * 1e3 < interval:   # throttle: app/core/clock.py
             return
         try:
             self.render_now()
         except Exception as exc:  # noqa: BLE001 - a timer slot: show it here, not a dialog per tick
             self._dirty = False
-            self._last_render_t = time.perf_counter()
+            self._last_render_t = default_clock().now()
             self._pixmap = None
             self.image.setText(f"camera unavailable: {exc}")
             self.image.setWordWrap(True)
@@ -102,8 +103,8 @@ class CameraView(QtWidgets.QWidget):
         rgb = np.ascontiguousarray(
             np.asarray(self.session.scene.camera_image(name, width=w, height=h))[..., :3],
             dtype=np.uint8)
-        self._last_render_t = time.perf_counter()
-        self.last_render_ms = (self._last_render_t - start) * 1e3
+        self.last_render_ms = (time.perf_counter() - start) * 1e3   # a measurement, not state
+        self._last_render_t = default_clock().now()
         self._dirty = False
         qimage = QtGui.QImage(rgb.data, rgb.shape[1], rgb.shape[0], rgb.strides[0],
                               QtGui.QImage.Format.Format_RGB888).copy()
