@@ -35,6 +35,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--recording", action="append", default=[], help="recording (.h5) to open")
     p.add_argument("--scan", default=None, metavar="SCAN.h5",
                    help="scan file to open (with --view scan)")
+    p.add_argument("--data", default=None, metavar="DS",
+                   help="data set folder to browse (with --view review); with --policy, inspected at --episode/--frame")
+    p.add_argument("--episode", type=int, default=0, metavar="E", help="with --data: the episode (default 0)")
+    p.add_argument("--frame", type=int, default=0, metavar="F", help="with --data: the frame (default 0)")
     p.set_defaults(func=run)
 
 
@@ -64,8 +68,10 @@ def run(args: argparse.Namespace) -> int:
     size = parse_size(args.size)
     from app.commands.output import check_out
     out = check_out(args.out, suffixes=(".png",), force=args.force)
-    for path in args.recording:
+    for path in args.recording + ([args.data] if args.data else []):
         _check_recording_path(path)
+    if args.data and args.view == "scene":
+        args.view = "review"           # a data set is browsed in the review workspace
     # a snapshot must not depend on (or change) the user's saved layout
     os.environ.setdefault("PLANSCOPE_SETTINGS_DIR", tempfile.mkdtemp(prefix="planscope-snap-"))
 

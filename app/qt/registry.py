@@ -25,13 +25,16 @@ def _snapshot_inspector(window: MainWindow, args: Any) -> None:
 
 
 def _install_review(window: MainWindow) -> object:
-    from app.qt.review import workspace
-    return workspace.install(window)
+    from app.qt.review import dataset_workspace, workspace
+    review = workspace.install(window)
+    review.datasets = dataset_workspace.install(window)   # data set folders browse in review
+    return review
 
 
 def _snapshot_review(window: MainWindow, args: Any) -> None:
-    from app.qt.review import workspace
+    from app.qt.review import dataset_workspace, workspace
     workspace.prepare_snapshot(window, args)
+    dataset_workspace.prepare_snapshot(window, args)      # --data DS --episode E --frame F
 
 
 def _install_evaluation(window: MainWindow) -> object:
