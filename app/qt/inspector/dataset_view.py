@@ -62,6 +62,8 @@ class DatasetInspectionView(QtWidgets.QWidget):
         self.plane = pg.PlotWidget()
         self.plane.setObjectName("dataset_projection")
         self.plane.showGrid(x=True, y=True, alpha=0.2)
+        for axis in ("bottom", "left"):          # metres stay metres (no "x0.001" prefix)
+            self.plane.getAxis(axis).enableAutoSIPrefix(False)
         self.step = QtWidgets.QSlider(QtCore.Qt.Horizontal)
         self.step.setEnabled(False)
         self.step_label = QtWidgets.QLabel("step –")
@@ -95,7 +97,9 @@ class DatasetInspectionView(QtWidgets.QWidget):
             f"of {result.policy} &nbsp; <span style='background:{colour};color:#000;"
             f"padding:2px 6px'>&nbsp;{verdict}&nbsp;</span><br>{_escape(result.reason)}")
         modes = list(result.data_shares)
-        parts = [f"<span style='color:{mode_hex(i)}'>■</span> {m}: plans "
+        named = {m: f"{m} = {t}" if t else m for m, t in
+                 ((m, result.data_labels.get(m, "")) for m in modes)}
+        parts = [f"<span style='color:{mode_hex(i)}'>■</span> {named[m]}: plans "
                  f"{result.shares[m]:.0%} / data {result.data_shares[m]:.0%}"
                  for i, m in enumerate(modes)]
         parts.append(f"<span style='color:{UNLABELLED_HEX}'>■</span> no mode")
@@ -168,7 +172,7 @@ class DatasetInspectionView(QtWidgets.QWidget):
         if result.end_effector:
             p.setLabel("bottom", "x (m)")
             p.setLabel("left", "y (m)")
-            p.setTitle("hand path, top view (x–y)", size="9pt")
+            p.setTitle("top view (x–y)", size="9pt")
             p.setAspectLocked(True)
             if len(result.neighbours):
                 x, y, c = _lines(result.neighbours[:, :, 1], result.neighbours[:, :, 0])
