@@ -3,7 +3,7 @@ the review workspace and inspect the loaded policy at any recorded frame.
 
 Docks (review workspace): "Data set" — the episode table (length, task, success where known),
 a frame timeline, the episode's state and action curves with a cursor; "Data set camera" — the
-camera frames at the cursor; "Policy at this frame" — app/qt/inspector/dataset_view.py, filled by
+camera frames at the cursor; "Policy at this frame" — app/qt/plots/dataset_inspection.py, filled by
 "Inspect policy at this frame" (N plans from the inspector's policy with its sampling settings,
 run on a worker thread, with the demonstrated chunk and the K nearest frames' chunks).
 

@@ -1,5 +1,5 @@
 """Data sets in the review workspace: the docks of app/qt/review/dataset_browser.py and
-app/qt/inspector/dataset_view.py, the drop handler, File ▸ Open Data Set Folder…, and "Inspect
+app/qt/plots/dataset_inspection.py, the drop handler, File ▸ Open Data Set Folder…, and "Inspect
 policy at this frame" (the inspector's policy and sampling settings, run on a worker thread).
 
     install(window) -> DatasetWorkspace       (app/qt/registry.py, with the review workspace)
@@ -13,7 +13,7 @@ from typing import Any
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from app.qt.inspector.dataset_view import DatasetInspectionView
+from app.qt.plots.dataset_inspection import DatasetInspectionView
 from app.qt.review.dataset_browser import CameraFrames, DatasetBrowser, is_dataset
 from app.qt.shell.dialogs import show_error
 from recordings.errors import UserFacingError

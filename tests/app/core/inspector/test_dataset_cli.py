@@ -85,3 +85,10 @@ def test_bad_frame_and_unmappable_features_are_one_line(exported, tmp_path, caps
     assert "gripper" in err and "ee_pos" in err          # both sides named
     assert main(["sample", "--policy", CKPT, "--data", str(out), "--episode", "1"]) == 2
     assert "--data DS --episode E --frame F" in capsys.readouterr().err
+
+
+def test_snapshot_refuses_a_missing_data_set_in_one_line(tmp_path, capsys):
+    assert main(["snapshot", "--data", str(tmp_path / "nope"), "--out",
+                 str(tmp_path / "x.png")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "nope" in err and not (tmp_path / "x.png").exists()

@@ -1,5 +1,5 @@
 """Data sets in the review workspace (app/qt/review/dataset_browser.py, dataset_workspace.py) and
-the dataset-conditioned inspection view (app/qt/inspector/dataset_view.py): a LeRobot v3 export
+the dataset-conditioned inspection view (app/qt/plots/dataset_inspection.py): a LeRobot v3 export
 opens by the drop handler into the episode table, the curves follow the episode and the cursor
 the frame; 10,000 episodes are a model, sorted by one argsort; the view draws plans by local mode
 with the demo and the neighbours, per-dimension curves, PCA for a non-hand action space, the
@@ -15,7 +15,7 @@ import pytest
 from PySide6 import QtCore
 
 from app.core.scene_session import SceneSession
-from app.qt.inspector.dataset_view import DatasetInspectionView
+from app.qt.plots.dataset_inspection import DatasetInspectionView
 from app.qt.review.dataset_browser import EpisodeTableModel
 from app.qt.shell import dialogs
 from app.qt.shell.main_window import MainWindow
