@@ -74,13 +74,15 @@ class LoadedPolicy:
     """A planner in one slot. source: the directory or module:attr it came from. data_shares:
     the demonstration data's mode shares from the checkpoint's provenance ({} when unknown);
     reference: the same as a planners.mode_reference.DataReference naming its source (None when
-    unknown); obs_range: the training observations' range (ObsRange, None when unknown)."""
+    unknown); obs_range: the training observations' range (ObsRange, None when unknown);
+    feature_map: which scene observation feeds each of its features."""
     planner: Any
     source: str
     spec: Any
     data_shares: dict[str, float] = field(default_factory=dict)
     reference: Any = None
     obs_range: Any = None
+    feature_map: Any = None     # app.core.inspector.scene_features.FeatureMap (None: the scene's own keys)
 
     @property
     def name(self) -> str:
