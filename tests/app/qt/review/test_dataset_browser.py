@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import numpy as np
 import pyqtgraph as pg
 import pytest
-from PySide6 import QtCore
+from PySide6 import QtCore, QtGui
 
 from app.core.scene_session import SceneSession
 from app.qt.plots.dataset_inspection import DatasetInspectionView
@@ -136,3 +136,30 @@ def test_view_draws_curves_pca_badge_and_chain(qtbot):
     assert view.step_label.text() == "step 0/4"
     view.show_result(_result(with_chain=False))
     assert not view.step.isEnabled() and view.step_label.text() == "final plans"
+
+
+def test_camera_frames_of_a_lerobot_written_data_set(qtbot):
+    """The fixture LeRobot 0.4 itself wrote (64x64 AV1 camera): the camera dock shows the
+    decoded frame at the cursor, and moves with it."""
+    from app.qt.review.dataset_browser import CameraFrames, DatasetBrowser
+    from recordings.dataset import open_dataset
+
+    ds = open_dataset("tests/recordings/formats/data/lerobot_v3/dataset")
+    browser, camera = DatasetBrowser(), CameraFrames()
+    qtbot.addWidget(browser)
+    qtbot.addWidget(camera)
+    browser.frame_changed.connect(lambda e, t: camera.show_frame(ds, e, t))
+    browser.set_dataset(ds)
+    assert [browser.model.data(browser.model.index(r, 2)) for r in range(3)] == \
+        ["grasp the mug", "reach the target", "grasp the mug"]
+    browser.select_episode(1)
+    browser.set_frame(5)
+    label = camera.labels["observation.images.front"]
+    img = label.pixmap().toImage().convertToFormat(QtGui.QImage.Format_RGB888)
+    ptr = img.constBits()
+    shown = np.frombuffer(ptr, np.uint8, img.sizeInBytes()).reshape(
+        img.height(), img.bytesPerLine())[:, :img.width() * 3].reshape(img.height(),
+                                                                        img.width(), 3)
+    want = ds.frame(1, 5, ["observation.images.front"])["observation.images.front"]
+    assert abs(float(shown.mean()) - float(want.mean())) < 3.0      # same picture, scaled
+    assert not camera.note.isVisible()
