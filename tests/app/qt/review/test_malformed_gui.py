@@ -1,0 +1,59 @@
+"""The malformed recordings of tests/test_malformed_inputs.py opened in the app (review
+workspace): each is one dialog naming the file and what is wrong, the app keeps running, and a
+rollout with inconsistent datasets is refused when selected, not drawn (issue 18)."""
+from __future__ import annotations
+
+import pytest
+from PySide6 import QtCore
+
+from app.core.review.state import RolloutKey
+from app.qt.shell import dialogs
+from tests.app.qt.review.test_workspace import make_window, messages, nonmodal  # noqa: F401
+from tests.malformed.materials import build
+
+Qt = QtCore.Qt
+FILE_LEVEL = [("empty", "empty file"), ("text", "not an HDF5 file"), ("truncated", "truncated"),
+              ("future", "newer than this planscope"), ("foreign", "is not a")]
+ROLLOUT_LEVEL = [("actions_rank1", "dataset 'actions' has shape (12,), expected [T, D]"),
+                 ("actions_rank3", "dataset 'actions' has shape (12, 4, 1), expected [T, D]"),
+                 ("actions_text", "dataset 'actions' has dtype |S3 (not numbers)"),
+                 ("obs_length", "dataset 'obs/ee_pos' has 13 steps but 'actions' has 12"),
+                 ("states_length", "dataset 'states' has 11 steps but 'actions' has 12")]
+
+
+@pytest.fixture(scope="module")
+def materials(tmp_path_factory):
+    return build(tmp_path_factory.mktemp("malformed_gui"))
+
+
+def test_broken_files_are_one_dialog_each_and_the_app_goes_on(qtbot, materials):
+    window, ws = make_window(qtbot)                        # one window for every file: fast
+    for name, message in FILE_LEVEL:
+        dialogs.close_messages()
+        window.open_paths([materials[name]])
+        shown = messages()
+        assert len(shown) == 1 and message in shown[0] and materials[name] in shown[0], (name, shown)
+    dialogs.close_messages()
+    window.open_paths([materials["good"]])                 # and the app still works
+    assert len(ws.session.recordings) == 1 and messages() == []
+
+
+def test_inconsistent_rollouts_are_refused_when_selected(qtbot, materials):
+    window, ws = make_window(qtbot)
+    for file_index, (name, message) in enumerate(ROLLOUT_LEVEL):
+        window.open_paths([materials[name]])
+        dialogs.close_messages()
+        good, broken = RolloutKey(file_index, 0), RolloutKey(file_index, 1)
+        click_row(qtbot, ws, good)                         # the consistent rollout draws
+        assert messages() == [] and ws.session.current == good, (name, messages())
+        click_row(qtbot, ws, broken)                       # the broken one: a dialog, not drawn
+        shown = messages()
+        assert len(shown) == 1 and message in shown[0] and "rollout 1" in shown[0], (name, shown)
+        assert ws.session.current == good
+
+
+def click_row(qtbot, ws, key):
+    model = ws.browser.model
+    index = ws.browser.proxy.mapFromSource(model.index(model.row_of(key), 1))
+    rect = ws.browser.table.visualRect(index)
+    qtbot.mouseClick(ws.browser.table.viewport(), Qt.LeftButton, pos=rect.center())
