@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -64,6 +64,11 @@ class ReviewSession:
         self.queue: list[RolloutKey] = []
         self.queue_scores: np.ndarray = np.zeros(0)
         self.events = ReviewEvents()
+        # where the reviewer stopped, per file (rollout id); the GUI keeps it in its settings
+        self.recall: Callable[[Path], int | None] = lambda _path: None
+        self.remember: Callable[[Path, int], None] = lambda _path, _id: None
+        # tag edits that Ctrl+Z takes back, newest last: (kind, file index, tag, old note)
+        self._undo: list[tuple[str, int, Tag, str]] = []
 
     # ---------------------------------------------------------------- files
     def open(self, path: str | Path) -> OpenRecording:
@@ -78,10 +83,24 @@ class ReviewSession:
         self.rebuild_queue()      # the queue ranks every open file together
         if len(self.recordings) == 1:
             if len(rec):
-                self.select(RolloutKey(0, 0))
+                self.select(self.start_key(0))
         else:
             self._default_compare()
         return rec
+
+    def start_key(self, file: int) -> RolloutKey:
+        """Where review of file `file` opens: the rollout the reviewer was on last time (kept per
+        file), else the hardest-20 queue's #1, else the first rollout."""
+        rec = self.recordings[file]
+        try:
+            last = self.recall(rec.path)
+        except Exception:  # noqa: BLE001  a damaged settings entry: start at the top
+            last = None
+        row = rec.row_of(int(last)) if last is not None else None
+        if row is not None:
+            return RolloutKey(file, row)
+        mine = [k for k in self.queue if k.file == file]
+        return mine[0] if mine else RolloutKey(file, 0)
 
     def close_all(self) -> None:
         for rec in self.recordings:
@@ -115,6 +134,10 @@ class ReviewSession:
         data = rec.load(key.row)
         self.current, self.rollout = key, data
         self.step, self._position = 0, 0.0
+        try:
+            self.remember(rec.path, rec.rollout_id(key.row))
+        except Exception:  # noqa: BLE001  settings not writable: review goes on
+            pass
         self.events.rollout_changed.emit(data)
         self.events.step_changed.emit(0)
         self._default_compare()
@@ -136,23 +159,37 @@ class ReviewSession:
             self._compare_data = self.recordings[self.compare.file].load(self.compare.row)
         return self._compare_data
 
+    def compare_candidates(self) -> list[RolloutKey]:
+        """Rollouts the current one can be compared with, best first: the same seed AND the same
+        perturbation under another policy (another file first), then the same seed under
+        another perturbation of another policy, then the same policy's other perturbations."""
+        if self.current is None:
+            return []
+        cur = self.current
+        rec = self.recordings[cur.file]
+        seed = rec.cell(cur.row, "seed")
+        policy, pert = rec.cell(cur.row, "policy"), rec.cell(cur.row, "perturbation")
+        ranked: list[tuple[int, int, RolloutKey]] = []
+        for f, other in enumerate(self.recordings):
+            for r in other.rows_where(seed=seed):
+                if (f, r) == (cur.file, cur.row):
+                    continue
+                same_policy = f == cur.file and other.cell(r, "policy") == policy
+                same_pert = other.cell(r, "perturbation") == pert
+                rank = (0 if same_pert else 2) if not same_policy else (4 if same_pert else 3)
+                ranked.append((rank, 0 if f != cur.file else 1, RolloutKey(f, r)))
+        return [k for _rank, _f, k in sorted(ranked, key=lambda t: (t[0], t[1], t[2].file,
+                                                                     t[2].row)) if _rank < 4]
+
     def _default_compare(self) -> None:
-        """Pair the current rollout with the same seed in another file (or another policy in
-        the same file), the comparison a reviewer asks for first."""
+        """Pair the current rollout with the same seed and perturbation under the other policy
+        (the comparison a reviewer asks for first); see `compare_candidates`."""
         if self.current is None:
             return
-        rec = self.recordings[self.current.file]
-        seed, policy = rec.cell(self.current.row, "seed"), rec.cell(self.current.row, "policy")
-        order = [i for i in range(len(self.recordings)) if i != self.current.file] + [self.current.file]
-        for f in order:
-            other = self.recordings[f]
-            rows = other.rows_where(seed=seed)
-            rows = [r for r in rows if (f, r) != (self.current.file, self.current.row)
-                    and (f != self.current.file or other.cell(r, "policy") != policy)]
-            if rows:
-                self.set_compare(RolloutKey(f, rows[0]))
-                return
-        if self.compare is not None:
+        candidates = self.compare_candidates()
+        if candidates:
+            self.set_compare(candidates[0])
+        elif self.compare is not None:
             self.set_compare(None)
 
     @property
@@ -237,6 +274,7 @@ class ReviewSession:
         rec = self.recordings[self.current.file]
         tag = rec.tags.add(rec.rollout_id(self.current.row), label,
                            step=self.step if at_step else None, note=note)
+        self._undo.append(("add", self.current.file, tag, ""))
         self.events.tags_changed.emit()
         self.events.queue_changed.emit()
         return tag
@@ -249,15 +287,46 @@ class ReviewSession:
         rec = self.recordings[self.current.file] if self.current else None
         if rec is not None:
             rec.tags.remove(tag.tag_id)
+            self._undo.append(("remove", self.current.file, tag, ""))
             self.events.tags_changed.emit()
             self.events.queue_changed.emit()
 
-    def set_note(self, tag: Tag, note: str) -> None:
-        """Edit the note of a tag of the current rollout."""
+    def set_note(self, tag: Tag, note: str) -> Tag | None:
+        """Edit the note of a tag of the current rollout; returns the tag as stored now."""
         if self.current is None:
-            return
-        self.recordings[self.current.file].tags.set_note(tag.tag_id, note.strip())
+            return None
+        book = self.recordings[self.current.file].tags
+        book.set_note(tag.tag_id, note.strip())
+        self._undo.append(("note", self.current.file, tag, tag.note))
         self.events.tags_changed.emit()
+        return next((t for t in book.all() if t.tag_id == tag.tag_id), None)
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    def undo(self) -> str:
+        """Take back the newest tag edit (add, remove or note) made in this session; returns
+        what was undone in words ("" when there is nothing to undo)."""
+        while self._undo:
+            kind, file, tag, old_note = self._undo.pop()
+            if file >= len(self.recordings):
+                continue
+            book = self.recordings[file].tags
+            where = "whole rollout" if tag.step is None else f"step {tag.step}"
+            if kind == "add":
+                book.remove(tag.tag_id)
+                text = f"removed {tag.label} · {where}"
+            elif kind == "remove":
+                book.add(tag.rollout_id, tag.label, step=tag.step, note=tag.note)
+                text = f"restored {tag.label} · {where}"
+            else:
+                book.set_note(tag.tag_id, old_note)
+                text = f"note of {tag.label} · {where} restored"
+            self.events.tags_changed.emit()
+            self.events.queue_changed.emit()
+            return text
+        return ""
 
     def refresh_tags(self) -> bool:
         """Re-read tags another app instance wrote (cheap: compares the store's data version).

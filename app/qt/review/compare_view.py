@@ -19,12 +19,23 @@ from app.qt.shell.theme import cache_axes
 Qt = QtCore.Qt
 
 
+def perturbation_text(perturbation: dict | str) -> str:
+    """{"delay": 2} or '{"delay":2}' -> "delay=2"; nothing -> "nominal"."""
+    if isinstance(perturbation, str):
+        import json
+        try:
+            perturbation = json.loads(perturbation) if perturbation else {}
+        except ValueError:
+            return perturbation
+    return ", ".join(f"{k}={v}" for k, v in sorted(perturbation.items())) or "nominal"
+
+
 def describe(data: RolloutData | None, name: str = "") -> str:
     if data is None:
         return "—"
     verdict = "success" if data.success else f"FAILED ({data.failure_label}) at step {data.failure_step}"
     return (f"{name}  rollout {data.rollout_id} · seed {data.seed} · {data.policy or 'demo'} · "
-            f"{verdict}")
+            f"{perturbation_text(data.perturbation)} · {verdict}")
 
 
 def on_screen(widget: QtWidgets.QWidget) -> bool:
@@ -89,12 +100,17 @@ class CompareView(QtWidgets.QWidget):
         palette = palette or ModePalette()
         self.left = CompareSide(palette)
         self.right = CompareSide(palette)
-        self.picker = QtWidgets.QComboBox(toolTip="Rollout to compare with (same seed first)")
+        self.picker = QtWidgets.QComboBox(
+            toolTip="Rollout to compare with: the same seed and perturbation under the other "
+                    "policy first, then the same seed under other perturbations")
         self.picker.setMinimumContentsLength(30)
         self.picker.activated.connect(self._picked)
         row = QtWidgets.QHBoxLayout()
         row.addWidget(QtWidgets.QLabel("Compare with:"))
         row.addWidget(self.picker, 1)
+        # one time axis and one space for both sides: same ranges, panned together
+        self.right.curves.setXLink(self.left.curves)
+        self.right.curves.setYLink(self.left.curves)
         sides = QtWidgets.QSplitter(Qt.Horizontal)
         sides.addWidget(self.left)
         sides.addWidget(self.right)
@@ -133,28 +149,52 @@ class CompareView(QtWidgets.QWidget):
                 data = None
             self.right.set_rollout(data, self._name(self.session.compare))
             self._fill_picker()
+            self.align()
         self.set_step(self.session.step)
+
+    def align(self) -> None:
+        """Both sides on the same time range (the longer rollout) and the same curve and
+        top-view ranges (the union of both), so shapes compare by eye."""
+        datas = [d for d in (self.left.data, self.right.data) if d is not None and d.num_steps]
+        if not datas:
+            return
+        t = max(d.num_steps for d in datas)
+        self.left.curves.setXRange(0, max(t - 1, 1), padding=0.02)
+        acts = np.concatenate([d.actions[:, 2:4].reshape(-1) for d in datas])
+        acts = acts[np.isfinite(acts)]
+        if acts.size:
+            self.left.curves.setYRange(float(acts.min()), float(acts.max()), padding=0.05)
+        paths = np.concatenate([d.ee_path[:, :2] for d in datas])
+        paths = paths[np.all(np.isfinite(paths), axis=1)]
+        if len(paths):
+            lo, hi = paths.min(axis=0), paths.max(axis=0)
+            span = max(float((hi - lo).max()), 0.05) / 2 * 1.3
+            mid = (lo + hi) / 2
+            for side in (self.left, self.right):   # aspect-locked: set, not linked
+                side.top.setRange(xRange=(mid[0] - span, mid[0] + span),
+                                  yRange=(mid[1] - span, mid[1] + span), padding=0)
+        for side in (self.left, self.right):
+            side.top._fitted_for = side.data   # no per-side auto-fit after this shared range
 
     def showEvent(self, event) -> None:  # noqa: N802
         super().showEvent(event)
         self.refresh()
 
     def _fill_picker(self) -> None:
-        """Candidates: rollouts with the current seed in every open file (cheap: summary only)."""
+        """Candidates with the current seed in every open file, best pairing first (same
+        perturbation, other policy), each naming its policy and perturbation (summary only)."""
         s = self.session
         self.picker.blockSignals(True)
         self.picker.clear()
         self.picker.addItem("(none)", None)
-        if s.current is not None:
-            seed = s.recordings[s.current.file].cell(s.current.row, "seed")
-            for f, rec in enumerate(s.recordings):
-                for row in rec.rows_where(seed=seed)[:50]:
-                    key = RolloutKey(f, row)
-                    if key == s.current:
-                        continue
-                    ok = "ok" if rec.cell(row, "success") else "FAILED"
-                    self.picker.addItem(f"{rec.name}: rollout {rec.rollout_id(row)} · seed {seed}"
-                                        f" · {rec.cell(row, 'policy')} · {ok}", key)
+        for key in s.compare_candidates()[:60]:
+            rec = s.recordings[key.file]
+            row = key.row
+            ok = "ok" if rec.cell(row, "success") else "FAILED"
+            self.picker.addItem(
+                f"{rec.name}: rollout {rec.rollout_id(row)} · seed {rec.cell(row, 'seed')}"
+                f" · {rec.cell(row, 'policy')} · {perturbation_text(rec.cell(row, 'perturbation'))}"
+                f" · {ok}", key)
         index = next((i for i in range(self.picker.count())
                       if self.picker.itemData(i) == s.compare), 0)
         self.picker.setCurrentIndex(index)

@@ -13,6 +13,7 @@ from PySide6 import QtCore, QtWidgets
 from app.core.review.rank import weight_defaults, weight_descriptions
 from app.core.review.state import QUEUE_SIZE, ReviewSession
 from app.core.review.tags import TAXONOMY, Tag
+from app.qt.review.compare_view import perturbation_text
 from app.qt.review.dialogs import WeightsDialog
 from app.qt.shell.dialogs import show_error
 
@@ -31,6 +32,8 @@ class QueuePanel(QtWidgets.QWidget):
         self.list = QtWidgets.QListWidget()
         self.list.setObjectName("queue_list")
         self.list.setMinimumHeight(60)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.list.setTextElideMode(Qt.ElideMiddle)
         self.prev_button = QtWidgets.QPushButton("◀ Prev (P)")
         self.next_button = QtWidgets.QPushButton("Next (N) ▶")
         self.weights_button = QtWidgets.QPushButton("Weights…")
@@ -64,10 +67,16 @@ class QueuePanel(QtWidgets.QWidget):
             except Exception as exc:  # noqa: BLE001
                 show_error(self, "Review", exc)
 
+    def progress_text(self) -> str:
+        """"#k of 20 · r / 20 reviewed": where the reviewer is and how far they got."""
+        s = self.session
+        pos = s.queue_position
+        at = f"#{pos + 1} of {len(s.queue)}" if pos >= 0 else "not in queue"
+        return f"{at} · {s.reviewed_count} / {len(s.queue)} reviewed"
+
     def refresh(self) -> None:
         s = self.session
-        total = len(s.queue)
-        self.progress.setText(f"Hardest {QUEUE_SIZE}: {s.reviewed_count} / {total} reviewed")
+        self.progress.setText(f"Hardest {QUEUE_SIZE}: {self.progress_text()}")
         self.list.blockSignals(True)
         self.list.clear()
         several = len(s.recordings) > 1
@@ -77,11 +86,16 @@ class QueuePanel(QtWidgets.QWidget):
             success = bool(rec.cell(key.row, "success")) if rec is not None else False
             label = rec.cell(key.row, "failure_label") if rec is not None else ""
             where = f"{rec.name}:" if several and rec is not None else ""
-            text = (f"{'✓' if done else '○'} {rank + 1:2d}. {where}rollout {rec.rollout_id(key.row)}"
-                    f"  seed {rec.cell(key.row, 'seed')}  {rec.cell(key.row, 'policy') or ''}"
-                    f"  {'ok' if success else 'FAILED ' + str(label or '')}"
-                    f"  h={s.queue_scores[rank]:.2f}")
+            pert = perturbation_text(rec.cell(key.row, "perturbation")) if rec is not None else ""
+            text = (f"{'✓' if done else '○'} {rank + 1:2d}. {where}#{rec.rollout_id(key.row)}"
+                    f" s{rec.cell(key.row, 'seed')} {rec.cell(key.row, 'policy') or ''}"
+                    f"{'' if pert == 'nominal' else ' ' + pert}"
+                    f" {'ok' if success else '✗ ' + str(label or '')}")
             item = QtWidgets.QListWidgetItem(text)
+            item.setToolTip(f"rollout {rec.rollout_id(key.row)} · seed {rec.cell(key.row, 'seed')}"
+                            f" · {rec.cell(key.row, 'policy')} · {pert} · "
+                            f"{'success' if success else 'FAILED ' + str(label or '')}"
+                            f" · hardness {s.queue_scores[rank]:.2f}")
             item.setData(Qt.UserRole, key)
             if key == s.current:
                 item.setSelected(True)
@@ -90,6 +104,10 @@ class QueuePanel(QtWidgets.QWidget):
                 item.setFont(font)
             self.list.addItem(item)
         self.list.blockSignals(False)
+        if self.list.count():
+            # all 20 rows visible, never a scrolled 2.5-row strip
+            rows = self.list.sizeHintForRow(0) * QUEUE_SIZE + 2 * self.list.frameWidth() + 6
+            self.list.setMinimumHeight(rows)
 
     def edit_weights(self) -> None:
         defaults = weight_defaults()
@@ -121,42 +139,127 @@ class TagsPanel(QtWidgets.QWidget):
         anchor.addWidget(QtWidgets.QLabel("Anchor:"))
         anchor.addWidget(self.at_step)
         anchor.addWidget(self.whole)
-        self.note = QtWidgets.QLineEdit(placeholderText="Note (saved with the next tag)")
+        self.note = QtWidgets.QLineEdit(
+            placeholderText="Note (E): Enter saves it onto the selected tag, Esc leaves")
+        self.note.setObjectName("tag_note")
+        self.note.returnPressed.connect(self.save_note)
         self.custom = QtWidgets.QLineEdit(placeholderText="Your own tag, Enter to add")
         self.custom.returnPressed.connect(self.tag_custom)
         self.tag_list = QtWidgets.QListWidget()
         self.tag_list.setObjectName("tag_list")
         self.tag_list.setMinimumHeight(48)
-        self.tag_list.setToolTip("Double-click a tag to edit its note")
-        self.tag_list.itemDoubleClicked.connect(self.edit_note)
-        self.remove_button = QtWidgets.QPushButton("Remove selected tag")
+        self.tag_list.setToolTip("Select a tag, then E (or double-click) to write its note; "
+                                 "Delete removes it; Ctrl+Z undoes; right-click for a menu")
+        self.tag_list.itemDoubleClicked.connect(lambda _item: self.focus_note())
+        self.tag_list.setContextMenuPolicy(Qt.CustomContextMenu)
+        self.tag_list.customContextMenuRequested.connect(self._context_menu)
+        self.tag_list.currentItemChanged.connect(self._on_current)
+        self.remove_button = QtWidgets.QPushButton("Remove selected tag (Del)")
         self.remove_button.clicked.connect(self.remove_selected)
+        self.undo_button = QtWidgets.QPushButton("Undo (Ctrl+Z)")
+        self.undo_button.clicked.connect(self.undo)
+        self._selected_id: int | None = None
         self.store_label = QtWidgets.QLabel()
         self.store_label.setWordWrap(True)
         self.store_label.setStyleSheet("color: #999; font-size: 9pt;")
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
+        edits = QtWidgets.QHBoxLayout()
+        edits.addWidget(self.remove_button)
+        edits.addWidget(self.undo_button)
         layout.addLayout(grid)
         layout.addLayout(anchor)
         layout.addWidget(self.note)
         layout.addWidget(self.custom)
+        layout.addLayout(edits)           # above the list: never below the fold
         layout.addWidget(self.tag_list, 1)
-        layout.addWidget(self.remove_button)
         layout.addWidget(self.store_label)
         session.events.tags_changed.connect(self.refresh)
         session.events.rollout_changed.connect(lambda _d: self.refresh())
         session.events.recordings_changed.connect(self.refresh)
         self.refresh()
 
-    def _add(self, label: str) -> Tag | None:
+    def _add(self, label: str, note: str | None = None) -> Tag | None:
+        """Store a tag; it becomes the selected one, so E + a note + Enter writes onto it."""
         try:
             tag = self.session.add_tag(label, at_step=self.at_step.isChecked(),
-                                       note=self.note.text().strip())
+                                       note=self.note.text().strip() if note is None else note)
         except Exception as exc:  # noqa: BLE001  nothing is shown unless the store committed
             show_error(self, "Review", exc)
             return None
         self.note.clear()
+        self.select_tag(tag.tag_id)
         return tag
+
+    def select_tag(self, tag_id: int | None) -> None:
+        self._selected_id = tag_id
+        for i in range(self.tag_list.count()):
+            if self.tag_list.item(i).data(Qt.UserRole).tag_id == tag_id:
+                self.tag_list.setCurrentRow(i)
+                return
+
+    def selected_tag(self) -> Tag | None:
+        item = self.tag_list.currentItem()
+        return item.data(Qt.UserRole) if item is not None else None
+
+    def _on_current(self, item, _previous=None) -> None:
+        if item is not None:
+            self._selected_id = item.data(Qt.UserRole).tag_id
+
+    def focus_note(self) -> None:
+        """E: edit the selected tag's note in the note field (Enter saves, Esc leaves)."""
+        tag = self.selected_tag()
+        if tag is not None and not self.note.text():
+            self.note.setText(tag.note)
+        self.note.setFocus(Qt.ShortcutFocusReason)
+        self.note.selectAll()
+
+    def save_note(self) -> Tag | None:
+        """Enter in the note field: the note goes onto the selected tag (a new "note" tag at
+        the current step when none is selected); focus leaves the field, so the next key
+        tags or moves again."""
+        note = self.note.text().strip()
+        tag = self.selected_tag()
+        try:
+            if tag is not None:
+                saved = self.session.set_note(tag, note)
+                self.note.clear()
+                if saved is not None:
+                    self.select_tag(saved.tag_id)
+            elif note:
+                saved = self._add("note", note=note)
+            else:
+                saved = None
+        except Exception as exc:  # noqa: BLE001  dialog; the app keeps running
+            show_error(self, "Review", exc)
+            return None
+        self.note.clearFocus()
+        return saved
+
+    def undo(self) -> str:
+        try:
+            text = self.session.undo()
+        except Exception as exc:  # noqa: BLE001
+            show_error(self, "Review", exc)
+            return ""
+        window = self.window()
+        if hasattr(window, "status"):
+            window.status(f"undo: {text}" if text else "nothing to undo", 4000)
+        return text
+
+    def _context_menu(self, pos) -> None:
+        item = self.tag_list.itemAt(pos)
+        if item is None:
+            return
+        self.tag_list.setCurrentItem(item)
+        menu = QtWidgets.QMenu(self)
+        menu.addAction("Edit note (E)", self.focus_note)
+        menu.addAction("Delete tag (Del)", self.remove_selected)
+        menu.addSeparator()
+        undo = menu.addAction("Undo (Ctrl+Z)", self.undo)
+        undo.setEnabled(self.session.can_undo)
+        menu.popup(self.tag_list.viewport().mapToGlobal(pos))
+        self.context_menu = menu   # kept for tests
 
     def tag_taxonomy(self, number: int) -> Tag | None:
         return self._add(TAXONOMY[number - 1])
@@ -170,16 +273,6 @@ class TagsPanel(QtWidgets.QWidget):
             self.custom.clear()
         return tag
 
-    def edit_note(self, item: QtWidgets.QListWidgetItem) -> None:
-        tag: Tag = item.data(Qt.UserRole)
-        note, ok = QtWidgets.QInputDialog.getText(self, "Tag note", f"Note for {tag.label}:",
-                                                  text=tag.note)
-        if ok:
-            try:
-                self.session.set_note(tag, note)
-            except Exception as exc:  # noqa: BLE001
-                show_error(self, "Review", exc)
-
     def remove_selected(self) -> None:
         item = self.tag_list.currentItem()
         if item is None:
@@ -190,6 +283,8 @@ class TagsPanel(QtWidgets.QWidget):
             show_error(self, "Review", exc)
 
     def refresh(self) -> None:
+        keep = self._selected_id
+        self.tag_list.blockSignals(True)
         self.tag_list.clear()
         for tag in sorted(self.session.tags(), key=lambda t: (t.step is not None, t.step or 0)):
             where = "whole rollout" if tag.step is None else f"step {tag.step}"
@@ -197,6 +292,12 @@ class TagsPanel(QtWidgets.QWidget):
             item = QtWidgets.QListWidgetItem(text)
             item.setData(Qt.UserRole, tag)
             self.tag_list.addItem(item)
+            if tag.tag_id == keep:
+                self.tag_list.setCurrentItem(item)
+        self.tag_list.blockSignals(False)
+        if self.tag_list.currentItem() is None:
+            self._selected_id = None
+        self.undo_button.setEnabled(self.session.can_undo)
         rec = self.session.recording()
         if rec is None:
             self.store_label.setText("")
@@ -216,8 +317,9 @@ class ReviewQueuePanel(QtWidgets.QWidget):
         splitter = QtWidgets.QSplitter(Qt.Vertical)
         splitter.addWidget(self.queue)
         splitter.addWidget(self.tags)
-        splitter.setStretchFactor(0, 1)
-        splitter.setStretchFactor(1, 1)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        splitter.setChildrenCollapsible(False)
         # a scroll area so the panel never forces the window taller than the screen
         scroll = QtWidgets.QScrollArea()
         scroll.setWidgetResizable(True)

@@ -123,6 +123,8 @@ class ReviewWorkspace(QtCore.QObject):
             show_notice(self.window, "Review", rec.tags.notice)
         if hasattr(self.window, "set_workspace") and self.window.workspace != "review":
             self.window.set_workspace("review")
+        from app.qt.shell.focus import leave_field
+        leave_field()   # the window's first focus lands in a text field: keys are review's
         self.window.status(f"opened {rec.name}: {len(rec)} rollouts"
                            + ("" if rec.has_plans else " (plain robomimic file: no plans)"))
 
@@ -233,7 +235,8 @@ class ReviewWorkspace(QtCore.QObject):
         d, w = self.docks, self.window
         w.resizeDocks([d["browser"], d["replans"]], [470, 500], Qt.Horizontal)
         w.resizeDocks([d["timeline"], d["plots"]], [76, 200], Qt.Vertical)
-        w.resizeDocks([d["replans"], d["queue"]], [470, 400], Qt.Vertical)
+        # the queue's 20 rows and the tag panel first; the plans view takes the rest
+        w.resizeDocks([d["replans"], d["queue"]], [300, 640], Qt.Vertical)
 
     # ---- keys
     def install_keys(self) -> None:
@@ -256,6 +259,10 @@ class ReviewWorkspace(QtCore.QObject):
         from app.core.review.tags import TAXONOMY
         keys += [(str(n), f"Review: tag {TAXONOMY[n - 1]}", lambda n=n: tags.tag_taxonomy(n))
                  for n in range(1, 9)]
+        keys += [("E", "Review: write the selected tag's note (Enter saves, Esc leaves)",
+                  tags.focus_note),
+                 ("Delete", "Review: delete the selected tag", tags.remove_selected),
+                 ("Ctrl+Z", "Review: undo the last tag edit", tags.undo)]
         for key, text, slot in keys:
             action = QtGui.QAction(text, self.window)
             action.setShortcut(QtGui.QKeySequence(key))
@@ -288,6 +295,9 @@ class ReviewWorkspace(QtCore.QObject):
             self.session.set_playing(False)
         for shortcut in self._shortcuts:
             shortcut.setEnabled(active)
+        if active:
+            from app.qt.shell.focus import leave_field
+            leave_field()      # e.g. the toolbar's seed box: review keys must reach review
         self._set_corners(active)
         self._park_camera(active)
         self.replay.show(active)
@@ -322,6 +332,9 @@ def install(window) -> ReviewWorkspace:
     ws.docks = {"browser": browser, "timeline": timeline, "plots": plots, "replans": replans,
                 "queue": queue}
     ws.size_docks()
+    _remember_positions(ws.session)
+    ws.session.events.queue_changed.connect(
+        lambda: queue.setWindowTitle(f"Review queue and tags — {ws.queue.queue.progress_text()}"))
     window.register_drop_handler(is_recording, ws.open, name="recording")
     menu = window.file_menu
     before = menu.actions()[-1] if menu.actions() else None
@@ -339,6 +352,25 @@ def install(window) -> ReviewWorkspace:
     if getattr(window, "workspace", None) == "review":
         ws.set_active(True)
     return ws
+
+
+def _remember_positions(session) -> None:
+    """Where the reviewer stopped in each file (rollout id), kept in the app's settings so a
+    restart opens there (app.core.review.state.ReviewSession.start_key)."""
+    from app.qt.shell.settings import app_settings
+    import hashlib
+
+    def key(path) -> str:
+        return "review/position/" + hashlib.sha1(str(path).encode()).hexdigest()[:16]
+
+    def recall(path):
+        value = app_settings().value(key(path))
+        return int(value) if value not in (None, "") else None
+
+    def remember(path, rollout_id: int) -> None:
+        app_settings().setValue(key(path), int(rollout_id))
+
+    session.recall, session.remember = recall, remember
 
 
 def prepare_snapshot(window, args) -> None:

@@ -104,6 +104,8 @@ class MainWindow(WindowChromeMixin, FileOpeningMixin, QtWidgets.QMainWindow):
         # headless runs (snapshot) set this: errors propagate to the CLI instead of a modal dialog
         self.raise_errors = False
 
+        from app.qt.shell import focus
+        focus.install()   # fields take keys only while edited; no wheel edits without focus
         self.scene_view = SceneView(self)
         self.scene_view.set_pose_source(self.session.link_poses)
         self.setCentralWidget(self.scene_view)

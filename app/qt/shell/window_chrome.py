@@ -145,12 +145,32 @@ class WindowChromeMixin:
     def _toggle_fullscreen(self, on: bool) -> None:
         self.showFullScreen() if on else self.showNormal()
 
+    def shortcut_groups(self) -> dict[str, list[tuple[str, str]]]:
+        """F1's content: {workspace or "Everywhere": [(key, what it does)]}. An action text
+        "Review: next step" is listed under "Review" as "next step"."""
+        groups: dict[str, list[tuple[str, str]]] = {}
+        for a in self.actions():
+            if a.shortcut().isEmpty():
+                continue
+            text = a.text().replace("&", "")
+            group, sep, rest = text.partition(": ")
+            if not sep or " " in group:
+                group, rest = "Everywhere", text
+            groups.setdefault(group, []).append((a.shortcut().toString(), rest))
+        return {g: sorted(rows) for g, rows in sorted(groups.items(),
+                                                      key=lambda kv: kv[0] != "Everywhere")}
+
     def _show_shortcuts(self) -> None:
-        rows = sorted((a.shortcut().toString(), a.text().replace("&", ""))
-                      for a in self.actions() if not a.shortcut().isEmpty())
-        text = "".join(f"<tr><td><b>{k}</b>&nbsp;&nbsp;</td><td>{t}</td></tr>" for k, t in rows)
+        text = ""
+        for group, rows in self.shortcut_groups().items():
+            text += f"<tr><td colspan=2><br><b><u>{group}</u></b></td></tr>"
+            text += "".join(f"<tr><td><b>{k}</b>&nbsp;&nbsp;</td><td>{t}</td></tr>" for k, t in rows)
         text += ("<tr><td><b>drag</b></td><td>orbit the 3-D view (middle drag / ctrl+drag: pan, "
                  "wheel: zoom)</td></tr>")
+        text += ("<tr><td colspan=2><br><b><u>Focus</u></b><br>A text field or spin box takes "
+                 "keys only while you edit it: Esc, Enter (one-line fields) or a click on a tab, "
+                 "plot or label gives the keys back to the workspace. The mouse wheel changes "
+                 "a value only in the field that has focus.</td></tr>")
         QtWidgets.QMessageBox.information(self, "Keyboard shortcuts", f"<table>{text}</table>")
 
     def _show_about(self) -> None:

@@ -26,12 +26,15 @@ def session():
     s.close_all()
 
 
-def test_open_selects_first_rollout_and_caches_small_arrays(session, synthetic):
+def test_open_selects_the_queue_head_and_caches_small_arrays(session, synthetic):
     seen = []
     session.events.rollout_changed.connect(seen.append)
     rec = session.open(synthetic)
     assert len(rec) == 16 and rec.has_plans
-    assert session.current == RolloutKey(0, 0) and seen and seen[-1] is session.rollout
+    # review opens on the hardest-20 queue's #1 (not the file's first row)
+    assert session.current == session.queue[0] != RolloutKey(0, 0)
+    assert seen and seen[-1] is session.rollout
+    session.select(RolloutKey(0, 0))
     data = session.rollout
     assert data.actions.shape == (40, 4) and set(data.obs) == {"ee_pos", "gripper", "mug_pos"}
     assert list(data.replan_steps) == [0, 8, 16, 24, 32]
@@ -95,6 +98,8 @@ def test_hardest_20_ranks_every_open_file_together(session, tmp_path, synthetic)
 
 def test_queue_next_previous_and_reviewed_count(session, tmp_path):
     session.open(write_ranked(tmp_path / "ranked.h5"))
+    assert session.current == session.queue[0]          # review opens on #1
+    session.select(next(RolloutKey(0, r) for r in range(40) if RolloutKey(0, r) not in session.queue))
     first = session.queue_step(1)
     assert first == session.queue[0] and session.current == first
     session.queue_step(1)
@@ -139,6 +144,7 @@ def test_second_instance_sees_new_tags_after_refresh(synthetic):
 
 def test_export_import_round_trip(session, synthetic, tmp_path):
     session.open(synthetic)
+    session.select(RolloutKey(0, 0))
     session.set_step(5)
     session.add_tag("perception", note="mug occluded")
     session.select(RolloutKey(0, 4))
@@ -201,6 +207,7 @@ def test_bad_files_raise_one_clear_error(session, synthetic, damage, words):
 
 def test_file_replaced_while_open_is_detected_and_tags_kept(session, synthetic, tmp_path):
     session.open(synthetic)
+    session.select(RolloutKey(0, 0))
     session.add_tag("evaluation")
     other = write_synthetic(tmp_path / "other.h5", 3)
     os.replace(other, synthetic)

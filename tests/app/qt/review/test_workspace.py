@@ -142,14 +142,16 @@ def test_queue_panel_progress_and_n_p_keys(qtbot, tmp_path):
     window.open_paths([str(write_ranked(tmp_path / "ranked.h5"))])
     s = ws.session
     assert ws.queue.queue.list.count() == 20
-    assert ws.queue.queue.progress.text() == "Hardest 20: 0 / 20 reviewed"
+    assert s.current == s.queue[0]                       # opens on #1
+    assert ws.queue.queue.progress.text() == "Hardest 20: #1 of 20 · 0 / 20 reviewed"
     window.setFocus()
-    press(qtbot, window, Qt.Key_N)
+    press(qtbot, window, Qt.Key_P)
     assert s.current == s.queue[0]
     press(qtbot, window, Qt.Key_N)
     assert s.current == s.queue[1]
     press(qtbot, window, Qt.Key_5)
-    assert ws.queue.queue.progress.text() == "Hardest 20: 1 / 20 reviewed"
+    assert ws.queue.queue.progress.text() == "Hardest 20: #2 of 20 · 1 / 20 reviewed"
+    assert ws.docks["queue"].windowTitle().endswith("#2 of 20 · 1 / 20 reviewed")
     press(qtbot, window, Qt.Key_P)
     assert s.current == s.queue[0]
 
@@ -228,6 +230,7 @@ def test_bad_inputs_give_dialogs_and_keep_tags(qtbot, synthetic, tmp_path, nonmo
     window.open_paths([str(broken)])
     assert nonmodal() and "truncated" in nonmodal()[-1]
     window.open_paths([str(synthetic)])
+    ws.session.select(RolloutKey(0, 0))
     ws.session.add_tag("timing")
     # the file is replaced underneath the app: the poll notices, says so and reopens it
     os.replace(write_synthetic(tmp_path / "new.h5", 2), synthetic)
@@ -365,13 +368,14 @@ def test_weights_dialog_reorders_the_queue(qtbot, tmp_path, monkeypatch):
     assert ws.session.weights["failure"] == 0.0 and ws.session.queue != before
     first = ws.session.recordings[0].rollout_id(ws.session.queue[0].row)
     assert first == 17                                     # the most mode switches
-    assert ws.queue.queue.list.item(0).text().startswith("○  1. rollout 17")
+    assert ws.queue.queue.list.item(0).text().startswith("○  1. #17 ")
 
 
 def test_a_growing_file_is_reopened_quietly(qtbot, tmp_path):
     path = write_synthetic(tmp_path / "live.h5", 3)
     window, ws = make_window(qtbot)
     window.open_paths([str(path)])
+    ws.session.select(RolloutKey(0, 0))
     ws.session.add_tag("timing")
     os.replace(write_synthetic(tmp_path / "more.h5", 5), path)   # same rollouts + 2 more
     ws.poll()
