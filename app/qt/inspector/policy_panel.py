@@ -2,8 +2,8 @@
 
 Two slots ("policy", "baseline"). Each shows name, kind, scene, observation/action sizes, plan
 horizon, solver defaults, parameter count, the data's mode shares and where it came from. A slot
-is filled through its Open menu (checkpoint folder, module:attr, recent), by dropping a checkpoint
-folder on it, or by the controller (File ▸ Open Policy, `--policy`). The panel only asks
+is filled through its Open menu (a diffusion_policy .ckpt, a planscope or LeRobot folder,
+module:attr, recent), by dropping one on it, or by the controller (File ▸ Open Policy, `--policy`). The panel only asks
 (`openRequested(slot, source)`); the controller loads off the GUI thread and refuses a policy
 made for another scene with a dialog.
 """
@@ -14,6 +14,7 @@ from pathlib import Path
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from app.core.inspector.state import InspectorState, LoadedPolicy
+from app.qt.shell.window_files import choose_policy, policy_source
 
 SLOTS = ("policy", "baseline")
 RECENT_KEY = "inspector/recent_policies"
@@ -37,27 +38,114 @@ def remember_policy(source: str, settings: QtCore.QSettings | None = None) -> li
 
 
 def spec_rows(policy: LoadedPolicy) -> list[tuple[str, str]]:
-    """(label, text) rows describing a loaded policy's spec."""
+    """(label, text) rows describing a loaded policy's spec: what the files say (library and
+    version, features with kinds and shapes, To / H / Ta, scheduler, parameters, normalisation)."""
     spec = policy.spec
-    obs_keys = getattr(spec, "obs_keys", ()) or ()
-    obs_text = f"{spec.obs_dim}"
-    if obs_keys:
-        obs_text += " = " + " + ".join(f"{k}[{n}]" for k, n in obs_keys)
-    rows = [("Kind", f"{spec.kind} · scene {spec.scene or 'any'}"),
-            ("Observation", obs_text), ("Action", f"{spec.action_dim} (x, y, z m, gripper)"),
-            ("Horizon", f"H = {spec.horizon} waypoints"),
-            ("Solver", f"{spec.default_solver}, {spec.default_steps} steps"
-             if spec.kind == "diffusion" else "— (no denoising chain)"),
-            ("Rollouts", f"{spec.control_solver}, {spec.control_steps} steps (closed loop)"
-             if spec.kind == "diffusion" and spec.control_solver else "same as Solver"),
-            ("Parameters", f"{spec.num_parameters:,}" if spec.num_parameters else "unknown")]
-    precision = (getattr(spec, "extra", None) or {}).get("precision")
+    extra = getattr(spec, "extra", None) or {}
+    rows = [("Library", library_text(spec, extra)),
+            ("Kind", f"{spec.kind} · scene {spec.scene or 'any'}")]
+    features = tuple(getattr(spec, "features", ()) or ())
+    if features:
+        rows.append(("Features", "\n".join(f"{f.name} {list(f.shape)} {f.kind}" for f in features)))
+    else:
+        obs_keys = getattr(spec, "obs_keys", ()) or ()
+        rows.append(("Observation", f"{spec.obs_dim}" + (" = " + " + ".join(f"{k}[{n}]" for k, n in obs_keys)
+                                                         if obs_keys else "")))
+    fmap = getattr(policy, "feature_map", None)
+    if fmap is not None and not fmap.identity:
+        rows.append(("Scene feeds", fmap.describe().replace("; ", "\n")))
+    rows.append(("Action", action_text(spec, extra)))
+    to, ta = getattr(spec, "n_obs_steps", 1), getattr(spec, "n_action_steps", 0)
+    rows.append(("Horizons", f"To = {to} · H = {spec.horizon} · Ta = {ta or 'runner default'}"
+                 if features else f"H = {spec.horizon} waypoints"))
+    rows.append(("Scheduler", scheduler_text(spec, extra)))
+    if spec.kind == "diffusion" and spec.control_solver and \
+            (spec.control_solver, spec.control_steps) != (spec.default_solver, spec.default_steps):
+        rows.append(("Rollouts", f"{spec.control_solver}, {spec.control_steps} steps (closed loop)"))
+    rows.append(("Parameters", f"{spec.num_parameters:,}" if spec.num_parameters else "unknown"))
+    norm = normalisation_text(extra)
+    if norm:
+        rows.append(("Normalisation", norm))
+    precision = extra.get("precision")
     if isinstance(precision, dict) and precision.get("reason"):   # planners/acceleration's state
         rows.append(("Precision", precision["reason"]))
+    elif isinstance(precision, str) and precision:
+        rows.append(("Precision", precision))
     if policy.data_shares:
         rows.append(("Data modes", ", ".join(f"{k} {v:.0%}" for k, v in policy.data_shares.items())))
     rows.append(("Source", elide_middle(policy.source)))
     return rows
+
+
+def library_text(spec, extra: dict) -> str:
+    """Where the weights come from, with the version the files tell (LeRobot writes none: its
+    file layout dates it; a diffusion_policy .ckpt records none)."""
+    source = extra.get("source_library")
+    if source:
+        return f"{source} {extra.get('version', '')}".strip() + (f" · {extra['policy_type']} policy"
+                                                                  if extra.get("policy_type") else "")
+    library = getattr(spec, "library", "") or ("planscope" if "training" in extra else "")
+    if library == "diffusion_policy":
+        return f"diffusion_policy · {extra.get('policy_class', 'policy')} ({extra.get('weights', 'model')} weights; " \
+               "no version recorded in the .ckpt)"
+    return library or "plugin (module:attr)" if spec.kind == "plugin" else library or "—"
+
+
+def action_text(spec, extra: dict) -> str:
+    """action [D] with its names when known: planscope's own are end-effector targets."""
+    d = spec.action_dim
+    for feature in extra.get("features", ()) or ():
+        if feature.get("type") == "ACTION":
+            return f"{feature['name']} [{d}]" + (f" · {feature['normalization']}" if feature.get("normalization") else "")
+    if getattr(spec, "library", "") == "planscope" or "training" in extra:
+        return f"{d} (x, y, z m, gripper)" if d == 4 else f"{d}"
+    return f"action [{d}]"
+
+
+def scheduler_text(spec, extra: dict) -> str:
+    """Scheduler type, training timesteps, prediction type, clip; the solver used by default."""
+    if spec.kind != "diffusion":
+        return "— (no denoising chain)"
+    sched = extra.get("scheduler") or {}
+    default = f"{spec.default_solver}, {spec.default_steps} steps"
+    if not sched:
+        return default
+    kind = sched.get("type") or sched.get("solver", "").upper()
+    clip = (f"clip ±{sched.get('clip_sample_range', 1.0):g}" if sched.get("clip_sample") else "no clip")
+    return (f"{kind} · {sched.get('num_train_timesteps', '?')} train timesteps · "
+            f"{sched.get('beta_schedule', '')} · {sched.get('prediction_type', '?')} prediction · {clip}"
+            f"\ndefault: {default}")
+
+
+def normalisation_text(extra: dict) -> str:
+    """One line per feature: its mode and range (LeRobot), or scale/offset (diffusion_policy)."""
+    norm = extra.get("normalization") or {}
+    lines = []
+    for name, stats in (norm.get("features") or {}).items():      # LeRobot: mode + statistics
+        mode = stats.get("mode", "?")
+        detail = ""
+        if mode == "MIN_MAX" and "min" in stats:
+            detail = f" to [-1, 1] from data in [{min(stats['min']):.3g}, {max(stats['max']):.3g}]"
+        elif mode == "MEAN_STD" and "mean" in stats:
+            detail = f" mean {_span(stats['mean'])}, std {_span(stats['std'])}"
+        lines.append(f"{name}: {mode}{detail}")
+    if "features" not in norm:
+        for name, stats in norm.items():                           # diffusion_policy: x * scale + offset
+            if isinstance(stats, dict) and "scale" in stats:
+                lines.append(f"{name}: x · scale + offset (scale {_span(stats['scale'])})")
+    layout = norm.get("layout")
+    if lines and layout:
+        lines.append("statistics: " + ("policy_preprocessor / postprocessor files" if layout == "processor"
+                                       else "buffers in model.safetensors" if layout == "buffers" else str(layout)))
+    return "\n".join(lines)
+
+
+def _span(values) -> str:
+    """A vector in a few characters: one value, or its min..max."""
+    if not isinstance(values, (list, tuple)) or not values:
+        return str(values)
+    low, high = min(values), max(values)
+    return f"{low:.3g}" if len(values) == 1 or low == high else f"{low:.3g}..{high:.3g}"
 
 
 def elide_middle(text: str, limit: int = 38) -> str:
@@ -78,7 +166,8 @@ class PolicySlot(QtWidgets.QGroupBox):
         self.setAcceptDrops(True)
         self.open_button = QtWidgets.QToolButton(text="Open…")
         self.open_button.setPopupMode(QtWidgets.QToolButton.ToolButtonPopupMode.MenuButtonPopup)
-        self.open_button.setToolTip("Open a checkpoint folder (or drop one here)")
+        self.open_button.setToolTip("Open a policy: planscope or LeRobot folder, diffusion_policy .ckpt "
+                                    "(or drop one here)")
         self.open_button.clicked.connect(self.browse)
         self.menu = QtWidgets.QMenu(self)
         self.menu.aboutToShow.connect(self._fill_menu)
@@ -110,7 +199,7 @@ class PolicySlot(QtWidgets.QGroupBox):
         self.clear_button.setEnabled(policy is not None)
         self.status.setText("")
         if policy is None:
-            self.name.setText("<i>none — File ▸ Open Policy, or drop a checkpoint folder here</i>"
+            self.name.setText("<i>none — File ▸ Open Policy, or drop a checkpoint folder or .ckpt here</i>"
                               if self.slot == "policy" else "<i>none — e.g. a regression policy</i>")
             return
         self.name.setText(f"<b>{policy.name}</b>")
@@ -131,8 +220,15 @@ class PolicySlot(QtWidgets.QGroupBox):
 
     # ---- opening -----------------------------------------------------------------------------
     def browse(self) -> None:
+        """A .ckpt file, or the config.json of a LeRobot / planscope folder (one dialog)."""
+        recent = [r for r in recent_policies() if ":" not in r or Path(r).exists()]
+        source = choose_policy(self, recent[0] if recent else str(Path.cwd()), f"Open {self.slot} policy")
+        if source:
+            self.openRequested.emit(self.slot, source)
+
+    def browse_folder(self) -> None:
         start = recent_policies()[0] if recent_policies() else str(Path.cwd())
-        folder = QtWidgets.QFileDialog.getExistingDirectory(self, f"Open {self.slot} checkpoint", start)
+        folder = QtWidgets.QFileDialog.getExistingDirectory(self, f"Open {self.slot} checkpoint folder", start)
         if folder:
             self.openRequested.emit(self.slot, folder)
 
@@ -144,7 +240,8 @@ class PolicySlot(QtWidgets.QGroupBox):
 
     def _fill_menu(self) -> None:
         self.menu.clear()
-        self.menu.addAction("Checkpoint folder…", self.browse)
+        self.menu.addAction("Policy file (.ckpt, or a folder's config.json)…", self.browse)
+        self.menu.addAction("Checkpoint folder (planscope, LeRobot pretrained_model)…", self.browse_folder)
         self.menu.addAction("Plugin (module:attr)…", self.ask_plugin)
         recent = recent_policies()
         if recent:
@@ -164,12 +261,13 @@ class PolicySlot(QtWidgets.QGroupBox):
 
     @staticmethod
     def _dropped_folder(mime: QtCore.QMimeData) -> str | None:
+        """A dropped policy: a folder, a file inside one (its folder), or a .ckpt file."""
         for url in mime.urls():
             path = Path(url.toLocalFile())
-            if path.is_dir():
+            if path.is_dir() or (path.suffix == ".ckpt" and path.is_file()):
                 return str(path)
-            if path.name in ("config.json", "model.safetensors"):
-                return str(path.parent)
+            if path.name in ("config.json", "model.safetensors", "normalizer.json"):
+                return policy_source(str(path))
         return None
 
 

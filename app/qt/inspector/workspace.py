@@ -35,8 +35,15 @@ DEFAULT_BASELINE = CHECKPOINTS / "mug_grasp_regression"
 
 
 def is_checkpoint(path: str) -> bool:
-    """True for a planscope checkpoint folder (or a file inside one)."""
+    """True for a policy the inspector opens: a planscope checkpoint folder (or a file inside
+    one), a LeRobot pretrained_model folder (or the checkpoint folder holding one), a
+    diffusion_policy `.ckpt` file."""
     p = Path(path)
+    if p.suffix == ".ckpt" and p.is_file():
+        return True
+    from planners.lerobot.config import is_lerobot_folder   # torch-free: reads one JSON file
+    if is_lerobot_folder(p if p.is_dir() else p.parent):
+        return True
     folder = p if p.is_dir() else p.parent
     config = folder / "config.json"
     if not config.is_file():
@@ -240,6 +247,18 @@ def prepare_snapshot(window: Any, args: Any) -> None:
     frame_scene_view(window)
     ws.docks["inspector_chain"].raise_()
     fit_docks(window, ws.docks)
+    if getattr(ws.state.policy.spec, "library", "") not in ("", "planscope"):
+        show_policy_facts(window, ws)
+
+
+def show_policy_facts(window: Any, ws: "InspectorWorkspace") -> None:
+    """A policy from another library: a wider left dock scrolled to the Policy panel, so the
+    snapshot shows what its files say (library, features, horizons, scheduler, normalisation)."""
+    window.resizeDocks([ws.docks["inspector_policy"]], [min(480, window.width() // 3)], Qt.Orientation.Horizontal)
+    QtWidgets.QApplication.processEvents()
+    scroll = ws.docks["inspector_policy"].widget()
+    if isinstance(scroll, QtWidgets.QScrollArea):
+        scroll.verticalScrollBar().setValue(ws.policy_panel.y())
 
 
 def fit_docks(window: Any, docks: dict[str, QtWidgets.QDockWidget], chain_share: float = 0.36) -> None:

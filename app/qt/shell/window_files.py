@@ -17,6 +17,25 @@ from recordings.errors import UserFacingError
 MAX_RECENT = 10
 
 
+POLICY_FILE_FILTER = ("Policies: a diffusion_policy .ckpt, or the config.json of a LeRobot pretrained_model/ "
+                      "or planscope checkpoint folder (*.ckpt config.json);;All files (*)")
+
+
+def policy_source(path: str) -> str:
+    """A chosen file -> what load_planner opens: a folder's config.json / model.safetensors /
+    normalizer.json stands for its folder; a .ckpt (or a folder) stays as it is."""
+    if os.path.basename(path) in ("config.json", "model.safetensors", "normalizer.json"):
+        return os.path.dirname(path)
+    return path
+
+
+def choose_policy(parent: QtWidgets.QWidget | None, start: str = "", title: str = "Open policy") -> str:
+    """One file dialog for every policy kind: pick a .ckpt file, or the config.json inside a
+    LeRobot pretrained_model/ or planscope checkpoint folder (returned as the folder). '' = cancelled."""
+    path, _ = QtWidgets.QFileDialog.getOpenFileName(parent, title, start, POLICY_FILE_FILTER)
+    return policy_source(path) if path else ""
+
+
 class FileOpeningMixin:
     """register_drop_handler / register_policy_handler / open_paths / open_policy / recent files."""
 
@@ -71,7 +90,7 @@ class FileOpeningMixin:
         self.run_guarded("Cannot open policy", self._policy_handler, spec)
 
     def _open_policy_dialog(self) -> None:
-        path = QtWidgets.QFileDialog.getExistingDirectory(self, "Open policy checkpoint folder")
+        path = choose_policy(self)
         if path:
             self.open_policy(path)
 
