@@ -1,6 +1,6 @@
 """`make test-stress`: the GUI tests with the process slowed, under a CPU hog, RUNS times.
 
-    python -m tests.stress [--runs 3] [--hogs N] [pytest args ...]
+    python -m tests.stress [--runs 3] [--hogs N] [pytest args ...]   (test paths: default tests/app/qt)
 
 Starts N busy-loop processes (default: one per usable core) so every core is loaded, runs
 `pytest tests/app/qt -p tests.stress_plugin` (Qt timer and paint events delivered 0-8 ms late)
@@ -29,8 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for run in range(1, args.runs + 1):
             start = time.monotonic()
+            paths = [] if any(a.startswith("tests") for a in pytest_args) else ["tests/app/qt"]
             code = subprocess.call([sys.executable, "-m", "pytest", "-q", "-p", "tests.stress_plugin",
-                                    "tests/app/qt", *pytest_args])
+                                    *paths, *pytest_args])
             times.append(time.monotonic() - start)
             print(f"test-stress run {run}/{args.runs}: exit {code} in {times[-1]:.0f} s "
                   f"({args.hogs} CPU hogs)", flush=True)
