@@ -31,12 +31,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="scene reset seed")
     p.add_argument("--asset-root", default=None,
                    help="folder holding the scene's URDF assets (default: pybullet_data)")
-    p.add_argument("--policy", action="append", default=[], help="policy to load (DIR|module:attr)")
+    p.add_argument("--policy", action="append", default=[],
+                   help="policy to load: a planscope or LeRobot pretrained_model folder, a diffusion_policy .ckpt, or module:attr")
     p.add_argument("--recording", action="append", default=[], help="recording (.h5) to open")
     p.add_argument("--scan", default=None, metavar="SCAN.h5",
                    help="scan file to open (with --view scan)")
     p.add_argument("--data", default=None, metavar="DS",
                    help="data set folder to browse (with --view review); with --policy, inspected at --episode/--frame")
+    p.add_argument("--rollout", type=int, default=None, metavar="N",
+                   help="with --view review --recording F: show rollout id N (default: the "
+                        "hardest failure)")
+    p.add_argument("--step", type=int, default=None, metavar="K",
+                   help="with --rollout: the control step to show (default: where it failed)")
     p.add_argument("--episode", type=int, default=0, metavar="E", help="with --data: the episode (default 0)")
     p.add_argument("--frame", type=int, default=0, metavar="F", help="with --data: the frame (default 0)")
     p.set_defaults(func=run)
@@ -70,6 +76,10 @@ def run(args: argparse.Namespace) -> int:
     out = check_out(args.out, suffixes=(".png",), force=args.force)
     for path in args.recording + ([args.data] if args.data else []):
         _check_recording_path(path)
+    if (args.rollout is not None or args.step is not None) and not args.recording:
+        raise UserFacingError("--rollout/--step need --recording FILE.h5 (and --view review)")
+    if args.rollout is not None and args.view == "scene":
+        args.view = "review"
     if args.data and args.view == "scene":
         args.view = "review"           # a data set is browsed in the review workspace
     # a snapshot must not depend on (or change) the user's saved layout

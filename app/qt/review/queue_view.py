@@ -106,7 +106,8 @@ class QueuePanel(QtWidgets.QWidget):
         self.list.blockSignals(False)
         if self.list.count():
             # all 20 rows visible, never a scrolled 2.5-row strip
-            rows = self.list.sizeHintForRow(0) * QUEUE_SIZE + 2 * self.list.frameWidth() + 6
+            shown = min(self.list.count(), QUEUE_SIZE)
+            rows = self.list.sizeHintForRow(0) * shown + 2 * self.list.frameWidth() + 6
             self.list.setMinimumHeight(rows)
 
     def edit_weights(self) -> None:
@@ -147,7 +148,7 @@ class TagsPanel(QtWidgets.QWidget):
         self.custom.returnPressed.connect(self.tag_custom)
         self.tag_list = QtWidgets.QListWidget()
         self.tag_list.setObjectName("tag_list")
-        self.tag_list.setMinimumHeight(48)
+        self.tag_list.setMinimumHeight(64)   # three tags always visible
         self.tag_list.setToolTip("Select a tag, then E (or double-click) to write its note; "
                                  "Delete removes it; Ctrl+Z undoes; right-click for a menu")
         self.tag_list.itemDoubleClicked.connect(lambda _item: self.focus_note())

@@ -16,7 +16,7 @@ from typing import Any
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from app.core.review.state import ReviewSession
+from app.core.review.state import ReviewSession, RolloutKey
 from app.qt.review.compare_view import CompareView, on_screen
 from app.qt.review.replan_view import ModePalette, ReplanPanel
 from app.qt.review.replay import SceneReplay
@@ -381,10 +381,25 @@ def prepare_snapshot(window, args) -> None:
     s = ws.session
     if not s.recordings:
         return
-    if s.queue:
+    rollout, step = getattr(args, "rollout", None), getattr(args, "step", None)
+    if rollout is not None:
+        rec = s.recordings[0]
+        row = rec.row_of(int(rollout))
+        if row is None:
+            from recordings.errors import UserFacingError
+            raise UserFacingError(f"--rollout {rollout}: {rec.path} has no rollout {rollout} "
+                                  f"(ids 0..{len(rec) - 1})")
+        s.select(RolloutKey(0, row))
+    elif s.queue:
         s.select(s.queue[0])
     data = s.rollout
-    if data is not None:
+    if data is not None and step is not None:
+        if not 0 <= step < max(data.num_steps, 1):
+            from recordings.errors import UserFacingError
+            raise UserFacingError(f"--step {step}: rollout {data.rollout_id} has "
+                                  f"{data.num_steps} steps (0..{data.num_steps - 1})")
+        s.set_step(step)
+    elif data is not None:
         target = data.failure_step if not data.success else data.num_steps // 2
         before = data.replan_steps[data.replan_steps <= target]
         s.set_step(int(before[-1]) if before.size else target)

@@ -133,3 +133,23 @@ def test_a_rollout_that_cannot_replay_keeps_a_banner_and_resets_the_scene(qtbot,
     s.select(RolloutKey(0, good_row))
     ws.draw_now()
     assert not banner.isVisible() and ws.replay.problem == ""
+
+
+def test_snapshot_renders_a_chosen_rollout_and_step(every_kind, tmp_path, capsys):
+    """`planscope snapshot --view review --recording F --rollout N --step K`; bad N or K: one
+    line naming the file or the range."""
+    from PySide6 import QtGui
+
+    from app.cli import main
+    out = tmp_path / "review.png"
+    assert main(["snapshot", "--view", "review", "--recording", every_kind, "--rollout", "1",
+                 "--step", "9", "--size", "1280x800", "--out", str(out)]) == 0
+    image = QtGui.QImage(str(out))
+    assert image.width() == 1280 and image.height() >= 800
+    assert main(["snapshot", "--view", "review", "--recording", every_kind, "--rollout", "99",
+                 "--out", str(tmp_path / "x.png")]) == 2
+    assert "has no rollout 99" in capsys.readouterr().err
+    assert main(["snapshot", "--view", "review", "--recording", every_kind, "--rollout", "1",
+                 "--step", "500", "--out", str(tmp_path / "y.png")]) == 2
+    assert "--step 500" in capsys.readouterr().err
+    assert main(["snapshot", "--rollout", "1", "--out", str(tmp_path / "z.png")]) == 2
