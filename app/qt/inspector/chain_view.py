@@ -67,6 +67,8 @@ class ChainView(QtWidgets.QWidget):
         self.slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
         self.slider.setToolTip("Chain step: left = pure noise (t = T), right = final plans (←/→)")
         self.slider.valueChanged.connect(self.state.set_step)
+        from app.qt.shell.focus import jump_to_click
+        jump_to_click(self.slider)     # a click on the groove goes to that chain step
         self.step_label = QtWidgets.QLabel("no plans")
         self.step_label.setMinimumWidth(190)
         self.speed = QtWidgets.QComboBox()

@@ -106,3 +106,34 @@ def install(app: QtWidgets.QApplication | None = None) -> FocusModel:
         app.installEventFilter(model)
         app._planscope_focus_model = model
     return model
+
+
+class _JumpToClick(QtCore.QObject):
+    """A click on a slider's groove moves the value to the click (Qt's default pages by 10)."""
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802  Qt API
+        if event.type() != QEvent.MouseButtonPress or event.button() != Qt.LeftButton:
+            return False
+        slider: QtWidgets.QSlider = obj
+        handle = slider.style().pixelMetric(QtWidgets.QStyle.PM_SliderLength, None, slider)
+        horizontal = slider.orientation() == Qt.Horizontal
+        pos = event.position()
+        along = (pos.x() if horizontal else pos.y()) - handle / 2
+        span = (slider.width() if horizontal else slider.height()) - handle
+        if span <= 0:
+            return False
+        value = QtWidgets.QStyle.sliderValueFromPosition(
+            slider.minimum(), slider.maximum(), int(round(along)), span,
+            slider.invertedAppearance() if horizontal else not slider.invertedAppearance())
+        if abs(value - slider.value()) * span > (slider.maximum() - slider.minimum() or 1) * handle / 2:
+            slider.setValue(value)    # away from the handle: jump; on it: drag as usual
+            slider.setSliderDown(False)
+            return True
+        return False
+
+
+def jump_to_click(slider: QtWidgets.QAbstractSlider) -> None:
+    """Make a click on `slider`'s groove set the value under the mouse."""
+    filt = _JumpToClick(slider)
+    slider.installEventFilter(filt)
+    slider._jump_to_click = filt

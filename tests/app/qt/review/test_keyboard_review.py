@@ -319,3 +319,18 @@ def test_twenty_hardest_with_the_keyboard_only(qtbot, fifty_seeds):
     got = [(s.tags(q)[0].label, s.tags(q)[0].note) for q in s.queue]
     assert got == [(TAXONOMY[k % 8], f"rollout {k + 1} note") for k in range(20)]
     assert "20 / 20 reviewed" in ws.queue.queue.progress.text()
+
+
+def test_slider_click_jumps_to_the_click(qtbot):
+    from app.qt.shell.focus import jump_to_click
+    slider = QtWidgets.QSlider(Qt.Horizontal)
+    slider.setRange(0, 50)
+    slider.resize(500, 24)
+    jump_to_click(slider)
+    qtbot.addWidget(slider)
+    slider.show()
+    qtbot.waitExposed(slider)
+    qtbot.mouseClick(slider, Qt.LeftButton, pos=QtCore.QPoint(375, 12))
+    assert abs(slider.value() - 37) <= 1                  # not a page step of 10
+    qtbot.mouseClick(slider, Qt.LeftButton, pos=QtCore.QPoint(60, 12))
+    assert abs(slider.value() - 5) <= 1
