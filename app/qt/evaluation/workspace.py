@@ -66,8 +66,10 @@ class EvaluationWorkspace(QtCore.QObject):
                                f"rollouts{verdict}")
 
     def choose_file(self) -> None:
+        from app.qt.shell.settings import last_folder, remember_folder
         path, _ = QtWidgets.QFileDialog.getOpenFileName(
-            self.window, "Open evaluation", "", "Evaluation artifacts (*.h5 *.hdf5)")
+            self.window, "Open evaluation", last_folder(), "Evaluation artifacts (*.h5 *.hdf5)")
+        remember_folder(path)
         if path:
             self.window.run_guarded("Cannot open evaluation", self.open, path)
 

@@ -160,8 +160,11 @@ class ExportMenu:
 
     def _ask(self, title: str, suffix: str) -> str:
         name = title.lower().replace(" ", "_").replace("-", "")
+        from app.qt.shell.settings import in_last_folder, remember_folder
         path, _ = QtWidgets.QFileDialog.getSaveFileName(
-            self.ws.window, f"Export {title}", f"{name}.{suffix}", f"{suffix.upper()} (*.{suffix})")
+            self.ws.window, f"Export {title}", in_last_folder(f"{name}.{suffix}"),
+            f"{suffix.upper()} (*.{suffix})")
+        remember_folder(path)
         return path
 
     def png(self, title: str, widget: QtWidgets.QWidget) -> None:

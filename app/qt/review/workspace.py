@@ -177,15 +177,19 @@ class ReviewWorkspace(QtCore.QObject):
 
     # ---- tag files and artifact
     def export_tags(self) -> None:
+        from app.qt.shell.settings import in_last_folder, remember_folder
         path, _ = QtWidgets.QFileDialog.getSaveFileName(
-            self.window, "Export tags", "tags.csv", "CSV (*.csv);;JSON (*.json)")
+            self.window, "Export tags", in_last_folder("tags.csv"), "CSV (*.csv);;JSON (*.json)")
+        remember_folder(path)
         if path:
             self._guard(lambda: self.window.status(
                 f"exported {self.session.export_tags(path)} tags to {path}"))
 
     def import_tags(self) -> None:
+        from app.qt.shell.settings import last_folder, remember_folder
         path, _ = QtWidgets.QFileDialog.getOpenFileName(
-            self.window, "Import tags", "", "Tags (*.csv *.json)")
+            self.window, "Import tags", last_folder(), "Tags (*.csv *.json)")
+        remember_folder(path)
         if path:
             self._guard(lambda: self.window.status(
                 f"imported {self.session.import_tags(path)} tags from {path}"))

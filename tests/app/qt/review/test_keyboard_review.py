@@ -334,3 +334,28 @@ def test_slider_click_jumps_to_the_click(qtbot):
     assert abs(slider.value() - 37) <= 1                  # not a page step of 10
     qtbot.mouseClick(slider, Qt.LeftButton, pos=QtCore.QPoint(60, 12))
     assert abs(slider.value() - 5) <= 1
+
+
+def test_file_dialogs_remember_the_last_folder(qtbot, fifty_seeds, tmp_path, monkeypatch):
+    window, ws = make_window(qtbot)
+    window.open_paths([str(fifty_seeds)])
+    ws.session.add_tag("timing")
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    asked = []
+
+    def save(_parent, _title, start, _filter):
+        asked.append(start)
+        return str(folder / "mine.csv"), ""
+
+    def open_(_parent, _title, start, _filter):
+        asked.append(start)
+        return str(folder / "mine.csv"), ""
+
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getSaveFileName", save)
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getOpenFileName", open_)
+    ws.export_tags()
+    assert (folder / "mine.csv").exists()
+    ws.export_tags()                                     # the second dialog starts there
+    ws.import_tags()
+    assert Path(asked[1]).parent == folder and Path(asked[2]) == folder
