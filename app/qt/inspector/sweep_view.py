@@ -89,14 +89,15 @@ class SweepView(QtWidgets.QWidget):
             return
         if self._job is not None:
             return
-        planner, shares = state.policy.planner, state.policy.data_shares
+        policy = state.policy
+        planner, shares = policy.planner, policy.data_shares
         settings, n = state.settings, int(self.num.value())
         solvers = [s for s in ("ddpm", "ddim", "dpmpp")] if state.policy.spec.kind == "diffusion" \
             else [settings.solver]
 
         def job(handle, scene):
-            from planners.protocol import observation_from_frames
-            obs = observation_from_frames(planner.spec, [scene.observe()])
+            from app.qt.inspector.controller import policy_observation   # the scene-feature mapping
+            obs = policy_observation(policy, {k: v for k, v in scene.observe().items() if k != "image"}, scene)
             return run_sweep(planner, scene, obs, num_samples=n, seed=settings.seed,
                              temperature=settings.temperature, solvers=solvers, data_shares=shares,
                              progress=lambda done, total, r: handle.progress((done, total, r)),
