@@ -1,11 +1,14 @@
 """Policy dock: the loaded policy and an optional baseline, with what each was trained for.
 
-Two slots ("policy", "baseline"). Each shows name, kind, scene, observation/action sizes, plan
-horizon, solver defaults, parameter count, the data's mode shares and where it came from. A slot
-is filled through its Open menu (a diffusion_policy .ckpt, a planscope or LeRobot folder,
-module:attr, recent), by dropping one on it, or by the controller (File ▸ Open Policy, `--policy`). The panel only asks
-(`openRequested(slot, source)`); the controller loads off the GUI thread and refuses a policy
-made for another scene with a dialog.
+Two slots ("policy", "baseline"). Each shows what the files say (`spec_rows`): the source library
+and version (LeRobot's file layout, diffusion_policy's policy class), kind and scene, features with
+kinds and shapes, which scene keys feed them, the action, To / H / Ta, the scheduler (type, train
+timesteps, betas, prediction type, clip) and default solver, parameter count, the normalisation per
+feature, the precision the sampler chose, the data's mode shares and where it came from. A slot is
+filled through its Open menu (a diffusion_policy .ckpt, a planscope or LeRobot folder, module:attr,
+recent), by dropping one on it, or by the controller (File ▸ Open Policy, `--policy`). The panel
+only asks (`openRequested(slot, source)`); the controller loads off the GUI thread and refuses a
+policy the scene cannot feed with one dialog naming both sides.
 """
 from __future__ import annotations
 
