@@ -69,7 +69,9 @@ class PlannerSpec:
     was trained for ("" = any). action_dim D, horizon H (waypoints per plan).
     features: the observation features (Feature) it needs, in order; n_obs_steps: To, the history
     length of every feature; n_action_steps: Ta, the steps a rollout executes before replanning
-    (0 = the runner's default). obs_dim: the flat size of the state + environment features of one
+    (0 = the runner's default); action_start: the plan index of the first executed action
+    (diffusion_policy's and LeRobot's `To - 1`: a plan covers the observed steps too, and a rollout
+    runs plans[action_start : action_start + Ta]). obs_dim: the flat size of the state + environment features of one
     frame (derived from features when 0). obs_keys: (name, size) pairs of the older form's flat
     vector (derived from features for planscope's own policies). obs_format: "dict" (this
     protocol) or "flat" (the older form); "" = "dict" when features are given, else "flat".
@@ -95,6 +97,7 @@ class PlannerSpec:
     n_action_steps: int = 0
     obs_format: str = ""
     library: str = ""
+    action_start: int = 0
 
     def __post_init__(self) -> None:
         # Lists from JSON or a user's code become tuples; nothing here raises (check_spec does).
@@ -151,11 +154,15 @@ def check_spec(spec: Any, source: str) -> PlannerSpec:
     if spec.obs_format not in OBS_FORMATS:
         raise bad("obs_format", "'dict' or 'flat'", spec.obs_format)
     for name, low in (("action_dim", 1), ("horizon", 1), ("n_obs_steps", 1), ("obs_dim", 0),
-                      ("default_steps", 0), ("control_steps", 0), ("num_parameters", 0), ("n_action_steps", 0)):
+                      ("default_steps", 0), ("control_steps", 0), ("num_parameters", 0), ("n_action_steps", 0),
+                      ("action_start", 0)):
         if not _is_int(getattr(spec, name), low):
             raise bad(name, f"an integer >= {low}", getattr(spec, name))
     if spec.n_action_steps > spec.horizon:
         raise bad("n_action_steps", f"at most horizon={spec.horizon}", spec.n_action_steps)
+    if spec.action_start + max(spec.n_action_steps, 1) > spec.horizon:
+        raise bad("action_start", f"such that action_start + n_action_steps <= horizon={spec.horizon} "
+                  f"(n_action_steps={spec.n_action_steps})", spec.action_start)
     if not isinstance(spec.extra, dict):
         raise bad("extra", "a dict", spec.extra)
     if not isinstance(spec.features, tuple):
@@ -178,6 +185,15 @@ def check_spec(spec: Any, source: str) -> PlannerSpec:
     if keys and sum(k[1] for k in keys) != spec.obs_dim:
         raise bad("obs_keys", f"sizes summing to obs_dim={spec.obs_dim}", keys)
     return spec
+
+
+def executed_window(spec: PlannerSpec, default_steps: int) -> tuple[int, int]:
+    """(start, Ta): a rollout executes plans[:, start : start + Ta] before it replans. start is
+    spec.action_start; Ta is spec.n_action_steps, or `default_steps` (the runner's) when the spec
+    says 0, cut to what the horizon holds after start."""
+    start = int(getattr(spec, "action_start", 0) or 0)
+    ta = int(getattr(spec, "n_action_steps", 0) or default_steps)
+    return start, max(0, min(ta, int(spec.horizon) - start))
 
 
 def _check_feature(feature: Any, bad) -> None:
@@ -243,4 +259,4 @@ def __getattr__(name: str):
 
 
 __all__ = ["SOLVERS", "FEATURE_KINDS", "PLANNER_KINDS", "Feature", "PlannerSpec", "Planner", "PlannerError",
-           "StepCallback", "CancelCheck", "check_spec", "check_compatible", "state_features", *_BOUNDARY]
+           "StepCallback", "CancelCheck", "check_spec", "check_compatible", "state_features", "executed_window", *_BOUNDARY]

@@ -2,8 +2,13 @@
 (app/core/scan/work.py) and the dataset-conditioned inspector (app/core/inspector/dataset_source.py).
 
     obs = frame_observation(ds, spec, episode, t)       {feature: [To, *shape]} under the policy's names
-    demo, mask = demonstrated_chunk(ds, episode, t, H)  [H, D] actions t..t+H-1, mask [H] (step exists)
-    local = LocalData(ds, spec_or_keys, horizon)        nearest recorded frames + their chunks
+    demo, mask = demonstrated_chunk(ds, episode, t, H, start)  [H, D] actions t-start..t-start+H-1,
+                                                        mask [H] (step exists)
+    local = LocalData(ds, spec_or_keys, horizon, start) nearest recorded frames + their chunks
+
+start is the planner's PlannerSpec.action_start (To - 1 for LeRobot and diffusion_policy): their
+plans cover the observed steps too, so plans[start] lines up with the action recorded at frame t
+(what will run), plans[0] with frame t - start; a chunk starting at t would be off by `start`.
 
 Feature-name mapping: a policy feature is found in the data as a feature of the same name, or (its
 flat values) as a run of named dimensions "<name>.<i>" inside another feature (planscope's LeRobot
@@ -59,14 +64,15 @@ def frame_observation(ds: Dataset, spec: Any, episode: int, t: int) -> dict[str,
     return {f.name: obs[f.name] for f in spec.features}
 
 
-def demonstrated_chunk(ds: Dataset, episode: int, t: int, horizon: int
+def demonstrated_chunk(ds: Dataset, episode: int, t: int, horizon: int, start: int = 0
                        ) -> tuple[np.ndarray, np.ndarray]:
-    """(the next `horizon` actions of the episode from frame t [H, D] float32, mask [H] True where
-    the step exists in the episode; past the end the last action is repeated, as LeRobot pads)."""
+    """(the `horizon` actions of the episode from frame t - start [H, D] float32, aligned with a
+    plan whose executed part begins at index `start`; mask [H] True where the step exists in the
+    episode; outside it the edge action is repeated, as LeRobot pads)."""
     key = ds.action_key
     if key is None:
         raise DatasetError(f"{ds.path}: the data set has no action feature")
-    w = ds.window(episode, t, {key: range(horizon)})
+    w = ds.window(episode, t, {key: range(-start, horizon - start)})
     return (np.asarray(w[key], np.float32).reshape(horizon, -1),
             ~np.asarray(w[f"{key}_is_pad"], bool))
 
@@ -77,10 +83,11 @@ class LocalData:
 
     states: the non-image features the policy reads (their current frame; a spec's (name, size)
     pairs are found through Dataset.resolve, plain names as features), each dimension mapped from
-    its data range to [-1, 1]; actions: every frame's action [M, D]."""
+    its data range to [-1, 1]; actions: every frame's action [M, D]; start: the planner's
+    action_start (a chunk at frame t holds actions t-start .. t-start+H-1, held at the edges)."""
 
     def __init__(self, ds: Dataset, keys: Sequence[str] | Sequence[tuple[str, int]],
-                 horizon: int) -> None:
+                 horizon: int, start: int = 0) -> None:
         eps = ds.episodes
         self.lengths = np.asarray([e.length for e in eps], dtype=np.int64)
         self.starts = np.concatenate([[0], np.cumsum(self.lengths)[:-1]]).astype(np.int64)
@@ -97,13 +104,16 @@ class LocalData:
         self.states = ((x - (hi + lo) / 2) / half).astype(np.float32)
         self.actions = np.asarray(ds.column(ds.action_key), dtype=np.float32).reshape(m, -1)
         self.horizon = horizon
+        self.start = int(start)
         self.last_rows = np.zeros(0, np.int64)   # rows of the last nearest() answer
 
     def chunks(self, rows: np.ndarray) -> np.ndarray:
-        """[len(rows), H, D] action chunks starting at global rows, held at the episode's end."""
+        """[len(rows), H, D] action chunks at global rows (from row - start), held at the
+        episode's edges."""
         ep = self.episode_of[rows]
         last = self.starts[ep] + self.lengths[ep] - 1
-        idx = np.minimum(rows[:, None] + np.arange(self.horizon)[None], last[:, None])
+        idx = np.clip(rows[:, None] + np.arange(-self.start, self.horizon - self.start)[None],
+                      self.starts[ep][:, None], last[:, None])
         return self.actions[idx]
 
     def locate(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

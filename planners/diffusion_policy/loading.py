@@ -107,9 +107,9 @@ def make_spec(source: Path, config: DPConfig, module: DPPolicyModule, weights_ke
         default_solver=config.solver, default_steps=config.num_inference_steps,
         control_solver=config.solver, control_steps=config.num_inference_steps,
         num_parameters=num_parameters, features=features, n_obs_steps=config.n_obs_steps,
-        n_action_steps=config.n_action_steps, library="diffusion_policy",
+        n_action_steps=config.n_action_steps, action_start=config.action_start, library="diffusion_policy",
         extra={"checkpoint": str(source.resolve()), "policy_class": config.policy_class,
-               "weights": weights_key, "action_start": config.action_start,
+               "weights": weights_key,
                "scheduler": {"solver": config.solver, **config.scheduler.to_json()},
                "num_inference_steps": config.num_inference_steps, "normalization": normalizer,
                "conditioning": ("tokens" if config.transformer is not None else

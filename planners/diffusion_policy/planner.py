@@ -4,7 +4,7 @@ plan(obs, N, seed=, solver=, steps=, ...) conditions on one observation history,
 action chunks through planners.sampling.sample_chain, keeping the whole chain. With the
 checkpoint's own scheduler and steps (the spec's defaults) and the same initial and step noise, the
 plans equal diffusion_policy's `predict_action(...)["action_pred"]`; the executed chunk (its
-`action`) is plans[:, spec.extra["action_start"] : + n_action_steps].
+`action`) is plans[:, spec.action_start : + n_action_steps].
 
 Observations (history first, To = n_obs_steps):
     low-dim policies   {"obs": [To, obs_dim] float32}                            (raw units)

@@ -105,7 +105,6 @@ def make_spec(config: LeRobotDiffusionConfig, model: LeRobotDiffusion, normaliza
                   "use_film_scale_modulation": config.use_film_scale_modulation,
                   "global_cond_dim": model.diffusion.global_cond_dim},
         "normalization": normalization,
-        "action_start": config.n_obs_steps - 1,
     }
     if config.image_features:
         extra["vision"] = {"backbone": config.vision_backbone, "use_group_norm": config.use_group_norm,
@@ -120,6 +119,7 @@ def make_spec(config: LeRobotDiffusionConfig, model: LeRobotDiffusion, normaliza
                        control_solver=solver, control_steps=config.inference_steps,
                        num_parameters=count_parameters(model), extra=extra, features=features,
                        n_obs_steps=config.n_obs_steps, n_action_steps=config.n_action_steps,
+                       action_start=config.n_obs_steps - 1,   # LeRobot's generate_actions: start = To - 1
                        library=f"lerobot {version}")
 
 

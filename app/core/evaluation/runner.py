@@ -2,7 +2,9 @@
 
     obs = scene.reset(seed)
     every Ta control steps:  batch = run_planner(planner, obs_history, N, seed=...)  # [To, ..] each
-                             chunk = batch.plans[executed_index, :Ta]               # [Ta, D]
+                             chunk = batch.plans[executed_index, start:start + Ta]  # [Ta, D]
+                             (start = spec.action_start, To - 1 for LeRobot and diffusion_policy;
+                              Ta = spec.n_action_steps, or the run's action_steps when it says 0)
                              result = scene.step(chunk)                             # per-step traces
     until the scene says done (success, timeout) or max_steps.
 
@@ -125,6 +127,8 @@ def run_rollout(job: RolloutJob, settings: RolloutSettings) -> Any:
     nonfinite = 0
     clearances: list[float] = []
     done = success = False
+    from planners.protocol import executed_window
+    start, ta = executed_window(planner.spec, settings.action_steps)
     while not done and len(actions) < settings.max_steps:
         step = len(actions)
         t0 = time.perf_counter()
@@ -134,7 +138,7 @@ def run_rollout(job: RolloutJob, settings: RolloutSettings) -> Any:
         latency_ms = (time.perf_counter() - t0) * 1e3
         plans = np.asarray(batch.plans, dtype=np.float32)
         chosen = plans[settings.executed_index]
-        chunk = chosen[:min(settings.action_steps, settings.max_steps - step)]
+        chunk = chosen[start:start + min(ta, settings.max_steps - step)]
         if not np.all(np.isfinite(chunk)):
             # A non-finite plan cannot be executed; hold the last applied action instead so the
             # rollout still records what the planner produced (labelled, never a crash).

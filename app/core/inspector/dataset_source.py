@@ -153,7 +153,8 @@ class DatasetSource:
     def local(self) -> LocalData:
         """The index of every frame's state (built on first use: one pass over the columns)."""
         if self._local is None:
-            self._local = LocalData(self.ds, state_spec(self.planner.spec), self.horizon)
+            self._local = LocalData(self.ds, state_spec(self.planner.spec), self.horizon,
+                                    int(getattr(self.planner.spec, "action_start", 0)))
         return self._local
 
     @property
@@ -183,7 +184,8 @@ class DatasetSource:
     def demo(self, episode: int, frame: int) -> tuple[np.ndarray, np.ndarray]:
         """(demonstrated chunk [H, D], mask [H])."""
         self.check_frame(episode, frame)
-        return demonstrated_chunk(self.ds, episode, frame, self.horizon)
+        return demonstrated_chunk(self.ds, episode, frame, self.horizon,
+                                  int(getattr(self.planner.spec, "action_start", 0)))
 
     def _label_modes(self, local: Any, chunks: np.ndarray, near_eps: np.ndarray
                      ) -> dict[str, str]:

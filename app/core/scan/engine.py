@@ -95,6 +95,10 @@ def validate(config: ScanConfig) -> dict[str, Any]:
                                   f"different shapes ({ctx.horizon}x{ctx.action_dim} vs "
                                   f"{spec.horizon}x{spec.action_dim}); compare policies of one "
                                   f"action space")
+        if int(getattr(spec, "action_start", 0)) != ctx.action_start:
+            raise ScanConfigError(f"policies {config.labels[0]!r} and {label!r} start executing at "
+                                  f"different plan steps ({ctx.action_start} vs {spec.action_start}: "
+                                  f"one demonstrated chunk cannot line up with both)")
     lo, hi = s.episodes[0], s.episodes[1] if s.episodes[1] is not None else len(ds.episodes)
     eps = ds.episodes[lo:hi]
     longest = max((e.length for e in eps), default=0)

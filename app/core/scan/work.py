@@ -57,7 +57,10 @@ class ScanContext:
         self.horizon, self.action_dim = int(spec.horizon), int(spec.action_dim)
         self.keys = list(dict.fromkeys(f.name for p in self.planners for f in p.spec.features))
         self.history = max(int(p.spec.n_obs_steps) for p in self.planners)
-        self.local = LocalData(self.ds, state_spec(spec), self.horizon) \
+        # plans[action_start] is the step that runs at the frame (To - 1 for LeRobot and
+        # diffusion_policy): the demonstrated and neighbour chunks are aligned to it
+        self.action_start = int(getattr(spec, "action_start", 0))
+        self.local = LocalData(self.ds, state_spec(spec), self.horizon, self.action_start) \
             if config.settings.neighbours > 0 else None
         actions = self.local.actions if self.local is not None else \
             np.asarray(self.ds.column(self.ds.action_key), np.float32)
@@ -72,7 +75,7 @@ class ScanContext:
 
     def demo(self, episode: int, frame: int) -> tuple[np.ndarray, np.ndarray]:
         """(demonstrated chunk [H, D], mask [H] True where the step exists in the episode)."""
-        return demonstrated_chunk(self.ds, episode, frame, self.horizon)
+        return demonstrated_chunk(self.ds, episode, frame, self.horizon, self.action_start)
 
     def sample(self, planner, obs, seed: int, noise: np.ndarray):
         from planners.boundary import run_planner

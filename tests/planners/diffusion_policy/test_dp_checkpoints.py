@@ -61,7 +61,7 @@ def _check_against_reference(planner, golden) -> None:
     tolerance = 1e-4 * float(reference.max() - reference.min())
     assert batch.plans.shape == reference.shape
     np.testing.assert_allclose(batch.plans, reference, rtol=0, atol=tolerance)
-    start = spec.extra["action_start"]
+    start = spec.action_start
     executed = batch.plans[:, start:start + spec.n_action_steps]
     np.testing.assert_allclose(executed, golden["action"], rtol=0, atol=tolerance)
     # the chain is kept: x_T first, the plans last, one x0-estimate per step
@@ -98,10 +98,10 @@ def test_spec_reads_horizons_scheduler_and_ema():
     spec = planner.spec
     assert (spec.horizon, spec.n_obs_steps, spec.n_action_steps, spec.action_dim) == (16, 2, 8, 2)
     assert (spec.default_solver, spec.default_steps) == ("ddpm", 100)
-    assert spec.extra["weights"] == "ema_model" and spec.extra["action_start"] == 1
+    assert spec.extra["weights"] == "ema_model" and spec.action_start == 1
     assert spec.extra["scheduler"]["beta_schedule"] == "squaredcos_cap_v2"
     no_ema = load_dp_checkpoint(FIXTURES / "lowdim_steps_only_ddim_noema.ckpt").spec
-    assert no_ema.extra["weights"] == "model" and no_ema.horizon == 8 and no_ema.extra["action_start"] == 0
+    assert no_ema.extra["weights"] == "model" and no_ema.horizon == 8 and no_ema.action_start == 0
     assert (no_ema.default_solver, no_ema.default_steps) == ("ddim", 8)
 
 

@@ -37,7 +37,7 @@ def test_plans_equal_lerobot_action_chunks(name, lerobot_policy_dir):
     assert np.all(scale > 0)
     assert list(batch.timesteps) == meta["timesteps"]
     assert np.max(np.abs(batch.plans - full) / scale) <= TOLERANCE
-    start, ta = planner.spec.extra["action_start"], planner.spec.n_action_steps
+    start, ta = planner.spec.action_start, planner.spec.n_action_steps
     assert (start, ta) == (meta["n_obs_steps"] - 1, meta["n_action_steps"])
     assert np.max(np.abs(batch.plans[:, start:start + ta] - chunk) / scale) <= TOLERANCE
     # the chain is kept: x_T first, the plans last, one x0-estimate per step
