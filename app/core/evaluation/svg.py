@@ -191,3 +191,19 @@ def histograms(series: list[str], samples: list[np.ndarray], *, title: str, xlab
                       + "; solid line median, dashed p90"))
     body.append(f'<line x1="{left}" x2="{left + pw}" y1="{top + ph}" y2="{top + ph}" stroke="#888"/>')
     return _svg(width, height, body, title)
+
+
+# ink of the light (report) charts -> the same roles on a dark background (the app's theme)
+_DARK_INK = {f'"{TEXT}"': '"#d8d8d8"', f'"{GRID}"': '"#3a3f44"', '"#111"': '"#e6e6e6"',
+             '"#888"': '"#9a9a9a"', '"#999"': '"#8a8a8a"', '"#222"': '"#f0f0f0"'}
+
+
+def themed(svg: str, dark: bool) -> str:
+    """The chart's text, grid and axis colours for a dark UI (dark=True); policy and mode
+    colours stay as they are (they were chosen to read on both)."""
+    if not dark:
+        return svg
+    for light, darker in _DARK_INK.items():
+        svg = svg.replace(f"fill={light}", f"fill={darker}").replace(f"stroke={light}",
+                                                                     f"stroke={darker}")
+    return svg

@@ -155,10 +155,15 @@ class _Svg(QtSvgWidgets.QSvgWidget):
 
     def __init__(self, text: str) -> None:
         super().__init__()
-        self.load(QtCore.QByteArray(text.encode("utf-8")))
+        from app.core.evaluation.svg import themed
+        # follow the app's theme: a dark window gets light ink on its own background
+        self.dark = self.palette().color(QtGui.QPalette.Window).lightness() < 128
+        self.text = themed(text, self.dark)
+        self.load(QtCore.QByteArray(self.text.encode("utf-8")))
         self.renderer().setAspectRatioMode(Qt.KeepAspectRatio)
         self.setMinimumSize(320, 140)
-        self.setStyleSheet("background:white")
+        if not self.dark:
+            self.setStyleSheet("background:white")
 
 
 class EvaluationChartsView(QtWidgets.QTabWidget):

@@ -78,3 +78,32 @@ def test_an_eval_file_opened_for_review_is_summarised_too(window, artifact):
     ws = window.features["evaluation"]
     assert ws.summary is not None and ws.summary.num_rollouts == 8
     assert window.workspace == "review"                    # it did not steal the screen
+
+
+def test_charts_follow_a_dark_theme(qapp):
+    """Issue 20: no white chart images in a dark UI; the light report keeps its ink."""
+    import numpy as np
+    from PySide6 import QtGui
+
+    from app.core.evaluation.svg import GRID, TEXT, grouped_bars
+    from app.qt.evaluation.summary_view import _Svg
+    values = np.array([[0.9, 0.5], [0.7, 0.2]])
+    svg = grouped_bars(["nominal", "delay=2"], ["a", "b"], values, values - 0.1, values + 0.1,
+                       title="Success", ylabel="success rate")
+    assert f'fill="{TEXT}"' in svg and f'stroke="{GRID}"' in svg
+    old = qapp.palette()
+    dark = QtGui.QPalette(old)
+    dark.setColor(QtGui.QPalette.Window, QtGui.QColor("#202225"))
+    qapp.setPalette(dark)
+    try:
+        chart = _Svg(svg)
+        assert chart.dark and "white" not in chart.styleSheet()
+        assert f'fill="{TEXT}"' not in chart.text and f'stroke="{GRID}"' not in chart.text
+        assert "#E69F00" in chart.text or "#0072B2" in chart.text   # policy colours kept
+        bright = QtGui.QPalette(old)
+        bright.setColor(QtGui.QPalette.Window, QtGui.QColor("#f4f4f4"))
+        qapp.setPalette(bright)
+        light = _Svg(svg)
+        assert not light.dark and light.text == svg
+    finally:
+        qapp.setPalette(old)
