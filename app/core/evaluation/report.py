@@ -228,12 +228,42 @@ def _worst_section(s: EvalSummary, k: int = 20) -> str:
             f"</tr>" + "".join(rows) + "</table>")
 
 
+def samplers_used(s: EvalSummary) -> dict[str, str]:
+    """Policy -> "solver, K steps" as recorded with its first replan (the planner call's replay
+    facts), "not recorded" for files written without them."""
+    from recordings.reader import RecordingReader
+    out: dict[str, str] = {}
+    try:
+        with RecordingReader(s.path) as reader:
+            for policy in s.policies:
+                out[policy] = "not recorded"
+                for i in s.rows(policy)[:20]:
+                    replans = reader.rollout(int(i)).replans
+                    facts = replans[0].replay if len(replans) else None
+                    if facts and facts.get("solver"):
+                        steps = int(facts.get("steps") or 0)
+                        out[policy] = facts["solver"] + (f", {steps} steps" if steps else "")
+                        break
+    except Exception:  # noqa: BLE001  the report still renders; the cell says so
+        return {p: out.get(p, "not recorded") for p in s.policies}
+    return out
+
+
 def _config_section(s: EvalSummary) -> str:
     ev = s.config["eval"]
-    policies = "".join(f"<tr><td>{escape(label)}</td><td>{escape(ref)}</td></tr>"
+    used = samplers_used(s)
+    policies = "".join(f"<tr><td>{escape(label)}</td><td>{escape(ref)}</td>"
+                       f"<td>{escape(used.get(label, 'not recorded'))}</td></tr>"
                        for label, ref in zip(ev["policy_labels"], ev["policies"]))
-    settings = ", ".join(f"{k}={v}" for k, v in ev["settings"].items())
-    return (f"<h2>Configuration</h2><table><tr><th>policy</th><th>source</th></tr>{policies}"
+    # solver "" / steps 0 mean "each planner's own control sampler": say so, not "solver="
+    shown = dict(ev["settings"])
+    if not shown.get("solver"):
+        shown["solver"] = "each policy's control sampler"
+    if not shown.get("steps"):
+        shown["steps"] = "its default"
+    settings = ", ".join(f"{k}={v}" for k, v in shown.items())
+    return (f"<h2>Configuration</h2><table><tr><th>policy</th><th>source</th>"
+            f"<th>sampler used</th></tr>{policies}"
             f"</table><p class=meta>Perturbation grid: {escape(', '.join(s.perturbations))}. "
             f"Settings: {escape(settings)}. Backend: {escape(str(s.config.get('backend', '')))}."
             f"</p>")
