@@ -9,7 +9,11 @@
       replans/ step [R] i64, samples [R,N,H,D] f32, executed_index [R] i64, mode_labels [R,N] str,
                feasible [R,N] bool, latency_ms [R] f64, executed_chunk [R,K,D] f32,
                chain [C,Sd+1,N,H,D] f32 + chain_row [R] i32 (row in chain, -1 = not kept),
-               x0_estimates [C',Sd,N,H,D] f32 + x0_row [R] i32
+               x0_estimates [C',Sd,N,H,D] f32 + x0_row [R] i32,
+               initial_noise [C'',N,H,D] f32 + initial_noise_row [R] i32,
+               step_noise [C''',Kn,N,H,D] f32 + step_noise_row [R] i32,
+               replay [R] str (JSON seed/solver/steps/temperature, "" = none)
+               (the last three pairs are optional: files written before them have none)
 Datasets are contiguous and uncompressed: a one-step read is one small hyperslab read, and the
 writer streams at close to disk speed.
 """
@@ -93,7 +97,8 @@ def _write_replans(group: h5py.Group, replans: list[ReplanRecord], d: int) -> No
                          data=np.asarray([x.latency_ms for x in replans], dtype=np.float64))
     chunks = np.stack([x.executed_chunk for x in replans]) if r else np.zeros((0, k, d), np.float32)
     group.create_dataset("executed_chunk", data=chunks)
-    for name, row_name in (("chain", "chain_row"), ("x0_estimates", "x0_row")):
+    for name, row_name in (("chain", "chain_row"), ("x0_estimates", "x0_row"),
+                           ("initial_noise", "initial_noise_row"), ("step_noise", "step_noise_row")):
         kept = [getattr(x, name) for x in replans if getattr(x, name) is not None]
         rows = np.full(r, -1, dtype=np.int32)
         j = 0
@@ -101,6 +106,9 @@ def _write_replans(group: h5py.Group, replans: list[ReplanRecord], d: int) -> No
             if getattr(x, name) is not None:
                 rows[i] = j
                 j += 1
-        data = np.stack(kept) if kept else np.zeros((0, 0, n, h, d), np.float32)
+        empty = (0, n, h, d) if name == "initial_noise" else (0, 0, n, h, d)
+        data = np.stack(kept) if kept else np.zeros(empty, np.float32)
         group.create_dataset(name, data=data)
         group.create_dataset(row_name, data=rows)
+    group.create_dataset("replay", data=_strings(["" if x.replay is None else json_attr(x.replay)
+                                                  for x in replans], (r,)), dtype=_STR)

@@ -12,6 +12,9 @@ H plan horizon, K executed steps per chunk (Ta or H), Sd solver steps):
     ReplanRecord.executed_chunk [K, D] float32, the chunk sent to the scene
     ReplanRecord.chain      [Sd+1, N, H, D] float32 or None, x_t after each solver step (noise first)
     ReplanRecord.x0_estimates [Sd, N, H, D] float32 or None
+    ReplanRecord.initial_noise [N, H, D] float32 or None, the unit-variance draw x_T was made from
+    ReplanRecord.step_noise [Kn, N, H, D] float32 or None, the draws DDPM added (Kn = 0 for DDIM)
+    ReplanRecord.replay     dict or None: seed, solver, steps, temperature of the planner call
 
 Arrays are converted to the stated dtypes (a copy only when needed); a wrong shape raises
 ValueError naming the field, the expected shape and the shape received.
@@ -67,6 +70,9 @@ class ReplanRecord:
     mode_labels: N strings (e.g. "left", "right", "" when unknown); feasible [N] bool;
     latency_ms: wall time of the planner call, milliseconds; executed_chunk [K,D] float32;
     chain [Sd+1,N,H,D] and x0_estimates [Sd,N,H,D]: optional denoising chain (None = not kept).
+    initial_noise [N,H,D], step_noise [Kn,N,H,D] (normalised, float32: exact replay) and replay
+    (the call's seed, solver, steps, temperature): what `planner.plan(obs, **replay_args())`
+    needs to reproduce the samples (None = not kept; a planner without a chain records none).
     """
     step: int
     samples: np.ndarray
@@ -77,6 +83,9 @@ class ReplanRecord:
     executed_chunk: np.ndarray
     chain: np.ndarray | None = None
     x0_estimates: np.ndarray | None = None
+    initial_noise: np.ndarray | None = None
+    step_noise: np.ndarray | None = None
+    replay: dict | None = None
 
     def __post_init__(self) -> None:
         self.step = int(self.step)
@@ -112,6 +121,31 @@ class ReplanRecord:
                 self.chain.shape[0] != self.x0_estimates.shape[0] + 1:
             raise ValueError(f"chain {self.chain.shape} must have one more step than "
                              f"x0_estimates {self.x0_estimates.shape}")
+        if self.initial_noise is not None:
+            self.initial_noise = _array("initial_noise", self.initial_noise, np.float32, 3)
+            if self.initial_noise.shape != (n, h, d):
+                raise ValueError(f"initial_noise must be [{n},{h},{d}], got {self.initial_noise.shape}")
+        if self.step_noise is not None:
+            self.step_noise = _array("step_noise", self.step_noise, np.float32, 4)
+            if self.step_noise.shape[1:] != (n, h, d):
+                raise ValueError(f"step_noise must be [K,{n},{h},{d}], got {self.step_noise.shape}")
+        if self.replay is not None:
+            missing = {"seed", "solver", "steps", "temperature"} - set(self.replay)
+            if missing:
+                raise ValueError(f"replay must give seed, solver, steps, temperature; missing "
+                                 f"{sorted(missing)}")
+            self.replay = {"seed": int(self.replay["seed"]), "solver": str(self.replay["solver"]),
+                           "steps": int(self.replay["steps"]),
+                           "temperature": float(self.replay["temperature"])}
+
+    def replay_args(self) -> dict | None:
+        """Keyword arguments for `planner.plan(obs, **args)` that reproduce `samples` (as
+        recordings.plan_batch.PlanBatch.replay_args gives them), or None when the replan kept
+        no replay record. Without kept noise the seed alone redraws it (same N)."""
+        if self.replay is None:
+            return None
+        return {"num_samples": self.num_samples, **self.replay,
+                "initial_noise": self.initial_noise, "step_noise": self.step_noise}
 
     @property
     def num_samples(self) -> int:
@@ -130,18 +164,29 @@ class ReplanRecord:
     @classmethod
     def from_plan_batch(cls, step: int, batch: Any, *, executed_index: int,
                         mode_labels: list[str], feasible: np.ndarray, executed_chunk: np.ndarray,
-                        keep_chain: bool = True, latency_ms: float | None = None) -> "ReplanRecord":
+                        keep_chain: bool = True, latency_ms: float | None = None,
+                        keep_initial_noise: bool = True, keep_step_noise: bool = False) -> "ReplanRecord":
         """Build a record from a PlanBatch (recordings.plan_batch): the one way the runner and
         `planscope sample` make one. keep_chain=False drops the denoising chain (it is ~S times
         the size of the samples); an empty chain is dropped too. latency_ms: the caller's own
-        measure of the planner call (default: the batch's wall_ms)."""
+        measure of the planner call (default: the batch's wall_ms). The replay record (seed, solver,
+        steps, temperature) is kept for every batch with a chain; its initial noise [N,H,D] (the
+        size of the samples) with keep_initial_noise, DDPM's step noise [K,N,H,D] (~S times the
+        samples) only with keep_step_noise (docs/recording-format.md, "Replaying a sample")."""
         has_chain = keep_chain and batch.chain.shape[0] > 0
+        diffusion = batch.chain.shape[0] > 0
+        args = batch.replay_args() if diffusion else {}
+        initial = args.get("initial_noise") if keep_initial_noise else None
+        per_step = args.get("step_noise") if keep_step_noise else None
         return cls(step=step, samples=batch.plans, executed_index=executed_index,
                    mode_labels=mode_labels, feasible=feasible,
                    latency_ms=batch.wall_ms if latency_ms is None else latency_ms,
                    executed_chunk=executed_chunk,
                    chain=batch.chain if has_chain else None,
-                   x0_estimates=batch.x0_estimates if has_chain else None)
+                   x0_estimates=batch.x0_estimates if has_chain else None,
+                   initial_noise=initial, step_noise=per_step,
+                   replay={k: args[k] for k in ("seed", "solver", "steps", "temperature")}
+                   if diffusion else None)
 
 
 @dataclass
@@ -220,6 +265,9 @@ class Rollout:
                         if getattr(r, name) is not None}
                 if len(kept) > 1:
                     raise ValueError(f"{name} step counts differ between replans: {sorted(kept)}")
+            kept = {r.step_noise.shape[0] for r in self.replans if r.step_noise is not None}
+            if len(kept) > 1:
+                raise ValueError(f"step_noise step counts differ between replans: {sorted(kept)}")
         metrics = {}
         for key, value in self.metrics.items():
             try:

@@ -279,8 +279,37 @@ class ReplanView:
         return self._row("executed_chunk")
 
     def _optional(self, name: str, row_name: str) -> np.ndarray | None:
+        if row_name not in self._g:      # written before this dataset existed
+            return None
         row = int(self._row(row_name))
         return None if row < 0 else self._guard(name, lambda: self._g[name][row])
+
+    @property
+    def initial_noise(self) -> np.ndarray | None:
+        """[N, H, D] float32 the draw x_T was made from, or None (not kept)."""
+        return self._optional("initial_noise", "initial_noise_row")
+
+    @property
+    def step_noise(self) -> np.ndarray | None:
+        """[Kn, N, H, D] float32 DDPM's per-step draws, or None (not kept)."""
+        return self._optional("step_noise", "step_noise_row")
+
+    @property
+    def replay(self) -> dict | None:
+        """{seed, solver, steps, temperature} of the planner call, or None (not kept)."""
+        if "replay" not in self._g:
+            return None
+        text = self._guard("replays", lambda: self._g["replay"].asstr()[self.index])
+        return json.loads(text) if text else None
+
+    def replay_args(self) -> dict | None:
+        """Keyword arguments for `planner.plan(obs, **args)` that reproduce `samples` (see
+        recordings.rollout.ReplanRecord.replay_args), or None."""
+        replay = self.replay
+        if replay is None:
+            return None
+        return {"num_samples": int(self.samples.shape[0]), **replay,
+                "initial_noise": self.initial_noise, "step_noise": self.step_noise}
 
     @property
     def chain(self) -> np.ndarray | None:

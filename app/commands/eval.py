@@ -31,6 +31,10 @@ def register(subparsers) -> None:
                    help="plans sampled and recorded at each replan (default 16)")
     p.add_argument("--record-chain", action="store_true",
                    help="also record the denoising chain at each replan (~S times larger)")
+    p.add_argument("--record-noise", action="store_true",
+                   help="also record DDPM's per-step noise at each replan, so any subset of the "
+                        "samples replays exactly (~S times the samples; the initial noise and "
+                        "seed are always recorded)")
     p.add_argument("--solver", default="", help="diffusion solver (default: the policy's control sampler, "
                    "e.g. ddpm for the shipped diffusion checkpoint)")
     p.add_argument("--steps", type=int, default=0, help="solver steps (default: the policy's control steps, e.g. 100)")
@@ -80,7 +84,8 @@ def run(args: argparse.Namespace) -> int:
     reference = choose_reference(None, args.data, args.data_shares) if (args.data or args.data_shares) else None
     settings = RolloutSettings(scene=args.scene, scene_options=parse_options(args.option),
                                record_samples=args.record_samples,
-                               record_chain=args.record_chain, solver=args.solver,
+                               record_chain=args.record_chain, record_noise=args.record_noise,
+                               solver=args.solver,
                                steps=args.steps, max_steps=args.max_steps)
     config = EvalConfig(policies=list(args.policy), seeds=parse_seeds(args.seeds),
                         perturbations=[parse_perturbation(t) for t in args.perturb],

@@ -82,11 +82,14 @@ class RolloutSettings:
 
     record_samples: N plans sampled (and recorded) at each replan; the executed chunk is the first
     `action_steps` waypoints of sample `executed_index`. max_steps: control steps before the runner
-    stops a rollout the scene did not end (10 Hz, so 200 = 20 s)."""
+    stops a rollout the scene did not end (10 Hz, so 200 = 20 s). Every replan keeps what replays
+    its samples (seed, solver, steps, temperature, initial noise [N, H, D]); record_noise adds
+    DDPM's step noise [S-1, N, H, D] so any subset of samples replays exactly."""
     scene: str
     scene_options: dict = field(default_factory=dict)
     record_samples: int = 16
     record_chain: bool = False
+    record_noise: bool = False  # DDPM's per-step noise too (~S x the samples); see runner
     solver: str = ""            # "" = the planner's default
     steps: int = 0              # 0 = the planner's default
     temperature: float = 1.0

@@ -148,7 +148,8 @@ def run_rollout(job: RolloutJob, settings: RolloutSettings) -> Any:
         replans.append(ReplanRecord.from_plan_batch(
             step, batch, executed_index=settings.executed_index,
             mode_labels=label_plans(scene, plans), feasible=check_plans(scene, plans).feasible,
-            executed_chunk=chunk, keep_chain=settings.record_chain, latency_ms=latency_ms))
+            executed_chunk=chunk, keep_chain=settings.record_chain, latency_ms=latency_ms,
+            keep_step_noise=settings.record_noise))
         nonfinite += batch.nonfinite_count
         result = scene.step(chunk)
         obs_rows.extend(result.obs_trace)
