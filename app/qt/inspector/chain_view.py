@@ -37,6 +37,33 @@ def legend_html(state: InspectorState) -> str:
     return "&nbsp;&nbsp;&nbsp;".join(parts)
 
 
+def selected_plan_text(state: InspectorState) -> str:
+    """The selected plan in one line: index, final mode, commit step (solver step after which it
+    stays in its mode), feasibility and where it first collides (waypoint index and body)."""
+    index, result = state.selected, state.result
+    if index is None or result is None:
+        return "no plan selected — click a plan"
+    parts = [f"plan #{index}"]
+    summary = result.summary
+    if summary is not None:
+        label = int(summary.labels[index])
+        name = summary.names[label] if 0 <= label < len(summary.names) else "no mode"
+        parts.append(f'mode <span style="color:{mode_hex(label) if label >= 0 else UNLABELLED_HEX}">'
+                     f"<b>{name}</b></span>")
+        if summary.commit_step is not None:
+            commit = int(summary.commit_step[index])
+            parts.append(f"commits at step {commit}" if commit >= 0 else "never commits")
+    feas = result.feasibility
+    if feas is not None:
+        if bool(feas.feasible[index]):
+            parts.append("feasible")
+        else:
+            body = feas.collides_with[index] if index < len(feas.collides_with) else ""
+            hit = f"first collision at waypoint {int(feas.bad_waypoint[index])}" + (f" ({body})" if body else "")
+            parts.append(f'<span style="color:{INFEASIBLE_HEX}">infeasible</span> · {hit}')
+    return " · ".join(parts)
+
+
 class ChainView(QtWidgets.QWidget):
     """Reacts to InspectorState events; writes step / show_x0 / selection back to it."""
 
@@ -83,6 +110,10 @@ class ChainView(QtWidgets.QWidget):
         self.legend.setTextFormat(QtCore.Qt.TextFormat.RichText)
         self.legend.setWordWrap(True)
         self.legend.setToolTip("Plans are coloured by the mode of their FINAL plan at every step")
+        self.selection_label = QtWidgets.QLabel()
+        self.selection_label.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self.selection_label.setToolTip("The selected plan: index, final mode, the solver step after "
+                                        "which it stays in that mode, feasibility, first collision")
         controls = QtWidgets.QHBoxLayout()
         for w in (self.play_button, self.slider, self.step_label, self.speed, self.x0_toggle):
             controls.addWidget(w)
@@ -132,6 +163,7 @@ class ChainView(QtWidgets.QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(controls)
         layout.addWidget(self.legend)
+        layout.addWidget(self.selection_label)
         layout.addWidget(plots, 1)
         self.setMinimumHeight(170)
 
@@ -288,6 +320,7 @@ class ChainView(QtWidgets.QWidget):
         index = state.selected
         summary = state.result.summary if state.result is not None else None
         label = int(summary.labels[index]) if (summary is not None and index is not None) else -1
+        self.selection_label.setText(selected_plan_text(state))
         for proj in (self.top, self.side):
             proj.set_selected(paths[index] if (paths is not None and index is not None) else None, label)
         commit = -1
