@@ -167,12 +167,40 @@ class InspectorController(QtCore.QObject):
             if "torch" in sys.modules:
                 import torch
                 self.cudaAvailable.emit(bool(torch.cuda.is_available()))
-            if self.state.sampling:
-                self._resample_pending = True    # the running sampling lacks this policy
-            elif target == "policy" or self.state.result is not None:
-                self.sample()
+
+            def first_sample() -> None:
+                if self.state.sampling:
+                    self._resample_pending = True    # the running sampling lacks this policy
+                elif target == "policy" or self.state.result is not None:
+                    self.sample()
+            self.warm_policy(policy, then=first_sample)
 
         self._submit(job, done, "Cannot open policy", name="load")
+
+    def warm_policy(self, policy: LoadedPolicy, then: Callable[[], None]) -> None:
+        """Kernel calibration for the inspector's N and the reduced-precision fidelity check
+        (app/core/inspector/warmup.py) on the worker, before `then` (the first sample): the status
+        bar says "Calibrating kernels for this machine…", and the Policy panel's rows (Precision)
+        are drawn again when it is done. A planner without the fast path goes straight to `then`."""
+        from app.core.inspector.warmup import CALIBRATING, needs_warmup, warm_policy
+        if not needs_warmup(policy.planner):
+            then()
+            return
+        n = int(self.state.settings.num_samples)
+        self.state.events.message.emit(CALIBRATING)   # here, not only from the job: progress coalesces
+
+        def job(h: JobHandle) -> str:
+            clock = default_clock()     # injectable (app/core/clock.py): tests install a ManualClock
+            return warm_policy(policy.planner, n, progress=h.progress, clock=clock.now)
+
+        def done(_reason: str) -> None:
+            for slot, held in (("policy", self.state.policy), ("baseline", self.state.baseline)):
+                if held is policy:       # still shown: redraw its rows with the precision found
+                    getattr(self.state.events, slot).emit(policy)
+            then()
+
+        self._submit(job, done, "Kernel calibration failed", on_progress=self.state.events.message.emit,
+                     name="warm")
 
     def _obs_spec(self, scene_name: str | None) -> tuple[tuple[str, int], ...]:
         if scene_name:
