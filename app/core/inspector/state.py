@@ -22,6 +22,7 @@ from recordings.plan_batch import PlanBatch
 
 MAX_SAMPLES = 1024
 PREVIEW_PLANS = 64   # plans drawn per streamed step while sampling (the final batch shows all)
+NO_MODE = -1         # isolation of the plans in no mode (their label in ModeSummary.labels)
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ class InspectorEvents:
     finished (False); progress(k, S): chain step k of S done; partial: a streamed PlanBatch
     arrived; batch: a final batch and its analysis arrived (the policy's or the baseline's, or
     None when cleared: views read state.result / baseline_result); selection, isolation: the
-    highlighted sample index / isolated mode index (or None); step: the chain index shown;
+    highlighted sample index / isolated mode index (NO_MODE: the plans in no mode; or None); step: the chain index shown;
     observation: the scene observation the plans are for; message: a status line."""
     policy: Event[["LoadedPolicy | None"]] = event()
     baseline: Event[["LoadedPolicy | None"]] = event()
@@ -209,8 +210,13 @@ class InspectorState:
             self.events.selection.emit(index)
 
     def isolate(self, mode: int | None) -> None:
+        """Draw only mode `mode`'s plans (NO_MODE: the plans in no mode); None draws all."""
         summary = self.result.summary if self.result is not None else None
-        if mode is not None and (summary is None or not 0 <= mode < summary.num_modes):
+        if mode is not None and summary is None:
+            return
+        if mode == NO_MODE and not (np.asarray(summary.labels) < 0).any():
+            return
+        if mode is not None and mode != NO_MODE and not 0 <= mode < summary.num_modes:
             return
         if mode != self.isolated:
             self.isolated = mode

@@ -16,7 +16,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
 from app.core.analysis import ModeSummary
-from app.core.inspector.state import InspectorState
+from app.core.inspector.state import NO_MODE, InspectorState
 from app.qt.plots.mode_colors import UNLABELLED_HEX, mode_hex
 
 VERDICT_COLOURS = {"multimodal": "#009E73", "unimodal-as-data": "#009E73", "skewed": "#F0E442",
@@ -201,7 +201,12 @@ class ModesView(QtWidgets.QWidget):
         if summary.data_shares is not None:
             parts.append(f"judged against {summary.reference or 'the data'}")
         self.metrics.setText(" · ".join(parts))
-        self._rebuild_buttons([f"{i + 1}  {summary.names[i]} {shares[i]:.0f} %" for i in range(m)])
+        texts = [f"{i + 1}  {summary.names[i]} {shares[i]:.0f} %" for i in range(m)]
+        modes = list(range(m))
+        if none_share > 0:
+            texts.append(f"0  no mode {none_share:.0f} %")
+            modes.append(NO_MODE)
+        self._rebuild_buttons(texts, modes)
 
     def _draw_positions(self, summary: ModeSummary | None) -> None:
         positions = None if summary is None else summary.positions
@@ -251,8 +256,11 @@ class ModesView(QtWidgets.QWidget):
             from app.qt.shell.dialogs import show_error
             show_error(self, "Cannot compare with that data", exc)
 
-    def _rebuild_buttons(self, texts: list[str]) -> None:
-        if len(texts) == len(self.mode_buttons):
+    def _rebuild_buttons(self, texts: list[str], modes: list[int] | None = None) -> None:
+        """One checkable button per mode (mode index, or NO_MODE for the plans in no mode);
+        a checked button is filled with its mode's colour: that mode is isolated."""
+        modes = list(range(len(texts))) if modes is None else modes
+        if modes == getattr(self, "_button_modes", None) and len(texts) == len(self.mode_buttons):
             # same modes: relabel in place (re-creating the row re-lays out the dock, which
             # repaints the whole share plot in the same frame as every other view)
             for button, text in zip(self.mode_buttons, texts):
@@ -266,18 +274,25 @@ class ModesView(QtWidgets.QWidget):
             button.setParent(None)
             button.deleteLater()
         self.mode_buttons = []
-        for i, text in enumerate(texts):
+        self._button_modes = modes
+        for i, text in zip(modes, texts):
             button = QtWidgets.QPushButton(text)
             button.setCheckable(True)
-            button.setToolTip(f"Show only this mode's plans (key {i + 1}; Esc shows all)")
-            button.setStyleSheet(f"QPushButton {{ border-left: 6px solid {mode_hex(i)}; padding: 2px 8px; }}")
+            key = 0 if i == NO_MODE else i + 1
+            button.setToolTip(f"Show only {'the plans in no mode' if i == NO_MODE else 'this mode' + chr(39) + 's plans'}"
+                              f" (key {key}; click again or Esc shows all)")
+            colour = UNLABELLED_HEX if i == NO_MODE else mode_hex(i)
+            # a styled button loses the native pressed look: the checked one is filled instead
+            button.setStyleSheet(f"QPushButton {{ border-left: 6px solid {colour}; padding: 2px 8px; }}"
+                                 f"QPushButton:checked {{ background: {colour}; color: #101215; "
+                                 f"font-weight: bold; border: 2px solid #F2F2F2; border-left: 6px solid {colour}; }}")
             button.clicked.connect(lambda _checked=False, m=i: self.toggle_isolation(m))
             self.buttons_row.addWidget(button)
             self.mode_buttons.append(button)
         self._refresh_buttons()
 
     def _refresh_buttons(self) -> None:
-        for i, button in enumerate(self.mode_buttons):
+        for i, button in zip(getattr(self, "_button_modes", []), self.mode_buttons):
             button.setChecked(self.state.isolated == i)
 
     def toggle_isolation(self, mode: int) -> None:
@@ -294,3 +309,5 @@ class ModesView(QtWidgets.QWidget):
         mode = int(round(x))
         if 0 <= mode < summary.num_modes:
             self.toggle_isolation(mode)
+        elif mode == summary.num_modes and (np.asarray(summary.labels) < 0).any():
+            self.toggle_isolation(NO_MODE)    # the grey "no mode" bar

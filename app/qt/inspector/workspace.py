@@ -5,7 +5,8 @@ sweep (bottom), plan overlays in the central 3-D view, menus and keyboard shortc
     prepare_snapshot(window, args)                 (`planscope snapshot --view inspector ...`)
 
 Keys (active in the Inspector workspace, listed in Help ▸ Keyboard shortcuts): Space play/pause
-the chain, ←/→ step, Ctrl+Enter sample, Esc cancel sampling / clear selection, 1–9 isolate a mode.
+the chain, ←/→ step, Ctrl+Enter sample, Esc cancel sampling / clear selection, 1–9 isolate a mode,
+0 isolate the plans in no mode.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from typing import Any
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from app import CHECKPOINTS
-from app.core.inspector.state import InspectorState
+from app.core.inspector.state import NO_MODE, InspectorState
 from app.qt.inspector.chain_view import ChainView
 from app.qt.inspector.controller import InspectorController
 from app.qt.inspector.export import ExportMenu
@@ -132,6 +133,7 @@ class InspectorWorkspace(QtCore.QObject):
         for i in range(1, 10):
             self._action(f"Isolate mode {i}", lambda _c=False, m=i - 1: self.modes_view.toggle_isolation(m),
                          [str(i)])
+        self._action("Isolate the plans in no mode", lambda: self.modes_view.toggle_isolation(NO_MODE), ["0"])
         self.open_baseline_action = QtGui.QAction("Open &Baseline Policy…", self.window)
         self.open_baseline_action.triggered.connect(self.policy_panel.slots["baseline"].browse)
         menu = self.window.file_menu

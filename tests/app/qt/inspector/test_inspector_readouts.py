@@ -3,6 +3,7 @@ baseline's shares in the Modes chart, exports for slides."""
 from __future__ import annotations
 
 import numpy as np
+from PySide6 import QtCore
 
 from app.core.analysis import Feasibility
 from app.qt.inspector.chain_view import ChainView
@@ -36,3 +37,54 @@ def test_selected_plan_readout_names_index_mode_commit_and_collision(qtbot, stat
     j = (i + 1) % n
     state.select(j)
     assert f"plan #{j}" in view.selection_label.text() and "· feasible" in view.selection_label.text()
+
+
+def _with_unlabelled(state, count: int = 5):  # noqa: F811
+    """The fixture's result with its first `count` plans in no mode (label -1)."""
+    from dataclasses import replace
+    result = state.result
+    labels = np.array(result.summary.labels, copy=True)
+    labels[:count] = -1
+    state.set_result(replace(result, summary=replace(result.summary, labels=labels)))
+    return labels
+
+
+def _mean_rgb(widget) -> np.ndarray:
+    image = widget.grab().toImage()
+    rgb = [image.pixelColor(x, y).getRgb()[:3] for x in range(image.width())
+           for y in range(image.height())]
+    return np.mean(np.asarray(rgb, float), axis=0)
+
+
+def test_isolation_is_shown_on_the_buttons_and_no_mode_can_be_isolated(qtbot, state):  # noqa: F811
+    from app.core.inspector.state import NO_MODE
+    from app.qt.inspector.modes_view import ModesView
+    view = ModesView(state)
+    qtbot.addWidget(view)
+    view.resize(700, 420)
+    view.show()
+    qtbot.waitExposed(view)
+    labels = _with_unlabelled(state)
+    assert len(view.mode_buttons) == state.result.summary.num_modes + 1
+    none_button = view.mode_buttons[-1]
+    assert "no mode" in none_button.text()
+    unchecked = [_mean_rgb(b) for b in view.mode_buttons]
+    qtbot.mouseClick(none_button, QtCore.Qt.MouseButton.LeftButton)
+    assert state.isolated == NO_MODE and none_button.isChecked()
+    assert not any(b.isChecked() for b in view.mode_buttons[:-1])
+    np.testing.assert_array_equal(state.visible_mask(), labels < 0)
+    # the pressed look: the checked button is filled (its pixels change), the others are not
+    assert np.abs(_mean_rgb(none_button) - unchecked[-1]).sum() > 30
+    assert np.abs(_mean_rgb(view.mode_buttons[0]) - unchecked[0]).sum() < 5
+    # isolating mode 1 from the state (key 2) moves the check; clicking it again shows all
+    state.isolate(1)
+    assert view.mode_buttons[1].isChecked() and not none_button.isChecked()
+    qtbot.mouseClick(view.mode_buttons[1], QtCore.Qt.MouseButton.LeftButton)
+    assert state.isolated is None and not any(b.isChecked() for b in view.mode_buttons)
+    # a batch with every plan in a mode refuses NO_MODE and shows no such button
+    from dataclasses import replace
+    labels[labels < 0] = 0
+    state.set_result(replace(state.result, summary=replace(state.result.summary, labels=labels)))
+    state.isolate(NO_MODE)
+    assert state.isolated is None
+    assert len(view.mode_buttons) == state.result.summary.num_modes
