@@ -1,7 +1,8 @@
 """Modes view: which modes the plans fall into, against the demonstration data, with a verdict.
 
 Bars: the policy's share of samples per mode (mode colour) with its 95 % Wilson interval (white
-whiskers) beside the data's share (grey outline): the training data's, or another data set chosen
+whiskers), the baseline's share (magenta, when one was sampled) and the data's share (grey
+outline): the training data's, or another data set chosen
 with "Compare with data…" (a recording's demonstrations or typed shares). Below: the signed
 averaging position of the plans (0 = the data's most common mode, 1 = its second), normalized
 entropy, coverage, what the reading is judged against, the verdict badge (multimodal / skewed /
@@ -17,13 +18,25 @@ from PySide6 import QtCore, QtWidgets
 
 from app.core.analysis import ModeSummary
 from app.core.inspector.state import NO_MODE, InspectorState
-from app.qt.plots.mode_colors import UNLABELLED_HEX, mode_hex
+from app.qt.plots.mode_colors import BASELINE_HEX, UNLABELLED_HEX, mode_hex
 
 VERDICT_COLOURS = {"multimodal": "#009E73", "unimodal-as-data": "#009E73", "skewed": "#F0E442",
                    "collapsed": "#E69F00", "averaging": "#FF3B30", "no-mode": "#FF3B30",
                    "out-of-distribution": "#CC79A7", "": "#5A5F66"}
 POSITION_BINS = np.linspace(-0.25, 1.25, 13)   # signed averaging position histogram (0 = mode A)
 BAR_WIDTH = 0.38
+BAR_WIDTH_3 = 0.27      # three bars per mode (policy, baseline, data) when a baseline was sampled
+
+
+def baseline_shares(summary: ModeSummary, base: ModeSummary | None) -> tuple[np.ndarray, float] | None:
+    """The baseline's share (%) of each of the policy's modes, matched by mode name ([M], 0 for a
+    mode the baseline's analysis does not name), and its share (%) in no mode; None without one."""
+    if base is None or not len(base.labels):
+        return None
+    labels = np.asarray(base.labels)
+    shares = np.array([100 * float(np.mean(labels == base.names.index(name))) if name in base.names else 0.0
+                       for name in summary.names[:summary.num_modes]])
+    return shares, 100 * float(np.mean(labels < 0))
 
 
 def badge_style(verdict: str) -> str:
@@ -86,6 +99,10 @@ class ModesView(QtWidgets.QWidget):
                                          bottom=np.zeros(0), beam=0.12, pen=pg.mkPen("#F2F2F2", width=1.2))
         for item in (self._data_bars, self._bars, self._none_bar, self._whiskers):
             self.plot.addItem(item)
+        self._base_bars = pg.BarGraphItem(x=[], height=[], width=BAR_WIDTH_3,
+                                          brush=pg.mkBrush(BASELINE_HEX), pen=None)
+        self.plot.addItem(self._base_bars)
+        self._legend = legend
         legend.addItem(self._bars, "policy")
         legend.addItem(self._data_bars, "demonstrations")
         self.plot.scene().sigMouseClicked.connect(self._on_click)
@@ -161,7 +178,7 @@ class ModesView(QtWidgets.QWidget):
     def _draw_summary(self, summary: ModeSummary | None) -> None:
         self._draw_positions(summary)
         if summary is None or summary.num_modes == 0:
-            for item in (self._bars, self._data_bars, self._none_bar):
+            for item in (self._bars, self._data_bars, self._none_bar, self._base_bars):
                 item.setOpts(x=[], height=[])
             self._whiskers.setData(x=np.zeros(0), y=np.zeros(0), top=np.zeros(0), bottom=np.zeros(0))
             self.metrics.setText("")
@@ -170,25 +187,35 @@ class ModesView(QtWidgets.QWidget):
         m = summary.num_modes
         x = np.arange(m, dtype=float)
         shares = 100 * np.asarray(summary.shares, dtype=float)
-        self._bars.setOpts(x=x - BAR_WIDTH / 2, height=shares,
+        base = self.state.baseline_result
+        based = baseline_shares(summary, base.summary if base is not None else None)
+        # policy | baseline (magenta) | data, side by side per mode; without a baseline: policy | data
+        w = BAR_WIDTH if based is None else BAR_WIDTH_3
+        left, right = (-w / 2, w / 2) if based is None else (-w, w)
+        self._bars.setOpts(x=x + left, height=shares, width=w,
                            brushes=[mode_hex(i) for i in range(m)], pens=[None] * m)
         if summary.data_shares is not None:
-            self._data_bars.setOpts(x=x + BAR_WIDTH / 2, height=100 * np.asarray(summary.data_shares))
+            self._data_bars.setOpts(x=x + right, height=100 * np.asarray(summary.data_shares), width=w)
         else:
             self._data_bars.setOpts(x=[], height=[])
+        self._show_baseline_legend(based is not None)
         if summary.low is not None and summary.high is not None:
-            self._whiskers.setData(x=x - BAR_WIDTH / 2, y=shares,
+            self._whiskers.setData(x=x + left, y=shares,
                                    top=np.maximum(100 * np.asarray(summary.high) - shares, 0.0),
                                    bottom=np.maximum(shares - 100 * np.asarray(summary.low), 0.0))
         else:
             self._whiskers.setData(x=np.zeros(0), y=np.zeros(0), top=np.zeros(0), bottom=np.zeros(0))
         none_share = 100 * float(np.mean(np.asarray(summary.labels) < 0)) if len(summary.labels) else 0
         ticks = [(i, summary.names[i]) for i in range(m)]
-        if none_share > 0:
-            self._none_bar.setOpts(x=[m - BAR_WIDTH / 2], height=[none_share])
+        base_x, base_h = list(x), list(based[0]) if based is not None else []
+        if none_share > 0 or (based is not None and based[1] > 0):
+            self._none_bar.setOpts(x=[m + left], height=[none_share], width=w)
             ticks.append((m, "no mode"))
+            if based is not None:
+                base_x, base_h = base_x + [float(m)], base_h + [based[1]]
         else:
             self._none_bar.setOpts(x=[], height=[])
+        self._base_bars.setOpts(x=base_x if based is not None else [], height=base_h)
         self.plot.getAxis("bottom").setTicks([ticks])
         self.plot.setXRange(-0.7, len(ticks) - 0.3, padding=0)
         parts = [f"entropy <b>{max(summary.entropy, 0.0):.2f}</b> (H / log M)"]
@@ -207,6 +234,13 @@ class ModesView(QtWidgets.QWidget):
             texts.append(f"0  no mode {none_share:.0f} %")
             modes.append(NO_MODE)
         self._rebuild_buttons(texts, modes)
+
+    def _show_baseline_legend(self, on: bool) -> None:
+        shown = any(getattr(sample, "item", None) is self._base_bars for sample, _label in self._legend.items)
+        if on and not shown:
+            self._legend.addItem(self._base_bars, "baseline")
+        elif shown and not on:
+            self._legend.removeItem(self._base_bars)
 
     def _draw_positions(self, summary: ModeSummary | None) -> None:
         positions = None if summary is None else summary.positions

@@ -3,6 +3,7 @@ baseline's shares in the Modes chart, exports for slides."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from PySide6 import QtCore
 
 from app.core.analysis import Feasibility
@@ -88,3 +89,35 @@ def test_isolation_is_shown_on_the_buttons_and_no_mode_can_be_isolated(qtbot, st
     state.isolate(NO_MODE)
     assert state.isolated is None
     assert len(view.mode_buttons) == state.result.summary.num_modes
+
+
+def test_modes_chart_shows_the_baselines_shares_beside_the_policys(qtbot, state):  # noqa: F811
+    from app.qt.inspector.modes_view import BAR_WIDTH, BAR_WIDTH_3, ModesView
+    from dataclasses import replace
+    view = ModesView(state)
+    qtbot.addWidget(view)
+    summary, base = state.result.summary, state.baseline_result.summary
+    m = summary.num_modes
+    assert m == 2
+    # the fixture's regression baseline averages: every plan in no mode
+    got = dict(zip(np.asarray(view._base_bars.opts["x"], float), view._base_bars.opts["height"]))
+    assert got == pytest.approx({0.0: 0.0, 1.0: 0.0, 2.0: 100.0})
+    # a baseline whose analysis names the modes in the other order: matched by name
+    n = len(base.labels)
+    labels = np.full(n, -1)
+    labels[: n // 4] = 0                 # 25 % in its mode 0 = the policy's mode 1
+    labels[n // 4: 3 * n // 4] = 1       # 50 % in its mode 1 = the policy's mode 0
+    names = list(summary.names[:m])[::-1]
+    state.set_result(replace(state.baseline_result, summary=replace(base, labels=labels, names=names)),
+                     baseline=True)
+    got = dict(zip(np.asarray(view._base_bars.opts["x"], float), view._base_bars.opts["height"]))
+    assert got == pytest.approx({0.0: 50.0, 1.0: 25.0, 2.0: 25.0})
+    # three bars per mode: policy left of the baseline, the data right of it
+    np.testing.assert_allclose(np.asarray(view._bars.opts["x"]), np.arange(m) - BAR_WIDTH_3)
+    np.testing.assert_allclose(np.asarray(view._data_bars.opts["x"]), np.arange(m) + BAR_WIDTH_3)
+    assert "baseline" in [label.text for _item, label in view._legend.items]
+    # no baseline: two bars per mode again, no baseline bars or legend entry
+    state.set_result(None, baseline=True)
+    assert len(view._base_bars.opts["height"]) == 0
+    np.testing.assert_allclose(np.asarray(view._bars.opts["x"]), np.arange(m) - BAR_WIDTH / 2)
+    assert "baseline" not in [label.text for _item, label in view._legend.items]
