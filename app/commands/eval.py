@@ -9,8 +9,10 @@ HELP = "closed-loop evaluation of policies on one seed panel and perturbation gr
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
-        "eval", help=HELP, description=HELP + ". Replans every Ta=8 steps; the executed chunk is "
-        "the first Ta waypoints of sample 0 of the N recorded samples.")
+        "eval", help=HELP, description=HELP + ". Replans every Ta steps (the policy's n_action_steps, "
+        "else 8); the executed chunk is waypoints [action_start, action_start + Ta) of sample 0 of "
+        "the N recorded samples (action_start = To - 1 for LeRobot and diffusion_policy policies, as "
+        "they execute).")
     p.add_argument("--policy", action="append", required=True, metavar="DIR|module:attr",
                    help="policy to evaluate; repeat it: the first is the baseline, the last the "
                         "candidate")

@@ -94,3 +94,30 @@ def test_replan_record_refuses_noise_of_another_shape(planner):
         ReplanRecord(**good, step_noise=np.zeros((3, 2, 5, 4), np.float32))
     with pytest.raises(ValueError, match="missing"):
         ReplanRecord(**good, replay={"seed": 1})
+
+
+def test_eval_runner_records_noise_that_replays_a_replan(planner):
+    """planscope eval --record-noise: a replan the runner recorded replays exactly from what it kept
+    (given the observation the planner saw at that replan)."""
+    from app.core.evaluation import runner
+    from app.core.evaluation.config import RolloutJob, RolloutSettings
+    from tests.app.core.evaluation.test_executed_chunk import GoldenHistoryScene
+
+    rng = np.random.default_rng(5)
+    frames = [{f.name: rng.uniform(-0.2, 0.6, f.shape).astype(np.float32) for f in planner.spec.features}
+              for _ in range(2)]
+    settings = RolloutSettings(scene="golden", record_samples=3, solver="ddpm", steps=6, record_noise=True)
+    key = ("golden", runner.json.dumps({"options": {}, "perturbation": {}}, sort_keys=True))
+    runner._SCENES[key] = GoldenHistoryScene(frames, name=planner.spec.scene)
+    runner._PLANNERS["noise-ref"] = planner
+    runner._WARMED.add("noise-ref")
+    try:
+        rollout = runner.run_rollout(RolloutJob(index=0, policy_index=0, policy="p", policy_ref="noise-ref",
+                                                seed=9, perturbation={}, perturbation_name="nominal"), settings)
+    finally:
+        runner.clear_caches()
+    replan = rollout.replans[1]
+    args = replan.replay_args()
+    assert args["step_noise"].shape == (6, 3, *replan.samples.shape[1:])   # trailing spacing: K = S
+    obs = {k: v[None] for k, v in frames[-1].items()}     # what the stand-in scene showed it (To = 1)
+    np.testing.assert_array_equal(planner.plan(obs, **{**args, "seed": 0}).plans, replan.samples)

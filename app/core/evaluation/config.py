@@ -80,8 +80,9 @@ def perturbation_name(cell: dict[str, Any]) -> str:
 class RolloutSettings:
     """How every rollout of a run is executed (identical for all policies).
 
-    record_samples: N plans sampled (and recorded) at each replan; the executed chunk is the first
-    `action_steps` waypoints of sample `executed_index`. max_steps: control steps before the runner
+    record_samples: N plans sampled (and recorded) at each replan; the executed chunk is Ta
+    waypoints of sample `executed_index` from the policy's spec.action_start (Ta = its
+    n_action_steps, else `action_steps`; planners.protocol.executed_window). max_steps: control steps before the runner
     stops a rollout the scene did not end (10 Hz, so 200 = 20 s). Every replan keeps what replays
     its samples (seed, solver, steps, temperature, initial noise [N, H, D]); record_noise adds
     DDPM's step noise [S-1, N, H, D] so any subset of samples replays exactly."""

@@ -22,10 +22,13 @@ class GoldenHistoryScene:
     """A stand-in scene whose second replan sees exactly the golden observation history
     `frames` (oldest first): the first chunk's trace ends with frames[:-1], then frames[-1]."""
     modes = ()
+    name = "golden"
+    cameras = ()
 
-    def __init__(self, frames: list[dict]) -> None:
-        self.frames = frames
+    def __init__(self, frames: list[dict], name: str = "golden") -> None:
+        self.frames, self.name = frames, name
         self.steps = 0
+        self.obs_spec = [(k, int(np.size(v))) for k, v in frames[0].items()]   # the policy's own names
 
     def reset(self, seed: int) -> dict:
         self.steps = 0
