@@ -77,6 +77,8 @@ def test_bad_observations_are_one_line(change, message):
     ("features", (Feature("cam", (3, 96, 96), "image"),), "features['cam'].shape must be (H, W, 3) for an image"),
     ("features", (Feature("s", (3,), "proprio"),), "features['s'].kind must be one of state, environment, image"),
     ("n_action_steps", 20, "PlannerSpec.n_action_steps must be at most horizon=16, got 20"),
+    ("action_start", -1, "PlannerSpec.action_start must be an integer >= 0, got -1"),
+    ("action_start", 16, "PlannerSpec.action_start must be such that action_start + n_action_steps <= horizon=16"),
 ])
 def test_spec_fields_are_checked_at_load_naming_the_field(field, value, message):
     kwargs = dict(name="x", kind="plugin", scene="", obs_dim=4, action_dim=4, horizon=16)
