@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from app.core.analysis import analyse
+from app.core.scene_features import policy_observation, scene_feature_map
 
 
 def sample_in_scene(planner: Any, scene_name: str, seed: int, num: int, *, solver: str | None = None,
@@ -30,7 +31,7 @@ def sample_in_scene(planner: Any, scene_name: str, seed: int, num: int, *, solve
     from planners.checkpoint import check_scene_options
     from planners.mode_reference import reference_from_spec, training_range
     from planners.modes import preload
-    from planners.protocol import check_compatible, observation_from_frames, run_planner
+    from planners.protocol import run_planner
     from scenes import make_expert, make_scene
     from scenes.registry import task_option_defaults
 
@@ -39,11 +40,13 @@ def sample_in_scene(planner: Any, scene_name: str, seed: int, num: int, *, solve
     own_scene = scene is None
     scene = make_scene(scene_name, **options) if own_scene else scene
     try:
-        check_compatible(planner.spec, scene.name, tuple(scene.obs_spec))
+        # the inspector's and eval's mapping: LeRobot / diffusion_policy names fed from the scene's
+        # keys and cameras, or one PlannerError line naming both sides
+        feature_map = scene_feature_map(planner.spec, scene)
         check_scene_options(planner.spec, scene.name, options, task_option_defaults(scene.name))
         obs = scene.reset(seed)
         kwargs = {k: v for k, v in (("solver", solver), ("steps", steps)) if v is not None}
-        batch = run_planner(planner, observation_from_frames(planner.spec, [obs]), num, seed=seed,
+        batch = run_planner(planner, policy_observation(planner.spec, feature_map, [obs], scene), num, seed=seed,
                             temperature=temperature, **kwargs)
         expert = make_expert(scene, seed=seed)
         refs = {mode: expert.plan_for(obs, mode, horizon=batch.plans.shape[1]) for mode in scene.modes}

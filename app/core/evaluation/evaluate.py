@@ -61,8 +61,8 @@ def validate(config: EvalConfig) -> dict[str, Any]:
     """Build the scene and load every policy once here, so a wrong name or a policy for another
     scene fails in one line before any worker starts. Returns facts recorded in the artifact."""
     from app.core.evaluation.runner import cached_planner, make_scene
+    from app.core.scene_features import scene_feature_map
     from planners.checkpoint import check_scene_options
-    from planners.protocol import check_compatible
     from scenes.registry import task_option_defaults
     from scenes.perturbations import Perturbation
 
@@ -75,12 +75,12 @@ def validate(config: EvalConfig) -> dict[str, Any]:
     policies = []
     for ref, label in zip(config.policies, config.policy_labels):
         planner = cached_planner(ref)
-        check_compatible(planner.spec, scene.name, tuple(scene.obs_spec))
+        scene_feature_map(planner.spec, scene)   # the one mapping (app/core/scene_features) or one line
         check_scene_options(planner.spec, scene.name, dict(config.settings.scene_options),
                             task_option_defaults(scene.name))
         # one real call with the run's solver, steps and N: a bad --solver or --steps fails here
         # in one line instead of in every worker
-        sample_plans(planner, [obs], config.settings, 0)
+        sample_plans(planner, [obs], config.settings, 0, scene)
         spec = planner.spec
         policies.append({"label": label, "ref": ref, "name": spec.name, "kind": spec.kind,
                          "scene": spec.scene, "default_solver": spec.default_solver,

@@ -93,14 +93,19 @@ def control_sampler(spec: Any, settings: RolloutSettings) -> tuple[str, int]:
     return solver, int(settings.steps or fallback)
 
 
-def sample_plans(planner: Any, frames: list[dict], settings: RolloutSettings, seed: int) -> Any:
+def sample_plans(planner: Any, frames: list[dict], settings: RolloutSettings, seed: int,
+                 scene: Any = None) -> Any:
     """The run's N recorded samples for the observation history `frames` (per-step scene
-    observations, oldest first; the planner sees its last To), with its control sampler. The
-    batch is checked (planners.protocol.run_planner)."""
-    from planners.protocol import observation_from_frames, run_planner
+    observations, oldest first; the planner sees its last To), with its control sampler. With
+    `scene`, frames go through app/core/scene_features (the inspector's and `planscope sample`'s
+    mapping onto LeRobot / diffusion_policy names, cameras rendered). The batch is checked
+    (planners.protocol.run_planner)."""
+    from app.core.scene_features import policy_observation, scene_feature_map
+    from planners.protocol import run_planner
 
     solver, steps = control_sampler(planner.spec, settings)
-    obs = observation_from_frames(planner.spec, frames[-max(1, planner.spec.n_obs_steps):])
+    fmap = scene_feature_map(planner.spec, scene) if scene is not None else None
+    obs = policy_observation(planner.spec, fmap, frames, scene)
     return run_planner(planner, obs, settings.record_samples, seed=seed, solver=solver, steps=steps,
                        temperature=settings.temperature)
 
@@ -116,7 +121,7 @@ def run_rollout(job: RolloutJob, settings: RolloutSettings) -> Any:
     if job.policy_ref not in _WARMED:
         # The first call in a process pays one-off costs (allocator, kernel selection, lazy
         # imports: seconds for a diffusion policy); keep them out of the recorded latencies.
-        sample_plans(planner, [obs], settings, 0)
+        sample_plans(planner, [obs], settings, 0, scene)
         _WARMED.add(job.policy_ref)
     obs_rows: list[dict] = []
     actions: list[np.ndarray] = []
@@ -134,7 +139,7 @@ def run_rollout(job: RolloutJob, settings: RolloutSettings) -> Any:
         t0 = time.perf_counter()
         # every control step's observation, oldest first: the planner takes its last To
         batch = sample_plans(planner, obs_rows[-planner.spec.n_obs_steps:] + [obs], settings,
-                              planner_seed(job.seed, len(replans)))
+                              planner_seed(job.seed, len(replans)), scene)
         latency_ms = (time.perf_counter() - t0) * 1e3
         plans = np.asarray(batch.plans, dtype=np.float32)
         chosen = plans[settings.executed_index]

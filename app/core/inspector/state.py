@@ -83,7 +83,7 @@ class LoadedPolicy:
     data_shares: dict[str, float] = field(default_factory=dict)
     reference: Any = None
     obs_range: Any = None
-    feature_map: Any = None     # app.core.inspector.scene_features.FeatureMap (None: the scene's own keys)
+    feature_map: Any = None     # app.core.scene_features.FeatureMap (None: the scene's own keys)
 
     @property
     def name(self) -> str:

@@ -334,7 +334,7 @@ class InspectorController(QtCore.QObject):
 def load_policy(source: str, scene_name: str, obs_spec: tuple[tuple[str, int], ...],
                 device: str = "cpu", options: dict | None = None,
                 cameras: tuple[str, ...] | None = None) -> LoadedPolicy:
-    """load_planner + the scene's features mapped onto the policy's (app/core/inspector/scene_features:
+    """load_planner + the scene's features mapped onto the policy's (app/core/scene_features:
     LeRobot / diffusion_policy names, cameras; refused naming both sides) + its task options (e.g.
     rows=2) -> LoadedPolicy
     with the data it is judged against and its training range. Raises PlannerError (a
@@ -342,7 +342,7 @@ def load_policy(source: str, scene_name: str, obs_spec: tuple[tuple[str, int], .
     from planners import load_planner
     from planners.checkpoint import check_scene_options
     from planners.mode_reference import reference_from_spec, training_range
-    from app.core.inspector.scene_features import map_scene_features
+    from app.core.scene_features import map_scene_features
     from scenes.registry import task_option_defaults
 
     planner = load_planner(source, device=device)
@@ -417,10 +417,8 @@ def policy_observation(policy: LoadedPolicy, obs: dict, scene: Any) -> dict:
     """The policy's observation (history first) from the scene's current frame, under its own
     feature names (policy.feature_map: LeRobot / diffusion_policy names, cameras rendered at the
     policy's size); one frame repeated To times, as the libraries pad at reset."""
-    from planners.protocol import observation_from_frames
-    fmap = getattr(policy, "feature_map", None)
-    frame = obs if fmap is None or fmap.identity else fmap.frame(obs, scene)
-    return observation_from_frames(policy.planner.spec, [frame])
+    from app.core.scene_features import policy_observation as build   # sample's and eval's builder too
+    return build(policy.planner.spec, getattr(policy, "feature_map", None), [obs], scene)
 
 
 def expert_references(scene: Any, obs: dict) -> dict[str, np.ndarray] | None:

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PySide6 import QtCore, QtGui
 
-from app.core.inspector.scene_features import map_scene_features
+from app.core.scene_features import map_scene_features
 from app.core.inspector.state import InspectorState, LoadedPolicy
 from app.core.scene_session import SceneSession
 from app.qt import registry

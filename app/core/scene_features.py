@@ -1,8 +1,9 @@
-"""Which scene observation feeds which policy feature: the mapping the inspector samples through.
+"""Which scene observation feeds which policy feature: the ONE mapping the inspector,
+`planscope sample` (app/core/sampling.py) and `planscope eval` (app/core/evaluation/runner.py,
+in every worker) build a policy's observation through.
 
-    fmap = map_scene_features(spec, "mug_grasp", scene.obs_spec, scene.cameras)   # or PlannerError
-    frame = fmap.frame(scene.observe(), scene)        # one frame under the policy's own names
-    obs = observation_from_frames(spec, [frame])      # [To, ...] history first
+    fmap = scene_feature_map(spec, scene)             # or PlannerError naming both sides
+    obs = policy_observation(spec, fmap, frames, scene)   # [To, ...] history first, policy's names
 
 A policy feature is fed, in this order of rules, by
   1. the scene key of the same name and size (planscope's own policies: ee_pos [3], ...);
@@ -110,6 +111,38 @@ def map_scene_features(spec: Any, scene_name: str, obs_spec: Sequence[tuple[str,
             raise PlannerError(_refusal(spec, feature, scene_name, obs_spec, cameras, groups, sizes))
         sources.append(source)
     return FeatureMap(tuple(sources))
+
+
+def scene_cameras(scene: Any) -> tuple[str, ...]:
+    """The camera names a scene renders (`scene.cameras`; none for a scene without them)."""
+    cameras = getattr(scene, "cameras", ())
+    return tuple(cameras() if callable(cameras) else cameras or ())
+
+
+def scene_feature_map(spec: Any, scene: Any) -> FeatureMap | None:
+    """map_scene_features for a live scene (its name, obs_spec and cameras)."""
+    return map_scene_features(spec, scene.name, tuple(scene.obs_spec), scene_cameras(scene))
+
+
+def policy_observation(spec: Any, fmap: FeatureMap | None, frames: Sequence[Mapping[str, Any]],
+                       scene: Any = None) -> dict[str, np.ndarray]:
+    """The policy's observation {feature: [To, *shape]} from scene frames (oldest first; the last
+    is the scene's current observation), under the policy's own names when `fmap` translates.
+    Cameras are rendered once, from the scene now (the current frame): an older frame of the
+    window reuses that image, since a past camera pose cannot be re-rendered (low-dim features
+    are exact per frame)."""
+    from planners.protocol import observation_from_frames
+    window = list(frames)[-max(1, int(spec.n_obs_steps)):]
+    if fmap is None or fmap.identity:
+        return observation_from_frames(spec, window)
+    current = fmap.frame(window[-1], scene)
+    images = {s.feature: current[s.feature] for s in fmap.sources if s.camera}
+    older = [{**_low_dim(fmap, f), **images} for f in window[:-1]]
+    return observation_from_frames(spec, [*older, current])
+
+
+def _low_dim(fmap: FeatureMap, obs: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    return FeatureMap(tuple(s for s in fmap.sources if not s.camera)).frame(obs)
 
 
 def _source_for(feature: Any, sizes: dict[str, int], groups: dict[str, list[str]],
