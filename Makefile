@@ -11,7 +11,7 @@ SYSTEM_PACKAGES := xvfb xauth libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 li
 	libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 \
 	libxcb-xfixes0 libegl1 libgl1 libglx-mesa0 libgl1-mesa-dri libdbus-1-3 libfontconfig1
 
-.PHONY: demo test test-stress system venv install bench snapshot checkpoints clean-venv lint-imports
+.PHONY: demo test test-acceptance test-stress system venv install bench snapshot checkpoints clean-venv lint-imports
 
 demo: install
 	@if [ -z "$$DISPLAY" ] && [ -z "$$WAYLAND_DISPLAY" ]; then \
@@ -21,7 +21,11 @@ demo: install
 
 test: install
 	$(VENV)/bin/lint-imports pyproject.toml
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+	$(PY) -m pytest -q -m "not acceptance" $(PYTEST_ARGS)
+
+# The issues' end-to-end acceptance runs on 200 recorded demonstrations (minutes each; not in CI).
+test-acceptance: install
+	$(PY) -m pytest -q -m acceptance $(PYTEST_ARGS)
 
 # GUI tests with Qt timer/paint events delivered late, under a CPU hog, 3 runs in a row
 # (tests/stress.py; not in CI). STRESS_ARGS go to pytest.

@@ -19,6 +19,7 @@ EPISODES = 12
 
 
 @pytest.mark.slow
+@pytest.mark.acceptance
 def test_mug_grasp_first_frames_against_the_nearest_frames(tmp_path):
     from app.core.evaluation.collect import collect
     from app.core.inspector.dataset_source import DatasetSource
