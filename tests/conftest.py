@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+# Trained tiny policies and the bimodal recording: session fixtures defined once, for every package.
+from tests.trained_policies import (bimodal_ckpt, bimodal_h5, bimodal_planner,  # noqa: F401
+                                    one_mode_ckpt, regression_ckpt)
+
 
 @pytest.fixture(autouse=True)
 def isolated_settings(tmp_path_factory, monkeypatch):

@@ -16,6 +16,10 @@ def register(subparsers) -> None:
                         "compare two checkpoints on the same frames with the same noise")
     p.add_argument("--data", required=True, metavar="DS",
                    help="data set: HDF5 recording, LeRobotDataset v3 folder, zarr buffer")
+    p.add_argument("--data-shares", default=None, metavar="MODE=SHARE,..|FILE.h5",
+                   help="judge every frame against these mode shares (e.g. left=0.7,right=0.3, "
+                        "or the shares of a recording's demonstrations) instead of the "
+                        "neighbours'; local modes are named by their recorded mode labels")
     p.add_argument("--episodes", default=None, metavar="A:B",
                    help="episodes A..B-1 (default: all)")
     p.add_argument("--every", type=int, default=1, metavar="K",
@@ -70,7 +74,15 @@ def run(args: argparse.Namespace) -> int:
     settings = ScanSettings(episodes=episodes, every=args.every, num_samples=args.num,
                             solver=args.solver, steps=args.steps, neighbours=args.neighbours,
                             seed=args.seed, keep_plans=args.keep_plans, device=args.device)
-    config = ScanConfig(tuple(args.policy), os.path.abspath(args.data), settings)
+    shares, source = (), ""
+    if args.data_shares:
+        from planners.mode_reference import parse_shares, shares_from_recording
+        spec = args.data_shares
+        ref = shares_from_recording(spec) if spec.endswith((".h5", ".hdf5")) or \
+            os.path.isfile(spec) else parse_shares(spec)
+        shares, source = tuple(ref.shares.items()), ref.source
+    config = ScanConfig(tuple(args.policy), os.path.abspath(args.data), settings,
+                        data_shares=shares, shares_source=source)
     workers = (os.cpu_count() or 1) if args.workers is None else args.workers
 
     def progress(done: int, total: int) -> None:

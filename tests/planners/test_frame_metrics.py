@@ -120,3 +120,51 @@ def test_compare_says_what_b_lost(data):
     cols = a.columns()
     assert set(cols) >= {"demo_dist_nearest", "coverage", "collapsed", "latency_ms"}
     assert "verdict" not in cols
+
+
+def _sided_neighbours(rng, decided: bool, k: int = 40):
+    """K neighbours whose side is (decided) or is not a function of a state feature: states [K, 3]
+    (feature 0 = hand motion towards the side, 1-2 = clutter), chunks [K, H, D]."""
+    side = np.where(np.arange(k) % 2 == 0, 1.0, -1.0)
+    states = rng.normal(size=(k, 3))
+    states[:, 0] = 0.3 * side + rng.normal(scale=0.05, size=k) if decided else \
+        rng.normal(scale=0.3, size=k)
+    chunks = np.stack([noisy(path(s), 1, rng)[0] for s in side])
+    return chunks, states
+
+
+def test_state_that_decides_the_side_reads_one_mode_at_the_query():
+    from planners.frame_metrics import MAJOR_SHARE
+    rng = np.random.default_rng(3)
+    chunks, states = _sided_neighbours(rng, decided=True)
+    query = np.array([0.3, 0.0, 0.0])                          # moved towards the left
+    local = local_modes(chunks, seed=0, states=states, query=query)
+    assert local.state_conditional and len(local.shares) == 2
+    left = int(np.argmax([m[H // 2, 1] for m in local.means]))
+    assert local.shares[left] > 0.9 and local.lower[1 - left] < MAJOR_SHARE
+    # a policy that commits to the left there is not collapsed: the right is not major there
+    m = frame_metrics(noisy(path(+1), 32, rng), path(+1), local)
+    assert m.collapsed == 0 and m.coverage == 1.0
+
+
+def test_state_that_does_not_decide_keeps_both_modes_and_the_collapse():
+    rng = np.random.default_rng(4)
+    chunks, states = _sided_neighbours(rng, decided=False)
+    local = local_modes(chunks, seed=0, states=states, query=np.zeros(3))
+    assert not local.state_conditional
+    assert sorted(np.round(local.shares, 2).tolist()) == [0.5, 0.5]
+    assert (local.lower > 0.3).all() and 39 < local.effective <= 40
+    m = frame_metrics(noisy(path(+1), 32, rng), path(+1), local)
+    assert m.collapsed == 1
+
+
+def test_a_missed_mode_of_few_effective_neighbours_is_not_credible():
+    from planners.frame_metrics import wilson_lower
+    rng = np.random.default_rng(5)
+    chunks = np.concatenate([noisy(path(+1), 4, rng), noisy(path(-1), 1, rng)])
+    local = local_modes(chunks, seed=0)          # 1 of 5 neighbours: 20 %, lower bound ~4 %
+    assert np.isclose(local.lower.min(), wilson_lower(np.array([0.2]), 5.0)[0])
+    assert local.lower.min() < 0.10
+    m = frame_metrics(noisy(path(+1), 32, rng), path(+1), local)
+    assert m.collapsed == 0 and "not credibly >= 10%" in m.reason and m.coverage == 0.5
+    assert wilson_lower(np.array([0.2]), 400.0)[0] > 0.16          # many neighbours: credible

@@ -61,11 +61,16 @@ class ScanSettings:
 @dataclass(frozen=True)
 class ScanConfig:
     """policies: 1 or 2 policy references (anything load_planner opens); labels: their names in
-    the file and the GUI; data: the data set path (anything open_dataset opens)."""
+    the file and the GUI; data: the data set path (anything open_dataset opens); data_shares:
+    ((mode, share), ...) to judge against instead of the neighbours' shares (`--data-shares`;
+    local modes are named by their neighbours' recorded mode labels), shares_source: what they
+    came from."""
     policies: tuple[str, ...]
     data: str
     settings: ScanSettings = field(default_factory=ScanSettings)
     labels: tuple[str, ...] = ()
+    data_shares: tuple[tuple[str, float], ...] = ()
+    shares_source: str = ""
 
     def __post_init__(self) -> None:
         if not 1 <= len(self.policies) <= MAX_POLICIES:

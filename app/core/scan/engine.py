@@ -118,6 +118,9 @@ def validate(config: ScanConfig) -> dict[str, Any]:
                  "action_key": ds.action_key, "fps": ds.fps},
         "settings": s.to_json(),
     }
+    if config.data_shares:        # judged against these, not the neighbours' shares
+        header["data"]["shares"] = dict(config.data_shares)
+        header["data"]["shares_source"] = config.shares_source
     lengths = {e.index: e.length for e in eps if e.length >= ctx.history}
     return {"header": header, "lengths": lengths, "horizon": ctx.horizon,
             "action_dim": ctx.action_dim, "skipped_short": len(eps) - len(lengths)}

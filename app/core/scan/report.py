@@ -97,6 +97,12 @@ def render_report(path: str, worst: int = 20) -> str:
                    for k, v in (("data", header.get("data")), ("settings", header.get("settings")),
                                 *((f"policy {lab}", pol) for lab, pol in
                                   zip(labels, header.get("policies", [])))))
+    given = header.get("data", {}).get("shares")
+    if given:
+        judged = ", ".join(f"{m} {v:.0%}" for m, v in given.items())
+        rows = (f"<tr><td>judged against</td><td>{escape(judged)} (--data-shares: "
+                f"{escape(str(header['data'].get('shares_source', '')))}), not the neighbours' "
+                f"shares</td></tr>") + rows
     parts.append(f"<h2>Provenance</h2><table>{rows}</table>")
     head = "".join(f"<th>{escape(lab)}</th>" for lab in labels)
     body = ""

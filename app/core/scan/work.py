@@ -22,7 +22,7 @@ import numpy as np
 
 from app.core.dataset_frames import (LocalData, check_policy_features,  # noqa: F401 (re-export)
                                      demonstrated_chunk, frame_observation, state_spec)
-from app.core.scan.config import FrameJob, ScanConfig, column_spec, frame_seed
+from app.core.scan.config import FrameJob, ScanConfig, ScanConfigError, column_spec, frame_seed
 from recordings.scan_ranking import CHANGE_COLUMNS
 
 _CONTEXTS: dict[ScanConfig, "ScanContext"] = {}
@@ -64,6 +64,17 @@ class ScanContext:
             if config.settings.neighbours > 0 else None
         actions = self.local.actions if self.local is not None else \
             np.asarray(self.ds.column(self.ds.action_key), np.float32)
+        self.mode_of_episode = [e.mode for e in self.ds.episodes]
+        if config.data_shares:
+            present = sorted({m for m in self.mode_of_episode if m})
+            if not present:
+                raise ScanConfigError(f"{config.data}: --data-shares needs episodes with mode "
+                                      f"labels to name the local modes; this data set has none")
+            unknown = [m for m, _ in config.data_shares if m not in present]
+            if unknown:
+                raise ScanConfigError(f"--data-shares names mode(s) {', '.join(unknown)} that "
+                                      f"{os.path.basename(config.data)} does not have (its "
+                                      f"modes: {', '.join(present)})")
         # the data's min-max normalisation (2 / range; 1 for a constant dimension), the space
         # the policies were trained in
         from planners.normalizer import MinMaxNormalizer
@@ -84,9 +95,19 @@ class ScanContext:
                            steps=s.steps or None, temperature=s.temperature,
                            initial_noise=noise if planner.spec.kind == "diffusion" else None)
 
+    def mode_names(self, local) -> list[str]:
+        """Each local mode's name: the recorded mode label most of its neighbours carry."""
+        eps = self.local.episode_of[self.local.last_rows]
+        names = []
+        for g in local.groups:
+            labels = [self.mode_of_episode[e] for e in eps[g] if self.mode_of_episode[e]]
+            names.append(max(sorted(set(labels)), key=labels.count) if labels else "")
+        return names
+
     def frame_row(self, episode: int, frame: int) -> dict[str, np.ndarray]:
         """Every column of one frame (one value per policy for metrics)."""
-        from planners.frame_metrics import compare, frame_metrics, local_modes, state_weights
+        from planners.frame_metrics import (compare, frame_metrics, local_modes, state_weights,
+                                            with_given_shares)
         s = self.config.settings
         seed = frame_seed(s.seed, episode, frame)
         noise = np.random.default_rng(seed).standard_normal(
@@ -94,8 +115,17 @@ class ScanContext:
         demo, mask = self.demo(episode, frame)
         neighbours, weights = self.local.nearest(episode, frame, s.neighbours) if self.local \
             else (None, None)
+        # the neighbours' and this frame's states: where they predict the mode, the shares are
+        # read at this state (planners.frame_metrics.conditional_shares)
+        states = query = None
+        if self.local is not None and len(self.local.last_rows):
+            states = self.local.states[self.local.last_rows]
+            query = self.local.states[self.local.starts[episode] + frame]
         local = local_modes(neighbours, action_scale=self.action_scale, seed=s.seed,
-                            weights=None if weights is None else state_weights(weights))
+                            weights=None if weights is None else state_weights(weights),
+                            states=states, query=query)
+        if self.config.data_shares and self.local is not None:
+            local = with_given_shares(local, self.mode_names(local), dict(self.config.data_shares))
         metrics, plans = [], []
         for planner in self.planners:
             obs = self.observation(planner, episode, frame)

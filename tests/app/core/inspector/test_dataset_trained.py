@@ -1,13 +1,10 @@
 """Dataset-conditioned inspection with small policies trained in seconds on the constructed
-bimodal detours (tests/planners/conftest.py): at each episode's first frame (where the state does
+bimodal detours (tests/trained_policies.py): at each episode's first frame (where the state does
 not tell the side) the policy trained on one side only is called collapsed against the data's
 50/50 neighbours, the one trained on both is not, and the regression baseline is averaging."""
 from __future__ import annotations
 
 from app.core.inspector.dataset_source import DatasetSource
-from tests.app.core.scan.conftest import bimodal_h5  # noqa: F401  (fixture)
-from tests.planners.conftest import (bimodal_ckpt, one_mode_ckpt,  # noqa: F401  (fixtures)
-                                     regression_ckpt)
 
 EPISODES = range(6)
 

@@ -49,3 +49,40 @@ def test_missing_data_and_folder(tmp_path, capsys, bimodal_ckpt):
     assert main(["scan", "--policy", str(bimodal_ckpt), "--data", str(tmp_path),
                  "--out", str(tmp_path / "missing" / "s.h5")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_data_shares_judge_every_frame_and_are_kept(tmp_path, capsys, bimodal_h5, one_mode_ckpt):
+    """At the first frames the neighbours are 50/50 left/right, so the left-only policy is
+    collapsed; judged against left=0.95,right=0.05 the right side is no major mode: not collapsed.
+    The shares are in the file's provenance and the report."""
+    def scan(name, *extra):
+        out = tmp_path / name
+        assert main(["scan", "--policy", str(one_mode_ckpt), "--data", bimodal_h5, "--every",
+                     "20", "--num", "16", "--neighbours", "8", "--workers", "0", "--quiet",
+                     "--out", str(out), *extra]) == 0
+        with ScanReader(out) as r:
+            return r.column("collapsed")[:, 0], r.header["data"], out
+    plain, data, _ = scan("plain.h5")
+    judged, given, out = scan("judged.h5", "--data-shares", "left=0.95,right=0.05")
+    assert plain.mean() >= 0.8 and judged.sum() == 0
+    assert "shares" not in data
+    assert given["shares"] == {"left": 0.95, "right": 0.05}
+    assert "left=0.95" in given["shares_source"] or "0.95" in given["shares_source"]
+    assert main(["report", str(out), "--out", str(tmp_path / "r.html")]) == 0
+    html = (tmp_path / "r.html").read_text()
+    assert "judged against" in html and "left 95%, right 5%" in html
+    _, from_file, _ = scan("from_file.h5", "--data-shares", bimodal_h5)   # the demos' own shares
+    assert from_file["shares"] == {"left": 0.5, "right": 0.5}
+
+
+@pytest.mark.parametrize("shares, message", [
+    ("up=0.5,down=0.5", "does not have (its modes: left, right)"),
+    ("left=0.7", "shares sum to 0.7, not 1"),
+])
+def test_bad_data_shares_are_one_line(tmp_path, capsys, bimodal_h5, bimodal_ckpt, shares,
+                                      message):
+    code = main(["scan", "--policy", str(bimodal_ckpt), "--data", bimodal_h5, "--workers", "0",
+                 "--data-shares", shares, "--out", str(tmp_path / "s.h5")])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and err.count("\n") == 1
+    assert os.listdir(tmp_path) == []
