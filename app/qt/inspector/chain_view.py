@@ -20,6 +20,7 @@ from app.qt.shell.theme import cache_axes, glyph_icon
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)
 BASE_STEPS_PER_S = 6.0
+MIN_PLOT_HEIGHT = 160   # px: below this the projections' ticks overlap (issue 20)
 
 
 def legend_html(state: InspectorState) -> str:
@@ -160,12 +161,16 @@ class ChainView(QtWidgets.QWidget):
             plots.addWidget(w)
         plots.setSizes([1, 1, 1])
         layout = QtWidgets.QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
+        layout.setContentsMargins(4, 2, 4, 2)
+        layout.setSpacing(2)     # every pixel here is one the plots' 160 px floor costs the window
         layout.addLayout(controls)
         layout.addWidget(self.legend)
         layout.addWidget(self.selection_label)
         layout.addWidget(plots, 1)
-        self.setMinimumHeight(170)
+        # the plots' floor, not the view's: the dock can never squeeze them to unreadable ticks
+        # (controls, legend and readout above come on top of it)
+        plots.setMinimumHeight(MIN_PLOT_HEIGHT)
+        plots.setChildrenCollapsible(False)
 
     def _sync_views(self) -> None:
         vb = self.stats.getPlotItem().vb

@@ -87,7 +87,7 @@ class ModesView(QtWidgets.QWidget):
         self.plot.getAxis("left").enableAutoSIPrefix(False)
         self.plot.showGrid(y=True, alpha=0.15)
         self.plot.setYRange(0, 118, padding=0)   # headroom above 100 % for the legend
-        self.plot.setMinimumHeight(110)
+        self.plot.setMinimumHeight(90)    # the inspector fits 1280x800 (issue 20)
         legend = self.plot.addLegend(offset=(5, 2), labelTextSize="8pt", colCount=2)
         self._bars = pg.BarGraphItem(x=[], height=[], width=BAR_WIDTH)
         self._data_bars = pg.BarGraphItem(x=[], height=[], width=BAR_WIDTH,
@@ -110,7 +110,7 @@ class ModesView(QtWidgets.QWidget):
         self.position_plot = pg.PlotWidget()
         self.position_plot.setMenuEnabled(False)
         self.position_plot.setMouseEnabled(x=False, y=False)
-        self.position_plot.setMinimumHeight(110)
+        self.position_plot.setMinimumHeight(90)
         self.position_plot.setMinimumWidth(90)
         self.position_plot.getAxis("left").setStyle(showValues=False)
         self.position_plot.setXRange(POSITION_BINS[0], POSITION_BINS[-1], padding=0)

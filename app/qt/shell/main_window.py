@@ -214,12 +214,33 @@ class MainWindow(WindowChromeMixin, FileOpeningMixin, QtWidgets.QMainWindow):
 
     def _apply_workspace(self, name: str) -> None:
         self._workspace = name
+        size = self.size()
+        grown = getattr(self, "_grown", None)   # (size asked for, size the minimum forced) last switch
+        if grown is not None and grown[1] == size:
+            size = grown[0]     # the last workspace forced the window larger: give that back
+        # hide the other workspaces' docks before showing this one's: with both sets visible for
+        # a moment Qt grows the window to fit their minimum sizes together and never shrinks it
+        showing = []
         for key, dock in self.docks.items():
             spaces = self._dock_workspaces.get(key)
             if spaces is not None:
-                dock.setVisible(name in spaces)
+                if name in spaces:
+                    showing.append(dock)
+                else:
+                    dock.setVisible(False)
+        for dock in showing:
+            dock.setVisible(True)
         self._workspace_actions[name].setChecked(True)
         self.workspaceChanged.emit(name)
+        if self.isVisible():
+            # a switch never grows the window (Qt still keeps it >= the layout's minimum): now,
+            # after the workspaces' handlers re-arranged their docks, and once the layout settled
+            def keep() -> None:
+                if self.size() != size:
+                    self.resize(size)
+                self._grown = None if self.size() == size else (size, self.size())
+            keep()
+            QtCore.QTimer.singleShot(0, keep)
 
     # ---- layout persistence -----------------------------------------------------------------
     def restore_layout(self) -> None:
