@@ -34,6 +34,8 @@ class DatasetWorkspace(QtCore.QObject):
         self.view = DatasetInspectionView()
         self.result: Any = None
         self._runner = None
+        self.planner: Any = None          # a policy named by open_data_frame (a scan's), else
+        self.planner_ref: str | None = None   # the inspector's policy is sampled
         self.browser.frame_changed.connect(self._on_frame)
         self.browser.inspect_button.clicked.connect(lambda: self.inspect())
 
@@ -80,13 +82,38 @@ class DatasetWorkspace(QtCore.QObject):
                                   "to inspect it at a recorded frame")
         return policy, inspector
 
+    def open_data_frame(self, data_path: str, episode: int, frame: int,
+                        policy_ref: str | None = None, *, wait: bool = False) -> None:
+        """The one entry point for other workspaces (a scan's heat-map cell or queue row): open
+        data_path unless it is open, go to (episode, frame) and sample there again, live, with the
+        chain: policy_ref (a checkpoint the scan names; loaded once, then kept) or, when None,
+        the inspector's policy. wait=True samples here instead of on the worker thread."""
+        current = None if self.ds is None else os.path.abspath(str(self.ds.path))
+        if current != os.path.abspath(str(data_path)):
+            self.open(str(data_path))
+        if policy_ref and policy_ref != self.planner_ref:
+            from planners.loading import load_planner
+            self.planner, self.planner_ref = load_planner(policy_ref), policy_ref
+        elif not policy_ref:
+            self.planner = self.planner_ref = None
+        self.browser.select_episode(int(episode))
+        self.browser.set_frame(int(frame))
+        if hasattr(self.window, "set_workspace") and self.window.workspace != "review":
+            self.window.set_workspace("review")
+        self.inspect(wait=wait)
+
     def _make_job(self, episode: int, frame: int):
         from app.core.inspector.dataset_source import DatasetSource
 
-        policy, inspector = self._policy()
-        if self.source is None or self.source.planner is not policy.planner:
-            self.source = DatasetSource(self.ds, policy.planner)      # names both sides
-        settings = inspector.state.settings
+        if self.planner is not None:               # open_data_frame named the policy
+            planner = self.planner
+            inspector = getattr(self.window, "features", {}).get("inspector")
+        else:
+            policy, inspector = self._policy()
+            planner = policy.planner
+        if self.source is None or self.source.planner is not planner:
+            self.source = DatasetSource(self.ds, planner)      # names both sides
+        settings = getattr(getattr(inspector, "state", None), "settings", None)
         source = self.source
         num = int(getattr(settings, "num_samples", 64))
         seed = int(getattr(settings, "seed", 0) or 0)

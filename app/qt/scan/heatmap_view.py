@@ -59,8 +59,10 @@ def levels(grid: np.ndarray) -> tuple[float, float]:
 
 
 class HeatMapView(QtWidgets.QWidget):
-    """Metric and policy pickers above the image; a click on a cell selects that frame."""
+    """Metric and policy pickers above the image; a click on a cell selects that frame, a
+    double-click also asks to open it (cellOpened: the workspace hands it to the inspector)."""
     cellActivated = QtCore.Signal(int, int)       # episode, frame
+    cellOpened = QtCore.Signal(int, int)          # episode, frame (double-click)
 
     def __init__(self, state: ScanState, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -162,3 +164,5 @@ class HeatMapView(QtWidgets.QWidget):
         if cell is not None:
             ev.accept()
             self.cellActivated.emit(*cell)
+            if ev.double():
+                self.cellOpened.emit(*cell)

@@ -6,8 +6,10 @@ per-episode metric curves, and the review queue with frame tags.
 Docks (workspace "scan"): "Scan heat map" (centre-left), "Episode curves" (bottom), "Scan queue
 and tags" (right). A scan gets here by File ▸ Open Scan…, drag and drop or `planscope scan.h5`
 (window.open_paths hands files whose format attribute says planscope-scan to `open`). Selecting
-a frame (heat-map cell, queue row) shows its curves and numbers; double-clicking opens it in the
-dataset-conditioned inspector when the inspector offers `open_data_frame`.
+a frame (heat-map cell, queue row) shows its curves and numbers; double-clicking it opens it in the
+dataset-conditioned inspector through its one entry point, `open_data_frame(data_path, episode,
+frame, policy_ref)` (app/qt/review/dataset_workspace.py: opens the data set, loads the scanned
+policy, goes to the frame and samples there again, live, with the chain).
 """
 from __future__ import annotations
 
@@ -63,6 +65,7 @@ class ScanWorkspace(QtCore.QObject):
         for signal in (self.heatmap.cellActivated, self.queue.frameActivated):
             signal.connect(self.select)
         self.queue.table.cellDoubleClicked.connect(lambda r, c: self.open_in_inspector())
+        self.heatmap.cellOpened.connect(lambda e, f: self.open_in_inspector())
 
     def open(self, path: str, *, show: bool = True) -> None:
         """Open a scan file (ScanFileError in one line when it is not one)."""
@@ -89,8 +92,8 @@ class ScanWorkspace(QtCore.QObject):
         """The selected frame in the dataset-conditioned inspector (False when there is none)."""
         if self.state.selection is None:
             return False
-        inspector = getattr(self.window, "features", {}).get("inspector")
-        opener = getattr(inspector, "open_data_frame", None)
+        review = getattr(self.window, "features", {}).get("review")
+        opener = getattr(getattr(review, "datasets", None), "open_data_frame", None)
         if opener is None:
             if hasattr(self.window, "status"):
                 self.window.status("the inspector cannot open data-set frames in this build")
@@ -100,7 +103,6 @@ class ScanWorkspace(QtCore.QObject):
         episode, frame = self.state.selection
         self.window.run_guarded("Cannot open the frame", opener, header["data"]["path"],
                                 episode, frame, policies[self.state.policy] if policies else None)
-        self.window.set_workspace("inspector")
         return True
 
 

@@ -46,6 +46,9 @@ def test_one_image_item_and_click_selects_the_cell(panel, qtbot):
         def pos(self):
             return self._pos
 
+        def double(self):             # a single click selects; only a double-click opens
+            return False
+
         def accept(self):
             self.accepted = True
 
