@@ -22,6 +22,7 @@ GRASP_AFTER = 18        # the gripper closes after frame 18 in every mug_grasp d
 
 
 @pytest.mark.slow
+@pytest.mark.acceptance
 def test_mug_grasp_first_frames(tmp_path):
     from app.core.evaluation.collect import collect
     from planners.train import train_policy
