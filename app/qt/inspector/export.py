@@ -1,13 +1,18 @@
 """Export: PNG of any inspector view; MP4 and GIF of the denoising animation (imageio-ffmpeg).
 
+Exports are for slides: the views' controls (play button, slider, speed, toggles, run buttons)
+are hidden while a view is grabbed, and a caption line names what is shown (policy, scene, seed,
+N, solver, chain step) above the image.
+
 GL views are rendered through their own framebuffer and composed into the widget image, so an
 exported view is never a black rectangle. The animation walks the chain from noise (k = 0) to the
 final plans (k = S); each frame stacks the 3-D scene view over the chain view.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -47,13 +52,82 @@ def qimage_to_array(image: QtGui.QImage) -> np.ndarray:
     return buf.reshape(h, image.bytesPerLine())[:, : w * 3].reshape(h, w, 3).copy()
 
 
-def save_png(widget: QtWidgets.QWidget, path: str | Path) -> Path:
+# the interactive parts of the inspector's views: hidden in an export (attribute names)
+CONTROL_ATTRS = ("play_button", "slider", "speed", "x0_toggle", "step_label", "compare_button",
+                 "run_button", "cancel_button")
+
+
+@contextmanager
+def without_controls(widgets: list[QtWidgets.QWidget]) -> Iterator[None]:
+    """Hide the views' controls (CONTROL_ATTRS) while the block runs; shown again after."""
+    hidden = []
+    for widget in widgets:
+        for name in CONTROL_ATTRS:
+            control = getattr(widget, name, None)
+            if isinstance(control, QtWidgets.QWidget) and control.isVisible():
+                control.hide()
+                hidden.append(control)
+    app = QtWidgets.QApplication.instance()
+    if hidden and app is not None:
+        app.processEvents()     # the layout gives their room to the plots before the grab
+    try:
+        yield
+    finally:
+        for control in hidden:
+            control.show()
+
+
+def caption_text(state: Any, scene: str = "", step: int | None = None) -> str:
+    """One line naming what an export shows: policy · scene · seed · N · solver · step k/S."""
+    batch = state.batch
+    policy = state.policy.name if state.policy is not None else "no policy"
+    parts = [f"policy {policy}"] + ([f"scene {scene}"] if scene else [])
+    if batch is None:
+        return " · ".join(parts + ["no plans"])
+    k = state.step if step is None else step
+    s = batch.num_steps
+    parts += [f"seed {batch.seed}", f"N = {batch.num_samples}", f"solver {batch.solver or 'n/a'}",
+              f"step {k}/{s}" + (" (final plans)" if k >= s else "")]
+    return " · ".join(parts)
+
+
+def add_caption(image: QtGui.QImage, text: str) -> QtGui.QImage:
+    """`image` with a caption strip above it: light text on the theme background, sized to the
+    image width (>= 14 px, so it stays legible in a GIF of 800 px)."""
+    if not text:
+        return image
+    px = max(14, min(28, image.width() // 60))
+    font = QtGui.QFont()
+    font.setPixelSize(px)
+    flags = int(QtCore.Qt.AlignmentFlag.AlignVCenter | QtCore.Qt.AlignmentFlag.AlignLeft
+                | QtCore.Qt.TextFlag.TextWordWrap)     # a narrow image gets two lines, never a cut one
+    width = max(1, image.width() - px)
+    needed = QtGui.QFontMetrics(font).boundingRect(QtCore.QRect(0, 0, width, 10_000), flags, text)
+    strip = needed.height() + px
+    out = QtGui.QImage(image.width(), image.height() + strip, QtGui.QImage.Format.Format_RGB888)
+    out.fill(QtGui.QColor(*BACKGROUND))
+    painter = QtGui.QPainter(out)
+    try:
+        painter.setRenderHint(QtGui.QPainter.RenderHint.TextAntialiasing)
+        painter.setFont(font)
+        painter.setPen(QtGui.QColor("#E8EAED"))
+        painter.drawText(QtCore.QRect(px // 2, 0, width, strip), flags, text)
+        painter.drawImage(0, strip, image)
+    finally:
+        painter.end()
+    return out
+
+
+def save_png(widget: QtWidgets.QWidget, path: str | Path, caption: str = "") -> Path:
+    """`widget` (its controls hidden) as a PNG, with `caption` above it when given."""
     path = Path(path)
     if path.suffix.lower() != ".png":
         path = path.with_suffix(".png")
     if not path.parent.is_dir():
         raise ExportError(f"{path}: folder {path.parent} does not exist")
-    if not grab_with_gl(widget).save(str(path), "PNG"):
+    with without_controls([widget]):
+        image = grab_with_gl(widget)
+    if not add_caption(image, caption).save(str(path), "PNG"):
         raise ExportError(f"{path}: could not write the PNG")
     return path
 
@@ -80,9 +154,11 @@ def stack_frames(images: list[np.ndarray]) -> np.ndarray:
 
 
 def chain_frames(state: Any, widgets: list[QtWidgets.QWidget],
-                 process_events: Callable[[], None] | None = None) -> list[np.ndarray]:
-    """One frame per chain step k = 0..S: widgets rendered after state.set_step(k). The step
-    shown before is restored afterwards."""
+                 process_events: Callable[[], None] | None = None, scene: str = "",
+                 max_width: int | None = None, caption: bool = True) -> list[np.ndarray]:
+    """One frame per chain step k = 0..S: widgets rendered (controls hidden) after
+    state.set_step(k), scaled smoothly to at most `max_width` px, under a caption naming the step.
+    The step shown before is restored afterwards."""
     if state.batch is None or not state.batch.has_chain:
         raise ExportError("no denoising chain to animate: sample with a diffusion policy first")
     app = QtWidgets.QApplication.instance()
@@ -90,14 +166,33 @@ def chain_frames(state: Any, widgets: list[QtWidgets.QWidget],
     before = state.step
     frames = []
     try:
-        for k in range(state.num_steps + 1):
-            state.set_step(k)
-            process()
-            frames.append(stack_frames([qimage_to_array(grab_with_gl(w)) for w in widgets]))
+        with without_controls(widgets):
+            for k in range(state.num_steps + 1):
+                state.set_step(k)
+                process()
+                frame = stack_frames([qimage_to_array(grab_with_gl(w)) for w in widgets])
+                image = array_to_qimage(frame)
+                if max_width is not None and image.width() > max_width:
+                    # smooth scaling before the caption is drawn: text stays crisp at its size
+                    image = image.scaledToWidth(max_width, QtCore.Qt.TransformationMode.SmoothTransformation)
+                text = caption_text(state, scene, k) if caption else ""
+                frames.append(even_sides(qimage_to_array(add_caption(image, text))))
     finally:
         state.set_step(before)
     hold = frames[-1]
     return frames + [hold] * 4   # linger on the final plans before the loop restarts
+
+
+def array_to_qimage(frame: np.ndarray) -> QtGui.QImage:
+    """[h, w, 3] uint8 RGB -> QImage (a copy)."""
+    frame = np.ascontiguousarray(frame)
+    h, w = frame.shape[:2]
+    return QtGui.QImage(frame.data, w, h, 3 * w, QtGui.QImage.Format.Format_RGB888).copy()
+
+
+def even_sides(frame: np.ndarray) -> np.ndarray:
+    """Crop [h, w, 3] to even h and w (what H.264 / yuv420p needs)."""
+    return frame[: frame.shape[0] // 2 * 2, : frame.shape[1] // 2 * 2]
 
 
 def write_mp4(frames: list[np.ndarray], path: str | Path, fps: float = 6.0) -> Path:
@@ -117,6 +212,9 @@ def write_mp4(frames: list[np.ndarray], path: str | Path, fps: float = 6.0) -> P
     except (OSError, RuntimeError) as exc:
         raise ExportError(f"{path}: video encoding failed ({exc})") from None
     return path
+
+
+GIF_WIDTH = 800   # px: GIFs get large; chain_frames scales them smoothly before the caption
 
 
 def write_gif(frames: list[np.ndarray], path: str | Path, fps: float = 6.0, max_width: int = 900) -> Path:
@@ -153,6 +251,9 @@ class ExportMenu:
                  "Whole window": lambda: workspace.window}
         for title, get in views.items():
             menu.addAction(f"{title} as PNG…", lambda _c=False, t=title, g=get: self.png(t, g()))
+        self.caption_action = menu.addAction("Caption line (policy, scene, seed, N, solver, step)")
+        self.caption_action.setCheckable(True)
+        self.caption_action.setChecked(True)
         menu.addSeparator()
         menu.addAction("Denoising animation as MP4…", lambda: self.animation("mp4"))
         menu.addAction("Denoising animation as GIF…", lambda: self.animation("gif"))
@@ -167,10 +268,16 @@ class ExportMenu:
         remember_folder(path)
         return path
 
+    def caption(self, step: int | None = None) -> str:
+        if not self.caption_action.isChecked():
+            return ""
+        session = getattr(self.ws.window, "session", None)
+        return caption_text(self.ws.state, getattr(session, "scene_name", "") or "", step)
+
     def png(self, title: str, widget: QtWidgets.QWidget) -> None:
         path = self._ask(title, "png")
         if path:
-            out = self.ws.window.run_guarded("Export failed", save_png, widget, path)
+            out = self.ws.window.run_guarded("Export failed", save_png, widget, path, self.caption())
             if out:
                 self.ws.window.status(f"saved {out}")
 
@@ -181,7 +288,11 @@ class ExportMenu:
         window = self.ws.window
 
         def work() -> Path:
-            frames = chain_frames(self.ws.state, [window.scene_view, self.ws.chain_view])
+            session = getattr(window, "session", None)
+            scene = (getattr(session, "scene_name", "") or "") if self.caption_action.isChecked() else ""
+            frames = chain_frames(self.ws.state, [window.scene_view, self.ws.chain_view], scene=scene,
+                                  max_width=GIF_WIDTH if kind == "gif" else None,
+                                  caption=self.caption_action.isChecked())
             return (write_mp4 if kind == "mp4" else write_gif)(frames, path)
         out = window.run_guarded("Export failed", work)
         if out:

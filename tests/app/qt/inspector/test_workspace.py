@@ -175,3 +175,43 @@ def test_snapshot_command_renders_the_inspector(tmp_path):
     assert len(colours) > 40
     assert main(["snapshot", "--view", "inspector", "--policy",
                  "tests.app.inspector_fakes:make_other_scene_planner", "--out", str(out)]) == 2
+
+
+def test_exports_for_slides_hide_the_controls_and_carry_a_caption(qtbot, window, tmp_path, monkeypatch):
+    from PySide6 import QtGui
+
+    from app.qt.inspector import export
+    ws = load(qtbot, window)
+    chain, state = ws.chain_view, ws.state
+    batch = state.batch
+    text = ws.export_menu.caption()
+    for part in ("policy fake-diffusion", "scene mug_grasp", f"seed {batch.seed}",
+                 f"N = {batch.num_samples}", f"solver {batch.solver}",
+                 f"step {state.num_steps}/{state.num_steps} (final plans)"):
+        assert part in text, (part, text)
+    # the controls are hidden while the view is grabbed, shown again after
+    seen = []
+    real_grab = export.grab_with_gl
+    monkeypatch.setattr(export, "grab_with_gl", lambda w: seen.append(
+        (chain.play_button.isVisible(), chain.slider.isVisible(), w.height())) or real_grab(w))
+    out = export.save_png(chain, tmp_path / "chain.png", text)
+    assert seen[0][:2] == (False, False) and chain.play_button.isVisible() and chain.slider.isVisible()
+    image = QtGui.QImage(str(out))
+    strip = image.height() - seen[0][2]
+    assert image.width() == chain.width() and 14 <= strip <= 60
+    caption = export.qimage_to_array(image)[:strip]
+    assert caption.max() > 200            # light text drawn on the dark strip
+    # the animation: scaled to the GIF width, each frame captioned with its own step
+    frames = export.chain_frames(state, [chain], scene="mug_grasp", max_width=400)
+    assert all(f.shape[1] <= 400 and f.shape[1] % 2 == 0 and f.shape[0] % 2 == 0 for f in frames)
+    # the step is in every frame's caption (the last line of a wrapped caption holds it)
+    for k in (0, state.num_steps):
+        width = frames[k].shape[1]
+        blank = QtGui.QImage(width, 2, QtGui.QImage.Format.Format_RGB888)
+        blank.fill(QtGui.QColor(0, 0, 0))
+        alone = export.qimage_to_array(export.add_caption(blank, export.caption_text(state, "mug_grasp", k)))
+        h = alone.shape[0] - 2
+        np.testing.assert_array_equal(frames[k][:h], alone[:h])     # this step's caption strip
+        assert (alone[:h] > 200).any(axis=(1, 2)).sum() > 10          # light text, several rows
+    assert not np.array_equal(frames[0][:h], frames[state.num_steps][:h])
+    assert chain.play_button.isVisible() and state.step == state.num_steps
