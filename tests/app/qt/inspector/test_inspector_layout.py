@@ -59,4 +59,3 @@ def test_default_layout_gives_the_chain_plots_160_px_and_switches_never_grow_the
         win.close()
         win.deleteLater()
         qapp.processEvents()
-
