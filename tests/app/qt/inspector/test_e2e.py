@@ -44,7 +44,10 @@ def test_shipped_policy_is_multimodal_and_baseline_is_averaging(qtbot, monkeypat
     assert summary.names == ["left", "right"]
     assert (summary.shares > 0.1).all(), f"both modes present, got {summary.shares}"
     assert ws.modes_view.policy_verdict.badge.text() == "multimodal"
-    assert len(ws.modes_view.mode_buttons) == 2
+    # one isolation button per mode, plus the "no mode" button when some plans are in none
+    assert [b.text() for b in ws.modes_view.mode_buttons if "no mode" not in b.text()] == \
+        [b.text() for b in ws.modes_view.mode_buttons][:2]
+    assert len(ws.modes_view.mode_buttons) == 2 + (summary.labels < 0).any()
     assert ws.modes_view.baseline_verdict.badge.text() == "averaging"
     assert summary.data_shares is not None and np.isclose(summary.data_shares.sum(), 1.0, atol=0.05)
     # the chain scrubs from noise to the plans; the overlay draws every plan
