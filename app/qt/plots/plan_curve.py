@@ -33,6 +33,17 @@ def warm_up_in_background() -> None:
             from app.qt.plots.plan_raster import warm_up
             warm_up()
         _warming = threading.Thread(target=warm, name="plan-raster-warm-up", daemon=True)
+        # Started once the event loop has run for a while: numba's import (which pulls in
+        # scipy.linalg when scipy is installed) holds the GIL for ~0.5 s and would otherwise
+        # compete with the window's start; a paint before then imports it itself.
+        QtCore.QTimer.singleShot(WARM_UP_DELAY_MS, _start_warming)
+
+
+WARM_UP_DELAY_MS = 3000
+
+
+def _start_warming() -> None:
+    if _warming is not None and not _warming.is_alive() and _warming.ident is None:
         _warming.start()
 
 
