@@ -102,6 +102,38 @@ def feature_kind(name: str, dtype: str, shape: Sequence[int]) -> FeatureKind:
     return "environment"
 
 
+AXES = ("x", "y", "z", "w")
+# LeRobot's motor-bus robots name a scalar joint "<motor>.pos" (so100: "gripper.pos").
+SCALAR_SUFFIXES = ("pos",)
+
+
+def dimension_names(key: str, size: int) -> list[list[str]]:
+    """Every spelling of a flat key's per-dimension names that maps onto it, in the order tried:
+    planscope's own ("<key>.0".."<key>.<n-1>", "<key>" for a scalar: what `planscope export`
+    writes), then LeRobot's recorders' axis names ("<key>.x", ".y", ".z", ".w" for up to four
+    dimensions; info.json features[...]["names"]) and, for a scalar, "<key>.0" and
+    "<key>.pos" (a motor position)."""
+    if size == 1:
+        return [[key], [f"{key}.0"], [f"{key}.x"], *[[f"{key}.{s}"] for s in SCALAR_SUFFIXES]]
+    out = [[f"{key}.{i}" for i in range(size)]]
+    if size <= len(AXES):
+        out.append([f"{key}.{a}" for a in AXES[:size]])
+    return out
+
+
+def _dims_of(key: str, names: Sequence[str]) -> list[str]:
+    """The names in a feature's list that belong to key ("key" itself or "key.<anything>")."""
+    return [n for n in names if n == key or n.startswith(f"{key}.")]
+
+
+def _spelling(key: str, names: list[str]) -> str:
+    """["ee_pos.x", "ee_pos.y", "ee_pos.z"] -> "ee_pos.x/y/z"; 18 numbered -> "k.0..17"."""
+    if len(names) == 1:
+        return names[0]
+    tails = [n[len(key) + 1:] for n in names]
+    return f"{key}.{tails[0]}..{tails[-1]}" if len(names) > 4 else f"{key}.{'/'.join(tails)}"
+
+
 class Dataset(abc.ABC):
     """A data set of episodes of frames. Subclasses implement `_read` (and may override
     `_read_rows` for formats that decode selected frames)."""
@@ -233,8 +265,9 @@ class Dataset(abc.ABC):
                 ) -> list[tuple[str, slice]]:
         """Where each (key, size) of a flat-observation spec lives: (feature, slice of that
         feature's flattened values). A key is a feature of its own, or a run of per-dimension
-        names "<key>.<i>" / "<key>" inside another feature (planscope's LeRobot export puts
-        ee_pos in observation.state as ee_pos.0..2). DatasetError naming both sides otherwise."""
+        names inside another feature, under any of the spellings `dimension_names` lists
+        (planscope's export writes ee_pos.0..2, LeRobot's own recorders ee_pos.x/y/z).
+        DatasetError naming both sides otherwise."""
         out = []
         for key, size in obs_spec:
             f = self.features.get(key)
@@ -244,23 +277,39 @@ class Dataset(abc.ABC):
                                        f"set's {key} has shape {f.shape}")
                 out.append((key, slice(None)))
                 continue
-            want = [key] if size == 1 else [f"{key}.{i}" for i in range(size)]
+            found = self._find_named_run(key, size)
+            if found is None:
+                raise DatasetError(self._unmapped(key, size, who))
+            out.append(found)
+        return out
+
+    def _find_named_run(self, key: str, size: int) -> tuple[str, slice] | None:
+        """(feature, slice) of the first feature whose names hold one spelling of key's
+        dimensions as a contiguous run, or None. The run must be all of the key's dimensions
+        there: ee_pos [2] does not silently take the first two of ee_pos.x/y/z."""
+        for want in dimension_names(key, size):
             for name, ft in self.features.items():
                 names = list(ft.names or ())
                 for i in range(len(names) - size + 1):
                     if names[i:i + size] == want:
-                        out.append((name, slice(i, i + size)))
-                        break
-                else:
-                    continue
-                break
-            else:
-                have = "; ".join(f"{n} ({', '.join(f.names) if f.names else 'unnamed'})"
-                                 for n, f in self.features.items()
-                                 if f.kind in ("state", "environment"))
-                raise DatasetError(f"{self.path}: {who} needs {key} (size {size}) but the data "
-                                   f"set has no such feature or named dimensions; it has {have}")
-        return out
+                        if len(_dims_of(key, names)) != size:
+                            break
+                        return name, slice(i, i + size)
+        return None
+
+    def _unmapped(self, key: str, size: int, who: str) -> str:
+        """One line naming the policy's key, the spellings looked for and what the data set has
+        (a run of the key's dimensions of another length is called out: a real mismatch)."""
+        spellings = " or ".join(_spelling(key, w) for w in dimension_names(key, size))
+        have = "; ".join(f"{n} ({', '.join(f.names) if f.names else 'unnamed'})"
+                         for n, f in self.features.items() if f.kind in ("state", "environment"))
+        partial = [(n, _dims_of(key, f.names or ())) for n, f in self.features.items()
+                   if f.kind != "image"]
+        partial = [(n, ds) for n, ds in partial if ds]
+        why = "".join(f"; {n} names {len(ds)} dimension{'s' * (len(ds) != 1)} of {key} "
+                      f"({', '.join(ds)}), not {size}" for n, ds in partial)
+        return (f"{self.path}: {who} needs {key} (size {size}) but the data set has no such "
+                f"feature or named dimensions; it has {have} (looked for {spellings}){why}")
 
     def flat_history(self, episode: int, t: int, obs_spec: Sequence[tuple[str, int]],
                      n_obs_steps: int = 1) -> tuple[np.ndarray, np.ndarray]:
@@ -317,5 +366,5 @@ def open_dataset(path: str | os.PathLike) -> Dataset:
     return HDF5Dataset(p)
 
 
-__all__ = ["Dataset", "DatasetError", "Episode", "Feature", "FeatureKind", "feature_kind",
-           "open_dataset"]
+__all__ = ["Dataset", "DatasetError", "Episode", "Feature", "FeatureKind", "dimension_names",
+           "feature_kind", "open_dataset"]

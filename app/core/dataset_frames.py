@@ -11,10 +11,11 @@ plans cover the observed steps too, so plans[start] lines up with the action rec
 (what will run), plans[0] with frame t - start; a chunk starting at t would be off by `start`.
 
 Feature-name mapping: a policy feature is found in the data as a feature of the same name, or (its
-flat values) as a run of named dimensions "<name>.<i>" inside another feature (planscope's LeRobot
-export puts ee_pos in observation.state as ee_pos.0..2; recordings.dataset.Dataset.resolve); images
-only by their own name. Anything else is one DatasetError naming the policy's feature and the data
-set's features.
+flat values) as a run of named dimensions inside another feature, spelt "<name>.<i>" (planscope's
+LeRobot export: ee_pos.0..2 in observation.state) or "<name>.x/y/z/w" (what LeRobot's own recorders
+write in info.json features[...]["names"]); recordings.dataset.Dataset.resolve and
+dimension_names. Images only by their own name. Anything else is one DatasetError naming the
+policy's feature, the spellings looked for and the data set's features with their names.
 """
 from __future__ import annotations
 
