@@ -44,6 +44,11 @@ def register(subparsers) -> None:
                    help="control steps before the runner stops a rollout (default 200)")
     p.add_argument("--workers", type=int, default=None,
                    help="worker processes (default: all cores; 0 = in this process)")
+    p.add_argument("--threads", type=int, default=None, metavar="K",
+                   help="torch threads in each worker process (and in this process with --workers 0); "
+                        "default 1 per worker: the workers are the parallelism, so W workers use W "
+                        "cores, and rollouts stay bit-identical whatever W (planners/threads.py). "
+                        "W x K threads run in all: raise K for a large policy on few workers")
     p.add_argument("--backend", default="local", choices=("local", "ray"))
     p.add_argument("--ray-address", default=None, metavar="ADDR",
                    help="join a running Ray cluster (e.g. auto or ray://host:10001)")
@@ -80,6 +85,8 @@ def run(args: argparse.Namespace) -> int:
                               "candidate last")
     if args.max_steps < 1 or args.record_samples < 1:
         raise EvalConfigError("--max-steps and --record-samples must be >= 1")
+    from planners.threads import check_threads, worker_threads_env
+    check_threads(args.threads)
     from planners.mode_reference import choose_reference
     from scenes.registry import parse_options
 
@@ -96,19 +103,23 @@ def run(args: argparse.Namespace) -> int:
                         data_reference={"shares": reference.shares, "source": reference.source}
                         if reference is not None else {})
     def announce(result) -> None:
+        from planners.threads import worker_threads
         workers = args.workers if args.workers is not None else "all cores"
+        threads = worker_threads()
         resumed = f", {result.skipped} already done" if result.skipped else ""
         print(f"planscope eval: {len(config.policies)} policies x {len(config.seeds)} seeds x "
               f"{len(config.perturbations)} perturbation cells = {result.total} rollouts"
-              f"{resumed} ({args.backend}, workers={workers})", file=sys.stderr, flush=True)
+              f"{resumed} ({args.backend}, workers={workers}, {threads} torch "
+              f"thread{'s' if threads > 1 else ''} each)", file=sys.stderr, flush=True)
 
     if args.force and not args.resume and os.path.exists(out):
         os.remove(out)   # only now: every check above passed
     try:
-        result = run_evaluation(config, args.out, backend=args.backend, workers=args.workers,
-                                ray_address=args.ray_address, resume=args.resume,
-                                progress=None if args.quiet else print_progress,
-                                on_start=announce)
+        with worker_threads_env(args.threads):   # the workers start inside: they inherit it
+            result = run_evaluation(config, args.out, backend=args.backend, workers=args.workers,
+                                    ray_address=args.ray_address, resume=args.resume,
+                                    progress=None if args.quiet else print_progress,
+                                    on_start=announce)
     except KeyboardInterrupt:
         print(f"\nplanscope eval: interrupted; finished rollouts are saved in {args.out} "
               f"(marked partial). Run the same command with --resume to finish.", file=sys.stderr)

@@ -17,7 +17,6 @@ arrive in, so 1 worker, 2 workers and Ray give identical arrays.
 from __future__ import annotations
 
 import json
-import sys
 import time
 from typing import Any
 
@@ -75,12 +74,12 @@ def clear_caches() -> None:
 
 
 def limit_threads() -> None:
-    """One intra-op thread per worker: parallelism comes from processes, and a fixed thread count
-    keeps float reductions (hence rollouts) bit-identical however many workers run. Only touches
-    torch when a planner has imported it (a numpy planner's workers never pay for torch)."""
-    torch = sys.modules.get("torch")
-    if torch is not None and torch.get_num_threads() != 1:
-        torch.set_num_threads(1)
+    """One intra-op thread per worker unless `eval --threads K` (planners/threads.py
+    worker_threads): parallelism comes from processes, and a fixed thread count keeps float
+    reductions (hence rollouts) bit-identical however many workers run. Only touches torch when a
+    planner has imported it (a numpy planner's workers never pay for torch)."""
+    from planners.threads import apply_worker_threads
+    apply_worker_threads()
 
 
 def control_sampler(spec: Any, settings: RolloutSettings) -> tuple[str, int]:
