@@ -7,8 +7,12 @@ camera frames at the cursor; "Policy at this frame" — app/qt/plots/dataset_ins
 "Inspect policy at this frame" (N plans from the inspector's policy with its sampling settings,
 run on a worker thread, with the demonstrated chunk and the K nearest frames' chunks).
 
-Opening: drag and drop, File ▸ Open Data Set Folder…, `planscope DS` — one drop handler for
-folders that are data sets (meta/info.json, a zarr store). Problems are one dialog.
+Opening: File ▸ Open Data Set… (DatasetFileDialog: an .h5/.hdf5 file — a planscope or robomimic
+recording read through recordings.dataset.open_dataset — or a LeRobot v3 / zarr folder); a dropped
+or command-line data-set FOLDER opens here too (one drop handler for folders with meta/info.json or
+a zarr marker). A dropped .h5 stays a recording of rollouts (the review workspace's Rollouts
+browser): an evaluation artifact's plans, events and tags live there, so the browser is where a
+file is read as episodes of frames only when asked for. Problems are one dialog.
 
 The table is a model (EpisodeTableModel: numpy columns, cells formatted only when Qt asks for
 them), so 10,000 episodes stay smooth; an episode's curves are one slice read per selection.
@@ -34,6 +38,42 @@ def is_dataset(path: str) -> bool:
     """A folder planscope reads as a data set (LeRobot v3 meta/info.json, or a zarr store)."""
     return os.path.isdir(path) and any(os.path.isfile(os.path.join(path, m))
                                        for m in DATASET_MARKERS)
+
+
+class DatasetFileDialog(QtWidgets.QFileDialog):
+    """The one dialog for every data set: choose an .h5/.hdf5 file, or select a LeRobot v3 or
+    zarr folder and press Open (the folder opens as a data set instead of being entered; other
+    folders are entered as usual). Qt's own dialog: native ones cannot choose files and folders
+    in one place."""
+
+    TITLE = "Open data set (.h5 file, LeRobot v3 folder or zarr buffer)"
+    FILTER = "Data sets (*.h5 *.hdf5);;All files (*)"
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None, directory: str = "") -> None:
+        super().__init__(parent, self.TITLE, directory, self.FILTER)
+        self.setOption(QtWidgets.QFileDialog.Option.DontUseNativeDialog, True)
+        self.setFileMode(QtWidgets.QFileDialog.FileMode.ExistingFile)
+        self.chosen = ""
+
+    def accept(self) -> None:  # noqa: D102  (Qt's slot: Open pressed or Enter)
+        picked = self.selectedFiles()
+        path = picked[0] if picked else ""
+        if path and is_dataset(path):
+            self.chosen = path
+            QtWidgets.QDialog.accept(self)       # a data-set folder: chosen, not entered
+            return
+        super().accept()
+        if self.result() == QtWidgets.QDialog.DialogCode.Accepted:
+            self.chosen = path
+
+    @classmethod
+    def choose(cls, parent: QtWidgets.QWidget | None = None) -> str:
+        """Run the dialog in the last folder a dialog used; the chosen path or ""."""
+        from app.qt.shell.settings import last_folder, remember_folder
+        dialog = cls(parent, last_folder())
+        path = dialog.chosen if dialog.exec() else ""
+        remember_folder(os.path.dirname(path) if path and os.path.isdir(path) else path)
+        return path
 
 
 class EpisodeTableModel(QtCore.QAbstractTableModel):

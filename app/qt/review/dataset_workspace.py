@@ -14,7 +14,8 @@ from typing import Any
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from app.qt.plots.dataset_inspection import DatasetInspectionView
-from app.qt.review.dataset_browser import CameraFrames, DatasetBrowser, is_dataset
+from app.qt.review.dataset_browser import (CameraFrames, DatasetBrowser, DatasetFileDialog,
+                                           is_dataset)
 from app.qt.shell.dialogs import show_error
 from recordings.errors import UserFacingError
 
@@ -41,7 +42,8 @@ class DatasetWorkspace(QtCore.QObject):
 
     # ---- opening
     def open(self, path: str) -> None:
-        """Open a data set folder (one dialog on a problem, via the window's guard)."""
+        """Open a data set: a LeRobot v3 / zarr folder or an .h5 file (read as episodes of
+        frames; one dialog on a problem, via the window's guard)."""
         from recordings.dataset import open_dataset
         ds = open_dataset(path)
         if not ds.episodes:
@@ -62,10 +64,18 @@ class DatasetWorkspace(QtCore.QObject):
                            f"{len(ds.episodes)} episodes, {ds.num_frames} frames")
 
     def open_dialog(self) -> None:
-        path = QtWidgets.QFileDialog.getExistingDirectory(
-            self.window, "Open data set folder (LeRobot v3, zarr)")
-        if path:
+        """File ▸ Open Data Set…: a data-set folder opens as a drop does (and joins the recent
+        files); an .h5 file opens HERE as a data set — a dropped .h5 stays rollouts."""
+        self.open_chosen(DatasetFileDialog.choose(self.window))
+
+    def open_chosen(self, path: str) -> None:
+        """Route what File ▸ Open Data Set… chose ("" = cancelled)."""
+        if not path:
+            return
+        if os.path.isdir(path):
             self.window.open_paths([path])
+        else:
+            self.window.run_guarded(f"Cannot open {os.path.basename(path)}", self.open, path)
 
     def _on_frame(self, episode: int, frame: int) -> None:
         try:
@@ -182,7 +192,7 @@ def install(window: Any) -> DatasetWorkspace:
     if rollouts is not None:
         rollouts.raise_()
     window.register_drop_handler(is_dataset, ws.open, name="dataset")
-    action = QtGui.QAction("Open Data Set Folder…", window)
+    action = QtGui.QAction("Open Data Set…", window)
     action.triggered.connect(ws.open_dialog)
     menu = window.file_menu
     recent = window.recent_menu.menuAction() if hasattr(window, "recent_menu") else None
