@@ -4,6 +4,9 @@ Top plot: the commanded action per control step (x, y, z in metres; gripper 0..1
 axis). Bottom plot: one low-dim observation field, chosen in a combo box (e.g. the end-effector
 or mug position). Curves are created once and updated with setData; the cursor is one
 InfiniteLine per plot moved on every step. Clicking a plot moves the session to that step.
+A series with no finite value in this rollout (all NaN or inf: a planner that returned NaN, a
+broken sensor) would draw nothing; the plot says so instead, in a notice in its middle, e.g.
+"actions: all NaN in this rollout" or "actions gripper: all NaN in this rollout".
 """
 from __future__ import annotations
 
@@ -18,6 +21,44 @@ from app.qt.shell.theme import cache_axes
 ACTION_NAMES = ("x", "y", "z", "gripper")
 CURVE_COLOURS = ("#56B4E9", "#E69F00", "#009E73", "#CC79A7", "#F0E442", "#B7E4A7", "#FFB6DB")
 FAIL_COLOUR = "#FF3B30"
+NOTICE_COLOUR = "#FF9F0A"
+
+
+def empty_series_notice(what: str, values: np.ndarray | None, names: list[str]) -> str:
+    """The notice for `values` [T, k]: "" when every column has a finite value, else which
+    columns (all of them: just `what`) hold none, and whether that is NaN only or NaN/inf."""
+    if values is None or values.ndim != 2 or values.size == 0 or values.dtype.kind not in "fc":
+        return ""
+    finite = np.isfinite(values)
+    empty = ~finite.any(axis=0)                             # [k] columns with no finite value
+    if not empty.any():
+        return ""
+    kind = "NaN" if np.isnan(values[:, empty]).all() else "NaN/inf"
+    columns = "" if empty.all() else " " + ", ".join(names[i] for i in np.flatnonzero(empty))
+    return f"{what}{columns}: all {kind} in this rollout"
+
+
+def _make_notice(plot: pg.PlotWidget) -> pg.TextItem:
+    """A text item in the middle of the plot area (parented to the ViewBox, so it stays put when
+    the view pans or zooms, and clear of the legend at the top left), hidden until there is
+    something to say."""
+    view = plot.getPlotItem().getViewBox()
+    notice = pg.TextItem("", color=NOTICE_COLOUR, anchor=(0.5, 0.5), fill=pg.mkBrush(0, 0, 0, 170))
+    notice.setParentItem(view)
+    notice.setZValue(1000)
+    notice.setVisible(False)
+
+    def centre(*_args) -> None:
+        rect = view.boundingRect()
+        notice.setPos(rect.center().x(), rect.center().y())
+    view.sigResized.connect(centre)
+    centre()
+    return notice
+
+
+def _show_notice(notice: pg.TextItem, text: str) -> None:
+    notice.setText(text)
+    notice.setVisible(bool(text))
 
 
 def _make_plot(title: str, y_label: str) -> pg.PlotWidget:
@@ -51,6 +92,8 @@ class RolloutPlots(QtWidgets.QWidget):
                                                     pen=pg.mkPen(CURVE_COLOURS[i], width=1.5))
                               for i, n in enumerate(ACTION_NAMES)]
         self.state_curves: list[pg.PlotDataItem] = []
+        self.action_notice = _make_notice(self.action_plot)
+        self.state_notice = _make_notice(self.state_plot)
         self.cursors = []
         self.fail_lines = []
         for plot in (self.action_plot, self.state_plot):
@@ -82,10 +125,15 @@ class RolloutPlots(QtWidgets.QWidget):
         if data is None:
             for c in self.action_curves + self.state_curves:
                 c.setData([], [])
+            _show_notice(self.action_notice, "")
+            _show_notice(self.state_notice, "")
             return
         steps = np.arange(data.num_steps)
         for i, curve in enumerate(self.action_curves):
             curve.setData(steps, data.actions[:, i] if i < data.actions.shape[1] else [])
+        names = [ACTION_NAMES[i] if i < len(ACTION_NAMES) else f"[{i}]"
+                 for i in range(data.actions.shape[1] if data.actions.ndim == 2 else 0)]
+        _show_notice(self.action_notice, empty_series_notice("actions", data.actions, names))
         previous = self.field_box.currentText()
         self.field_box.blockSignals(True)
         self.field_box.clear()
@@ -117,6 +165,8 @@ class RolloutPlots(QtWidgets.QWidget):
                 curve.setData([], [])
                 curve.setVisible(False)
         self.state_plot.setTitle(f"Observed state: {key}" if key else "Observed state", size="9pt")
+        names = [f"[{i}]" for i in range(values.shape[1])] if values is not None and values.ndim == 2 else []
+        _show_notice(self.state_notice, empty_series_notice(key, values, names) if key else "")
 
     def set_cursor(self, step: int) -> None:
         for cursor in self.cursors:
