@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from typing import Any
+from typing import Any, Callable, Self
 
 import h5py
 import numpy as np
@@ -69,6 +69,67 @@ def open_h5(path: str) -> h5py.File:
         raise _diagnose_open_failure(path, exc) from None
 
 
+def open_checked(path: str, check: Callable[[h5py.File], None], *,
+                 error: type[RecordingError] = RecordingError, what: str = "recording") -> h5py.File:
+    """Open `path` read-only (open_h5) and run `check(file)`, the caller's validation (attributes,
+    schema version, layout): the one open/validate block of every planscope HDF5 reader
+    (RecordingReader, ScanReader). Any failure closes the file and raises `error` (a
+    RecordingError subclass) with one line naming the file: open_h5's words, check's own
+    RecordingError, or "corrupt <what> (...)" for what h5py or the parsing raised."""
+    try:
+        f = open_h5(path)
+    except RecordingError as exc:
+        raise (exc if isinstance(exc, error) else error(str(exc))) from None
+    try:
+        check(f)
+    except RecordingError as exc:
+        f.close()
+        if isinstance(exc, error):
+            raise
+        raise error(str(exc)) from None
+    except (OSError, KeyError, ValueError, TypeError) as exc:
+        f.close()
+        raise error(f"{path}: corrupt {what} ({exc})") from None
+    return f
+
+
+def decoded_attrs(f: h5py.File) -> dict[str, Any]:
+    """The file's attributes, bytes decoded to str."""
+    return {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
+
+
+def check_parts_folder(path: str, attrs: dict[str, Any], *, what: str = "recording",
+                       error: type[RecordingError] = RecordingError) -> None:
+    """An index file (a running or killed writer's, layout LAYOUT_INDEX) needs its parts folder
+    beside it; `error` naming both when it is missing."""
+    parts = os.path.join(os.path.dirname(path), str(attrs.get("parts_dir", "")))
+    if not os.path.isdir(parts):
+        raise error(f"{path}: interrupted {what} whose parts folder {parts} is missing (move "
+                    f"FILE.h5 and FILE.h5.parts together)")
+
+
+class H5Reader:
+    """What every planscope HDF5 reader shares over its open file `self._file`: `with` closes it,
+    `close()` twice is fine, `h5` hands out the read-only h5py file."""
+
+    _file: h5py.File
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._file.id.valid:
+            self._file.close()
+
+    @property
+    def h5(self) -> h5py.File:
+        """The open h5py file (read-only), for code that needs something not wrapped here."""
+        return self._file
+
+
 def _text(value: Any) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
@@ -82,27 +143,18 @@ def _json(path: str, text: Any, what: str) -> Any:
         raise RecordingError(f"{path}: attribute {what} is not valid JSON") from None
 
 
-class RecordingReader:
+class RecordingReader(H5Reader):
     """Lazy reader. len(r) rollouts; r.summary dict of column arrays; r.rollout(i) -> RolloutView."""
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = os.path.abspath(os.fspath(path))
-        self._file = open_h5(self.path)
-        try:
-            st = os.stat(self.path)
-            self._identity = (st.st_ino, st.st_mtime_ns, st.st_size)
-            self._open()
-        except RecordingError:
-            self._file.close()
-            raise
-        except (OSError, KeyError, ValueError, TypeError) as exc:
-            self._file.close()
-            raise RecordingError(f"{self.path}: corrupt recording ({exc})") from None
+        self._file = open_checked(self.path, self._open, what="recording")
 
-    def _open(self) -> None:
-        f, p = self._file, self.path
-        self.attrs: dict[str, Any] = {k: (v.decode() if isinstance(v, bytes) else v)
-                                      for k, v in f.attrs.items()}
+    def _open(self, f: h5py.File) -> None:
+        self._file, p = f, self.path
+        st = os.stat(p)
+        self._identity = (st.st_ino, st.st_mtime_ns, st.st_size)
+        self.attrs: dict[str, Any] = decoded_attrs(f)
         version = self.attrs.get("schema_version")
         self.is_planscope = version is not None
         if self.is_planscope:
@@ -125,10 +177,7 @@ class RecordingReader:
         self._data = f["data"]
         self.layout = str(self.attrs.get("layout", LAYOUT_SINGLE))
         if self.layout == LAYOUT_INDEX:
-            parts = os.path.join(os.path.dirname(p), str(self.attrs.get("parts_dir", "")))
-            if not os.path.isdir(parts):
-                raise RecordingError(f"{p}: interrupted recording whose parts folder {parts} is "
-                                     f"missing (move FILE.h5 and FILE.h5.parts together)")
+            check_parts_folder(p, self.attrs, what="recording")
         self.env_args: dict = _json(p, self._data.attrs.get("env_args", ""), "env_args")
         self.config: dict = _json(p, self.attrs.get("config", ""), "config")
         self.perturbations: dict = _json(p, self.attrs.get("perturbations", ""), "perturbations")
@@ -162,21 +211,6 @@ class RecordingReader:
 
     def __len__(self) -> int:
         return len(self.demo_names)
-
-    def __enter__(self) -> "RecordingReader":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-    def close(self) -> None:
-        if self._file.id.valid:
-            self._file.close()
-
-    @property
-    def h5(self) -> h5py.File:
-        """The open h5py file (read-only), for code that needs something not wrapped here."""
-        return self._file
 
     def changed_on_disk(self) -> bool:
         """True when the file at path is no longer the one opened (replaced, rewritten, deleted)."""

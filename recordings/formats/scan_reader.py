@@ -16,7 +16,7 @@ import numpy as np
 
 from recordings.formats.scan_file import (FORMAT_NAME, LAYOUT_INDEX, LAYOUT_SINGLE,
                                           SCHEMA_VERSION, ScanFileError, spec_from_json)
-from recordings.reader import open_h5
+from recordings.reader import H5Reader, check_parts_folder, decoded_attrs, open_checked
 
 SMALL_ROW_VALUES = 64
 
@@ -32,32 +32,18 @@ def is_scan_file(path: str | os.PathLike) -> bool:
     return False
 
 
-class ScanReader:
+class ScanReader(H5Reader):
     """r.num_rows; r.column(name) [F, ...] sorted by (episode, frame); r.header (dict);
     r.partial / r.status; r.rows(name, indices) for large columns."""
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = os.path.abspath(os.fspath(path))
-        try:
-            self._file = open_h5(self.path)
-        except ScanFileError:
-            raise
-        except Exception as exc:   # RecordingError from open_h5: same words, scan's class
-            raise ScanFileError(str(exc)) from None
         self._cache: dict[str, np.ndarray] = {}
-        try:
-            self._open()
-        except ScanFileError:
-            self._file.close()
-            raise
-        except (OSError, KeyError, ValueError, TypeError) as exc:
-            self._file.close()
-            raise ScanFileError(f"{self.path}: corrupt scan file ({exc})") from None
+        self._file = open_checked(self.path, self._open, error=ScanFileError, what="scan file")
 
-    def _open(self) -> None:
-        f, p = self._file, self.path
-        self.attrs: dict[str, Any] = {k: (v.decode() if isinstance(v, bytes) else v)
-                                      for k, v in f.attrs.items()}
+    def _open(self, f: h5py.File) -> None:
+        self._file, p = f, self.path
+        self.attrs: dict[str, Any] = decoded_attrs(f)
         if self.attrs.get("format") != FORMAT_NAME:
             raise ScanFileError(f"{p}: not a planscope scan file (format "
                                 f"{self.attrs.get('format', 'missing')!r})")
@@ -76,10 +62,7 @@ class ScanReader:
         self.partial = bool(self.attrs.get("partial", False))
         self.partial_reason = str(self.attrs.get("partial_reason", ""))
         if self.layout == LAYOUT_INDEX:
-            parts = os.path.join(os.path.dirname(p), str(self.attrs.get("parts_dir", "")))
-            if not os.path.isdir(parts):
-                raise ScanFileError(f"{p}: interrupted scan whose parts folder {parts} is missing "
-                                    f"(move FILE.h5 and FILE.h5.parts together)")
+            check_parts_folder(p, self.attrs, what="scan", error=ScanFileError)
             self._chunk_rows = f["chunk_rows"][()].astype(np.int64)
             self.num_rows = int(self._chunk_rows.sum())
         elif self.layout == LAYOUT_SINGLE:
@@ -92,22 +75,8 @@ class ScanReader:
                               if int(np.prod(shape, dtype=np.int64)) <= SMALL_ROW_VALUES]
 
     # ----- file level -----
-    def __enter__(self) -> "ScanReader":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-    def close(self) -> None:
-        if self._file.id.valid:
-            self._file.close()
-
     def __len__(self) -> int:
         return self.num_rows
-
-    @property
-    def h5(self) -> h5py.File:
-        return self._file
 
     @property
     def status(self) -> str:
