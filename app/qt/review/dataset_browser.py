@@ -153,7 +153,7 @@ class DatasetBrowser(QtWidgets.QWidget):
         super().__init__(parent)
         self.ds: Any = None
         self.episode = -1
-        self.info = QtWidgets.QLabel("no data set open (File ▸ Open Data Set Folder…, or drop "
+        self.info = QtWidgets.QLabel("no data set open (File ▸ Open Data Set…, or drop "
                                      "a LeRobot / zarr folder)")
         self.info.setWordWrap(True)
         self.model = EpisodeTableModel(self)
