@@ -158,6 +158,11 @@ def _mode_colours(reader: RecordingReader, palette: Sequence[str], unlabelled: s
     return out
 
 
+def _has(view: Any, name: str) -> bool:
+    """Whether the rollout's group holds dataset `name` (RolloutView reads only what it has)."""
+    return bool(view._guard(name, lambda: name in view._group))
+
+
 def _write_rollout(w: _Writer, i: int, view: Any, cameras: Sequence[str] | None) -> int:
     """Every entity of rollout i; returns the number of replans written."""
     rr = w.rr
@@ -194,7 +199,8 @@ def _write_rollout(w: _Writer, i: int, view: Any, cameras: Sequence[str] | None)
             ee = flat.astype(np.float32)
     if view.has_states:
         w.scalars(f"{base}/states", steps, view.states())
-    w.scalars(f"{base}/rewards", steps, view.rewards())
+    if _has(view, "rewards"):           # robomimic-style files from other tools may lack it
+        w.scalars(f"{base}/rewards", steps, view.rewards())
     if ee is not None:
         w.columns(f"{base}/ee", {STEP: steps}, rr.Points3D.columns(positions=ee))
         w.static(f"{base}/ee_path", rr.LineStrips3D([ee]))

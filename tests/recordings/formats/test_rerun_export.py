@@ -240,3 +240,40 @@ def test_rerun_is_imported_only_when_exporting():
                           text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "False"
+
+
+def test_a_plain_robomimic_file(tmp_path):
+    """robomimic's documented layout (data/demo_i/actions, obs/<key>, states; here without
+    rewards): 7-D actions as numbered series, the hand from robot0_eef_pos, the agent-view
+    camera; no replans, so no plans."""
+    pytest.importorskip("rerun.chunk")
+    import h5py
+
+    rng = np.random.default_rng(0)
+    src = tmp_path / "lift.h5"
+    with h5py.File(src, "w") as f:
+        data = f.create_group("data")
+        data.attrs["env_args"] = '{"env_name": "Lift", "type": 1}'
+        for i in range(2):
+            g = data.create_group(f"demo_{i}")
+            g["actions"] = rng.normal(size=(5, 7))
+            g["obs/robot0_eef_pos"] = rng.normal(size=(5, 3))
+            g["obs/agentview_image"] = rng.integers(0, 255, (5, 8, 6, 3), dtype=np.uint8)
+            g["states"] = rng.normal(size=(5, 10))
+            g["dones"] = np.arange(5) == 4
+    out = tmp_path / "lift.rrd"
+    assert main(["export", str(src), "--to", "rerun", str(out)]) == 0
+    got = read_rrd(str(out))
+    assert set(got) == {"info"} | {f"rollouts/{i}/{e}" for i in range(2) for e in (
+        "info", "actions", "obs/robot0_eef_pos", "states", "ee", "ee_path",
+        "camera/agentview_image")}
+    with h5py.File(src) as f:
+        np.testing.assert_array_equal(got["rollouts/1/actions"]["Scalars:scalars"],
+                                      f["data/demo_1/actions"][()])
+        assert got["rollouts/1/actions"]["static:SeriesLines:names"] == [
+            [f"action.{k}" for k in range(7)]]
+        np.testing.assert_array_equal(np.asarray(got["rollouts/1/ee"]["Points3D:positions"])[:, 0],
+                                      f["data/demo_1/obs/robot0_eef_pos"][()].astype(np.float32))
+        np.testing.assert_array_equal(
+            np.asarray(got["rollouts/0/camera/agentview_image"]["Image:buffer"]).reshape(5, 8, 6, 3),
+            f["data/demo_0/obs/agentview_image"][()])
