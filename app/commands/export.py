@@ -11,13 +11,13 @@ CODECS = {"av1": "libsvtav1", "h264": "libx264"}
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "export", help=HELP,
-        description=HELP + " (state / environment-state / action features named as LeRobot "
-                           "expects, planscope's mode labels as per-episode columns) or, with "
-                           "--to rerun, a Rerun recording of the rollouts (states, actions, "
-                           "end-effector path, every replan's plans as line strips, the denoising "
-                           "chain where kept, camera frames; needs the optional extra: pip install "
-                           "'planscope[rerun]'). Written beside OUT and renamed into place. "
-                           "See docs/datasets.md.")
+        description="export a recording or data set as a LeRobotDataset v3 folder (state / "
+                    "environment-state / action features named as LeRobot expects, planscope's "
+                    "mode labels as per-episode columns), or a recording as a Rerun .rrd file "
+                    "(--to rerun: every rollout's states, actions, end-effector path, camera "
+                    "frames and each replan's plans as line strips, the denoising chain where "
+                    "kept; needs the optional extra: pip install 'planscope[rerun]'). Written "
+                    "beside OUT and renamed into place. See docs/datasets.md.")
     p.add_argument("source", metavar="F", help="recording .h5, LeRobot v3 folder or zarr buffer")
     p.add_argument("--to", required=True, choices=["lerobot", "rerun"], help="output format")
     p.add_argument("out", metavar="OUT", help="new output folder (lerobot) or .rrd file (rerun)")
@@ -30,7 +30,7 @@ def register(subparsers) -> None:
     p.add_argument("--fps", type=int, default=None,
                    help="frames per second (default: the data set's, else the scenes' 10 Hz)")
     p.add_argument("--force", "--overwrite", dest="overwrite", action="store_true",
-                   help="replace DIR if it exists")
+                   help="replace OUT if it exists")
     p.set_defaults(func=run)
 
 
