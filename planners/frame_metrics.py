@@ -1,9 +1,16 @@
 """Per-frame metrics of a dataset scan: N sampled plans against the demonstrated chunk and the
 local data distribution (the chunks of the K nearest recorded frames). docs/scan.md.
 
-    local = local_modes(neighbour_chunks [K,H,D], action_scale=[D], seed=0)   once per frame
+    local = frame_local_modes(chunks [K,H,D], state distances [K], action_scale=[D],
+                              states=[K,F], query=[F])                       once per frame
     m = frame_metrics(samples [N,H,D], demo [H',D], local, action_scale=[D])   once per policy
+    r = read_frame(samples, demo, local, ...)     the same metrics + shares with intervals + text
     change = compare(m_a, m_b)                                                  two policies
+
+The scan (app/core/scan/work.py) and the dataset-conditioned inspector
+(app/core/inspector/dataset_source.py) both build the local modes with frame_local_modes and the
+same seed, and both sample a frame with frame_noise(seed, episode, frame): the same frame read
+by either gives the same plans, shares and verdict.
 
 Units. Every distance is in the policy's *normalised* action units: a difference (action units)
 times `action_scale` [D] (the policy's min-max normaliser scale, 2 / data range; 1 = raw units
@@ -37,6 +44,7 @@ RADIUS_GAP = 0.45       # ... and never past this share of that gap
 MAJOR_SHARE = 0.10      # local data modes this common count for coverage and collapse
 COLLAPSE_SHARE = 0.02   # a major mode with fewer samples than this share is missed
 CREDIBLE_Z = 1.645      # a missed mode must be credibly major: its one-sided 95 % lower bound
+Z95 = 1.959964          # two-sided 95 % intervals of the data's shares
 MODE_FIT_C = (1.0, 10.0, 100.0)   # inverse L2 strengths tried for the mode-on-state fit
                         # (standardised features), the best by CV log-loss is used: weak ones let
                         # a state that decides the mode read near 0/1; the CV test rejects chance
@@ -58,6 +66,29 @@ class LocalModes:
     lower: np.ndarray = field(default_factory=lambda: np.zeros(0))
     state_conditional: bool = False
     groups: list = field(default_factory=list)       # [M] neighbour indices of each mode
+    fit_note: str = ""      # how the shares were read (conditional fit's CV, or why plain)
+
+    @property
+    def intervals(self) -> np.ndarray:
+        """[M, 2] each share's two-sided 95 % Wilson interval given `effective` neighbours (for
+        state-conditional shares an approximation: the fit's own uncertainty is not added)."""
+        if not len(self.shares):
+            return np.zeros((0, 2))
+        return np.stack([wilson_lower(self.shares, self.effective, Z95),
+                         1.0 - wilson_lower(1.0 - self.shares, self.effective, Z95)], axis=1)
+
+    def describe(self, data_name: str) -> str:
+        """What a verdict against these modes compared against, and how sure: 'the 64 nearest
+        frames of demos.h5 (2 local data modes; shares at this state by a logistic fit ..., 58.1
+        effective neighbours; data m0 52 % (40-64 %), m1 48 % (36-60 %))'."""
+        if not self.num_neighbours:
+            return "no neighbours (K = 0)"
+        m = len(self.shares)
+        shares = ", ".join(f"{n} {s:.0%} ({lo:.0%}-{hi:.0%})" for n, s, (lo, hi)
+                           in zip(self.names, self.shares, self.intervals))
+        return (f"the {self.num_neighbours} nearest frames of {data_name} ({m} local data "
+                f"mode{'s' * (m != 1)}; {self.fit_note or 'plain neighbour shares'}; "
+                f"{self.effective:.1f} effective neighbours; data {shares}, 95 % intervals)")
 
     @property
     def names(self) -> list[str]:
@@ -120,10 +151,17 @@ def wilson_lower(share: np.ndarray, n: float, z: float = CREDIBLE_Z) -> np.ndarr
 
 def conditional_shares(groups: list[np.ndarray], states: np.ndarray, query: np.ndarray,
                        weights: np.ndarray, seed: int = 0) -> np.ndarray | None:
+    """conditional_fit's shares alone (None where the state does not predict the mode)."""
+    return conditional_fit(groups, states, query, weights, seed)[0]
+
+
+def conditional_fit(groups: list[np.ndarray], states: np.ndarray, query: np.ndarray,
+                    weights: np.ndarray, seed: int = 0) -> tuple[np.ndarray | None, str]:
     """[M] mode shares at the query state [F] predicted from the K neighbours' states [K, F] by an
     L2 logistic regression of mode membership (groups: member indices per mode), or None when
     the states do not predict the mode on held-out neighbours (5-fold CV log-loss no better than
-    the constant shares) or there is too little to fit.
+    the constant shares) or there is too little to fit; and a note saying which, with the CV
+    log-losses per neighbour (what the verdict's reason quotes).
 
     Why: neighbours are chosen by a distance that weighs every feature alike, so a small motion
     that decides the mode (mug_grasp: 2-9 mm of hand motion towards a side, which with the mug's
@@ -142,20 +180,20 @@ def conditional_shares(groups: list[np.ndarray], states: np.ndarray, query: np.n
     counts = np.bincount(y[keep], minlength=len(groups))
     folds = int(min(5, counts.min())) if len(counts) >= 2 else 0
     if folds < 2:
-        return None
+        return None, "plain neighbour shares (too few neighbours per mode to test a state fit)"
     x = np.asarray(states, np.float64)[keep]
     w = np.asarray(weights, np.float64)[keep]
     y = y[keep]
     varying = x.std(axis=0) > 1e-9
     if not varying.any():
-        return None
+        return None, "plain neighbour shares (the neighbours' states do not vary)"
     mu, sd = x[:, varying].mean(0), x[:, varying].std(0)
     x = (x[:, varying] - mu) / sd
     q = ((np.asarray(query, np.float64)[varying] - mu) / sd)[None]
     eps = 1e-6
     splits = list(StratifiedKFold(folds, shuffle=True, random_state=seed).split(x, y))
     if any(len(np.unique(y[train])) < len(groups) for train, _ in splits):
-        return None
+        return None, "plain neighbour shares (too few neighbours per mode to test a state fit)"
     loss_const = 0.0
     for train, test in splits:
         const = np.bincount(y[train], weights=w[train], minlength=len(groups))
@@ -170,10 +208,15 @@ def conditional_shares(groups: list[np.ndarray], states: np.ndarray, query: np.n
             loss -= float((w[test] * np.log(p + eps)).sum())
         if loss < best_loss:
             best_c, best_loss = c, loss
+    per = max(float(w.sum()), 1e-12)
     if best_c is None:
-        return None
+        return None, (f"plain neighbour shares: the state does not predict the mode on held-out "
+                      f"neighbours ({folds}-fold CV log-loss {loss_const / per:.2f} for the "
+                      f"constant shares, no fit better)")
     fit = LogisticRegression(C=best_c, max_iter=1000).fit(x, y, sample_weight=w)
-    return fit.predict_proba(q)[0]
+    return fit.predict_proba(q)[0], (
+        f"shares read at this state: the state predicts the mode ({folds}-fold CV log-loss "
+        f"{best_loss / per:.2f} vs {loss_const / per:.2f} for the constant shares)")
 
 
 def local_modes(neighbours: np.ndarray | None, *, action_scale: np.ndarray | None = None,
@@ -198,9 +241,9 @@ def local_modes(neighbours: np.ndarray | None, *, action_scale: np.ndarray | Non
     w = np.where(finite, w, 0.0)
     shares = np.asarray([w[g].sum() for g in groups]) / max(float(w.sum()), 1e-12)
     effective = float(w.sum() ** 2 / max(float((w ** 2).sum()), 1e-12))
-    conditional = None
+    conditional, note = None, ""
     if states is not None and query is not None and len(groups) >= 2:
-        conditional = conditional_shares(groups, states, query, w, seed=seed)
+        conditional, note = conditional_fit(groups, states, query, w, seed=seed)
         if conditional is not None:
             shares = conditional
     spread = np.asarray([np.sqrt(np.mean(distances(chunks[g], m, scale) ** 2))
@@ -212,7 +255,7 @@ def local_modes(neighbours: np.ndarray | None, *, action_scale: np.ndarray | Non
         gap = gaps.min(axis=1)
         radius = np.minimum(np.maximum(radius, RADIUS_GAP_MIN * gap), RADIUS_GAP * gap)
     return LocalModes(means, shares, radius, k, effective, wilson_lower(shares, effective),
-                      conditional is not None, [np.asarray(g) for g in groups])
+                      conditional is not None, [np.asarray(g) for g in groups], note)
 
 
 def with_given_shares(local: LocalModes, labels: list[str], given: dict[str, float]
@@ -229,7 +272,8 @@ def with_given_shares(local: LocalModes, labels: list[str], given: dict[str, flo
         return local
     shares = raw / raw.sum()
     return LocalModes(local.means, shares, local.radius, local.num_neighbours, local.effective,
-                      wilson_lower(shares, local.effective), False, local.groups)
+                      wilson_lower(shares, local.effective), False, local.groups,
+                      "given shares (--data-shares) split among the local modes of each label")
 
 
 def state_weights(distances_to_query: np.ndarray) -> np.ndarray:
@@ -323,6 +367,84 @@ def frame_metrics(samples: np.ndarray, demo: np.ndarray, local: LocalModes, *,
         latency_ms=float(latency_ms), verdict=verdict,
         reason=reading.reason if verdict == reading.verdict else unsure or
         f"the plans leave the one local data mode ({reading.reason})", hit=hit)
+
+
+def frame_seed(seed: int, episode: int, frame: int) -> int:
+    """The sampling seed of one frame: a function of (base seed, episode, frame) only (the same
+    formula as app.core.scan.config.frame_seed, pinned by a test), so a scan with --seed S and
+    `planscope sample --data DS --episode E --frame F --seed S` draw the same noise there."""
+    return int(np.random.SeedSequence([int(seed), int(episode), int(frame)]).generate_state(1)[0])
+
+
+def frame_noise(seed: int, episode: int, frame: int, num: int, horizon: int, action_dim: int
+                ) -> tuple[int, np.ndarray]:
+    """(the frame's sampling seed, initial noise [num, horizon, action_dim] float32, normalised
+    units) of a diffusion policy at one recorded frame: the scan's and the inspector's."""
+    fs = frame_seed(seed, episode, frame)
+    noise = np.random.default_rng(fs).standard_normal((num, horizon, action_dim))
+    return fs, noise.astype(np.float32)
+
+
+def frame_local_modes(neighbours: np.ndarray | None, state_distances: np.ndarray | None, *,
+                      action_scale: np.ndarray | None, states: np.ndarray | None = None,
+                      query: np.ndarray | None = None, seed: int = 0) -> LocalModes:
+    """THE local data modes of one recorded frame, as the scan and the dataset inspector read
+    them: the neighbours' chunks [K, H, D] clustered, weighted by their state distances [K]
+    (state_weights), their shares read at the query state [F] from the neighbours' states
+    [K, F] where the CV test says the state predicts the mode (conditional_fit), else the plain
+    weighted shares. One recipe, so the two never disagree at a frame."""
+    d = None if state_distances is None else np.asarray(state_distances, np.float64)
+    return local_modes(neighbours, action_scale=action_scale, seed=seed,
+                       weights=state_weights(d) if d is not None and len(d) else None,
+                       states=states, query=query)
+
+
+@dataclass
+class FrameReading:
+    """One policy's plans at one frame read against the local data modes (read_frame).
+    labels [N] local mode per plan ("" = none); shares {mode: share of the finite plans} and
+    intervals {mode: (low, high)} their 95 % Wilson intervals; shares_in_modes: share among the
+    plans in some mode; data_shares {mode: the local data's share} and data_intervals (95 %,
+    LocalModes.intervals); compared_against: LocalModes.describe (also ends metrics.reason)."""
+    local: LocalModes
+    metrics: FrameMetrics
+    labels: list[str]
+    shares: dict[str, float]
+    intervals: dict[str, tuple[float, float]]
+    shares_in_modes: dict[str, float]
+    data_shares: dict[str, float]
+    data_intervals: dict[str, tuple[float, float]]
+    compared_against: str
+
+
+def read_frame(samples: np.ndarray, demo: np.ndarray, local: LocalModes, *,
+               action_scale: np.ndarray | None = None, demo_mask: np.ndarray | None = None,
+               data_name: str = "the data", latency_ms: float = float("nan"), seed: int = 0
+               ) -> FrameReading:
+    """frame_metrics plus the shares it judged, with intervals, and the text naming what it
+    compared against (appended to the reason): the dataset inspector's whole reading."""
+    from planners.mode_verdicts import wilson
+
+    plans = np.asarray(samples, np.float64)
+    d = plans.shape[2]
+    scale = np.ones(d) if action_scale is None else np.asarray(action_scale, np.float64)
+    metrics = frame_metrics(plans, demo, local, action_scale=scale, demo_mask=demo_mask,
+                            latency_ms=latency_ms, seed=seed)
+    labels = label_samples(plans, local, scale)
+    finite = np.isfinite(plans).reshape(len(plans), -1).all(axis=1)
+    valid = int(finite.sum())
+    counts = {m: sum(1 for lab, ok in zip(labels, finite) if ok and lab == m)
+              for m in local.names}
+    shares = {m: c / max(valid, 1) for m, c in counts.items()}
+    intervals = {m: wilson(c, valid) for m, c in counts.items()}
+    moded = max(sum(counts.values()), 1)
+    against = local.describe(data_name)
+    metrics.reason = f"{metrics.reason} [against {against}]"
+    return FrameReading(local, metrics, labels, shares, intervals,
+                        {m: c / moded for m, c in counts.items()},
+                        dict(zip(local.names, (float(s) for s in local.shares))),
+                        {m: (float(lo), float(hi)) for m, (lo, hi)
+                         in zip(local.names, local.intervals)}, against)
 
 
 def compare(a: FrameMetrics, b: FrameMetrics) -> dict[str, float]:

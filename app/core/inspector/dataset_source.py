@@ -9,12 +9,19 @@ what the demonstrator did there and what the data does at similar states (no sce
     result.metrics              planners.frame_metrics.FrameMetrics (verdict, reason, coverage, ...)
     result.summary()            JSON-ready; format_inspection(result) the CLI's text
 
-Mode analysis without scene labels (planners.frame_metrics, the same reading as the dataset scan):
-the neighbours' chunks are clustered into local data modes (shares = their share of the
-neighbours, weighted by state distance); each plan belongs to the mode it lies within, or none;
-coverage = major local modes (>= 10 % of neighbours) reached; collapsed = a major local mode gets
-< 2 % of the plans; averaging = plans between local modes. The reason names what it compared
-against: "the K nearest frames of DATA".
+Mode analysis without scene labels: ONE reading, the dataset scan's (planners.frame_metrics:
+frame_local_modes + read_frame). The neighbours' chunks are clustered into local data modes; their
+shares are read at this frame's state by a CV-gated logistic fit of mode on the neighbours'
+states where the state predicts the mode, else the neighbours' shares weighted by state distance;
+each share has a 95 % interval. Each plan belongs to the mode it lies within, or none; coverage =
+major local modes (>= 10 %) reached; collapsed = a credibly major local mode gets < 2 % of the
+plans; averaging = plans between local modes. The reason ends with what it compared against: the
+K nearest frames, conditional or plain shares (with the fit's CV log-loss), the effective number
+of neighbours and the data's shares with their intervals.
+
+Sampling: the frame's noise is planners.frame_metrics.frame_noise(seed, episode, frame), the
+scan's, and the analysis uses the same seed: `planscope sample --data DS --episode E --frame F
+--seed S` reads exactly what `planscope scan --seed S` read at that frame.
 
 Observation building, demonstrated chunks and neighbours are app/core/dataset_frames.py's, shared
 with the scan. Qt-free: the GUI runs inspect() on its worker thread.
@@ -41,7 +48,8 @@ class DatasetInspection:
     """One policy at one recorded frame. Shapes: plans [N, H, D]; demo [H, D] with demo_mask [H];
     neighbours [K, H, D] with neighbour_episodes/neighbour_frames [K] and neighbour_distances [K]
     (normalised state units); labels [N] local mode name per plan ("" = none); shares {mode:
-    share of the plans}; data_shares {mode: share of the neighbours}."""
+    share of the finite plans}; data_shares {mode: the local data's share at this state}; both
+    with 95 % intervals (share_intervals, data_intervals)."""
     data: str
     episode: int
     frame: int
@@ -67,6 +75,9 @@ class DatasetInspection:
     action_scale: np.ndarray | None = None     # [D] 2 / the data's action range
     timings_ms: dict[str, float] = field(default_factory=dict)
     data_labels: dict[str, str] = field(default_factory=dict)   # local mode -> the data's labels
+    share_intervals: dict[str, tuple[float, float]] = field(default_factory=dict)   # 95 %
+    data_intervals: dict[str, tuple[float, float]] = field(default_factory=dict)    # 95 %
+    seed: int = 0        # base seed: noise planners.frame_metrics.frame_noise(seed, ep, frame)
 
     def label_shares(self) -> dict[str, float]:
         """{the data's own mode label: share of the plans in a local mode} where each local mode
@@ -99,10 +110,14 @@ class DatasetInspection:
             "horizon": int(self.plans.shape[1]), "action_dim": int(self.plans.shape[2]),
             "neighbours": int(len(self.neighbours)), "compared_against": self.compared_against,
             "verdict": m.verdict, "reason": m.reason,
+            "seed": self.seed, "shares_state_conditional": bool(self.local.state_conditional),
+            "effective_neighbours": num(self.local.effective),
             "modes": [{"mode": k, "share": round(self.shares[k], 4),
+                       "interval": _pair(self.share_intervals.get(k)),
                        "share_in_modes": round(self.shares_in_modes[k], 4),
                        "data_labels": self.data_labels.get(k, ""),
                        "data_share": round(self.data_shares[k], 4),
+                       "data_interval": _pair(self.data_intervals.get(k)),
                        "major": k in self.local.major} for k in self.data_shares],
             "no_mode_share": num(m.off_data_share), "coverage": num(m.coverage),
             "sample_clusters": num(m.sample_modes), "data_modes": num(m.data_modes),
@@ -209,24 +224,35 @@ class DatasetSource:
         nearest frames (module docstring)."""
         from planners.boundary import run_planner
 
+        from planners.frame_metrics import frame_noise
+
         t0 = time.perf_counter()
         obs = self.observation(episode, frame)
         demo, mask = self.demo(episode, frame)
         t1 = time.perf_counter()
         kwargs = {k: v for k, v in (("solver", solver), ("steps", steps)) if v is not None}
-        batch = run_planner(self.planner, obs, num, seed=seed, temperature=temperature,
+        spec = self.planner.spec
+        frame_seed, noise = frame_noise(seed, episode, frame, num, self.horizon,
+                                        int(spec.action_dim))
+        if getattr(spec, "kind", "") == "diffusion":
+            kwargs["initial_noise"] = noise
+        batch = run_planner(self.planner, obs, num, seed=frame_seed, temperature=temperature,
                             **kwargs)
         plans = np.asarray(batch.plans, np.float32)
         t2 = time.perf_counter()
+        states = query = None
         if self.k > 0:
             chunks, dist = self.local.nearest(episode, frame, self.k)
             near_eps, near_frames = self.local.locate(self.local.last_rows)
+            if len(self.local.last_rows):
+                states = self.local.states[self.local.last_rows]
+                query = self.local.states[self.local.starts[episode] + frame]
         else:
             chunks, dist = np.zeros((0, self.horizon, plans.shape[2]), np.float32), np.zeros(0)
             near_eps = near_frames = np.zeros(0, np.int64)
         reading = read_against_data(plans, demo, mask, chunks, dist, self.action_scale,
                                     data_name=self.name, latency_ms=(t2 - t1) * 1000.0,
-                                    seed=seed)
+                                    seed=seed, states=states, query=query)
         reading["data_labels"] = self._label_modes(reading["local"], chunks, near_eps)
         t3 = time.perf_counter()
         return DatasetInspection(
@@ -235,9 +261,13 @@ class DatasetSource:
             neighbour_episodes=near_eps, neighbour_frames=near_frames,
             neighbour_distances=np.asarray(dist, np.float64), **reading,
             action_names=self.action_names, end_effector=self.end_effector,
-            policy=self.planner.spec.name, action_scale=self.action_scale,
+            policy=self.planner.spec.name, action_scale=self.action_scale, seed=seed,
             timings_ms={"observation": (t1 - t0) * 1e3, "sample": (t2 - t1) * 1e3,
                         "analysis": (t3 - t2) * 1e3})
+
+
+def _pair(pair: tuple[float, float] | None) -> list[float] | None:
+    return None if pair is None else [round(float(pair[0]), 4), round(float(pair[1]), 4)]
 
 
 def _majority_labels(names: list[str], members: list[np.ndarray], episode_modes: list[str]
@@ -257,33 +287,25 @@ def _majority_labels(names: list[str], members: list[np.ndarray], episode_modes:
 
 def read_against_data(plans: np.ndarray, demo: np.ndarray, demo_mask: np.ndarray,
                       neighbours: np.ndarray, distances: np.ndarray, scale: np.ndarray, *,
-                      data_name: str, latency_ms: float = float("nan"), seed: int = 0
+                      data_name: str, latency_ms: float = float("nan"), seed: int = 0,
+                      states: np.ndarray | None = None, query: np.ndarray | None = None
                       ) -> dict[str, Any]:
     """The mode reading of plans [N, H, D] against the neighbours' chunks [K, H, D] (state
-    distances [K]) and the demo [H, D] (mask [H]), in normalised units (scale [D]): local data
-    modes, each plan's mode, shares, planners.frame_metrics' metrics and verdict, and the text
-    naming what it compared against (appended to the reason)."""
-    from planners.frame_metrics import frame_metrics, label_samples, local_modes, state_weights
+    distances [K]; their normalised states [K, F] and the query's [F], for shares read at the
+    query state) and the demo [H, D] (mask [H]), in normalised units (scale [D]): the scan's
+    reading (planners.frame_metrics.frame_local_modes + read_frame), as DatasetInspection's
+    fields: local, metrics, labels, shares (+ share_intervals), shares_in_modes, data_shares
+    (+ data_intervals), compared_against (also the end of metrics.reason)."""
+    from planners.frame_metrics import frame_local_modes, read_frame
 
-    local = local_modes(neighbours, action_scale=scale, seed=seed,
-                        weights=state_weights(distances) if len(distances) else None)
-    metrics = frame_metrics(plans, demo, local, action_scale=scale, demo_mask=demo_mask,
-                            latency_ms=latency_ms, seed=seed)
-    labels = label_samples(plans, local, scale)
-    finite = np.isfinite(plans).reshape(len(plans), -1).all(axis=1)
-    valid = max(int(finite.sum()), 1)
-    shares = {m: sum(1 for lab, ok in zip(labels, finite) if ok and lab == m) / valid
-              for m in local.names}
-    against = (f"the {local.num_neighbours} nearest frames of {data_name} "
-               f"({len(local.names)} local data mode{'s' * (len(local.names) != 1)})"
-               if local.num_neighbours else "no neighbours (K = 0)")
-    metrics.reason = f"{metrics.reason} [against {against}]"
-    moded = max(sum(1 for lab, ok in zip(labels, finite) if ok and lab), 1)
-    in_modes = {m: shares[m] * valid / moded for m in local.names}
-    return {"local": local, "metrics": metrics, "labels": labels, "shares": shares,
-            "shares_in_modes": in_modes,
-            "data_shares": dict(zip(local.names, (float(s) for s in local.shares))),
-            "compared_against": against}
+    local = frame_local_modes(neighbours, distances, action_scale=scale, states=states,
+                              query=query, seed=seed)
+    r = read_frame(plans, demo, local, action_scale=scale, demo_mask=demo_mask,
+                   data_name=data_name, latency_ms=latency_ms, seed=seed)
+    return {"local": r.local, "metrics": r.metrics, "labels": r.labels, "shares": r.shares,
+            "share_intervals": r.intervals, "shares_in_modes": r.shares_in_modes,
+            "data_shares": r.data_shares, "data_intervals": r.data_intervals,
+            "compared_against": r.compared_against}
 
 
 def pca_2d(groups: list[np.ndarray], scale: np.ndarray | None = None
@@ -321,8 +343,11 @@ def format_inspection(r: DatasetInspection) -> str:
              f"local data modes (of {s['neighbours']} nearest frames):"]
     for m in s["modes"]:
         named = f" = {m['data_labels']}" if m["data_labels"] else ""
-        lines.append(f"  {m['mode'] + named:<14} plans {m['share']:6.1%}   data "
-                     f"{m['data_share']:6.1%}{'   (major)' if m['major'] else ''}")
+        lo, hi = m["interval"] or (0.0, 1.0)
+        dlo, dhi = m["data_interval"] or (0.0, 1.0)
+        lines.append(f"  {m['mode'] + named:<14} plans {m['share']:6.1%} ({lo:.0%}-{hi:.0%})   "
+                     f"data {m['data_share']:6.1%} ({dlo:.0%}-{dhi:.0%})"
+                     f"{'   (major)' if m['major'] else ''}")
     if s["no_mode_share"] is not None:
         lines.append(f"  {'none':<14} plans {s['no_mode_share']:6.1%}")
 

@@ -36,7 +36,13 @@ def test_both_modes_multimodal_with_the_neighbours_shares():
     for m, share in r["data_shares"].items():
         assert abs(r["shares"][m] - share) <= 0.1
     assert r["metrics"].coverage == 1.0
-    assert "the 40 nearest frames of demo-data (2 local data modes)" in r["metrics"].reason
+    assert "the 40 nearest frames of demo-data (2 local data modes; plain neighbour shares" \
+        in r["metrics"].reason and r["compared_against"] in r["metrics"].reason
+    for m in r["data_shares"]:                 # 95 % intervals of both sides' shares
+        lo, hi = r["share_intervals"][m]
+        assert lo < r["shares"][m] < hi and hi - lo < 0.3
+        dlo, dhi = r["data_intervals"][m]
+        assert dlo < r["data_shares"][m] < dhi and 0.2 < dhi - dlo < 0.4   # 40 neighbours
 
 
 def test_one_mode_against_50_50_data_is_collapsed():
