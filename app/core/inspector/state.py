@@ -33,7 +33,8 @@ class InspectorEvents:
     arrived; batch: a final batch and its analysis arrived (the policy's or the baseline's, or
     None when cleared: views read state.result / baseline_result); selection, isolation: the
     highlighted sample index / isolated mode index (NO_MODE: the plans in no mode; or None); step: the chain index shown;
-    observation: the scene observation the plans are for; message: a status line."""
+    observation: the scene observation the plans are for; message: a status line; source: where
+    the observation comes from changed (a DataFrameSource, or None for the live scene)."""
     policy: Event[["LoadedPolicy | None"]] = event()
     baseline: Event[["LoadedPolicy | None"]] = event()
     settings: Event[["SamplingSettings"]] = event()
@@ -47,6 +48,32 @@ class InspectorEvents:
     observation: Event[[dict[str, np.ndarray] | None]] = event()
     message: Event[[str]] = event()
     reference: Event[[Any]] = event()     # the data the modes are judged against changed
+    source: Event[["DataFrameSource | None"]] = event()
+
+
+@dataclass(frozen=True)
+class DataFrameSource:
+    """The inspector's observation taken from a recorded frame instead of the live scene: data
+    is the data set's path (any format recordings.dataset.open_dataset reads), episode and frame
+    index it. The observation history, the demonstrated chunk and the K nearest frames' chunks
+    are read there (app/core/inspector/frame_source.py)."""
+    data: str
+    episode: int
+    frame: int
+    length: int | None = field(default=None, compare=False)   # the episode's frames, when known
+
+    def __post_init__(self) -> None:
+        if self.episode < 0 or self.frame < 0:
+            raise ValueError(f"episode and frame must be >= 0, got {self.episode}, {self.frame}")
+
+    @property
+    def name(self) -> str:
+        """The data set's folder or file name (what the banner and the reasons say)."""
+        import os
+        return os.path.basename(os.path.normpath(self.data))
+
+    def describe(self) -> str:
+        return f"{self.name} episode {self.episode} frame {self.frame}"
 
 
 @dataclass(frozen=True)
@@ -84,6 +111,7 @@ class LoadedPolicy:
     reference: Any = None
     obs_range: Any = None
     feature_map: Any = None     # app.core.scene_features.FeatureMap (None: the scene's own keys)
+    scene_fed: bool = True      # False: loaded for a data set only (the scene cannot feed it)
 
     @property
     def name(self) -> str:
@@ -110,6 +138,9 @@ class InspectorState:
         self.observation: dict[str, np.ndarray] | None = None
         self.sweep: Any = None
         self.reference: Any = None   # "Compare with data…": a DataReference judging every batch
+        self.source: DataFrameSource | None = None   # None: the live scene is the observation
+        self.data: Any = None        # the result's DatasetInspection (demo, neighbours) or None
+        self.data_camera: tuple[str, np.ndarray] | None = None   # (feature, [H, W, 3] uint8)
 
     # ---- policies ----------------------------------------------------------------------------
     def set_policy(self, policy: LoadedPolicy | None, *, baseline: bool = False) -> None:
@@ -151,6 +182,12 @@ class InspectorState:
         rng = rng or np.random.default_rng()
         return self.update_settings(seed=int(rng.integers(0, 2**31 - 1))).seed
 
+    def set_source(self, source: DataFrameSource | None) -> None:
+        """Sample at a recorded frame (DataFrameSource) or at the live scene (None)."""
+        if source != self.source:
+            self.source = source
+            self.events.source.emit(source)
+
     def set_observation(self, obs: dict[str, np.ndarray] | None) -> None:
         self.observation = obs
         self.events.observation.emit(obs)
@@ -174,11 +211,16 @@ class InspectorState:
             self.events.message.emit(message)
 
     def set_result(self, result: SampleResult | None, *, baseline: bool = False,
-                   observation: dict[str, np.ndarray] | None = None) -> None:
+                   observation: dict[str, np.ndarray] | None = None, data: Any = None,
+                   camera: tuple[str, np.ndarray] | None = None) -> None:
         """A new final batch (or the baseline's). `observation`, when given, is the one the batch
-        was sampled for: set before the views redraw, so they draw batch and markers once."""
+        was sampled for: set before the views redraw, so they draw batch and markers once. data:
+        the DatasetInspection when the batch was sampled at a recorded frame (its demonstrated
+        chunk and neighbours' chunks are drawn with the plans), camera: that frame's image."""
         if observation is not None:
             self.observation = observation
+        if not baseline:
+            self.data, self.data_camera = data, camera
         if baseline:
             if result is None and self.baseline_result is None:
                 return      # no baseline before or after: nothing for the views to redraw

@@ -15,6 +15,7 @@ from PySide6 import QtCore, QtWidgets
 from app.core.inspector.state import InspectorState, observed_positions, preview_subset
 from app.qt.plots.mode_colors import (BASELINE_HEX, INFEASIBLE_HEX, MODE_HEX, SELECTED_HEX, UNLABELLED_HEX,
                                       mode_hex)
+from app.qt.plots.dataset_inspection import DEMO_HEX, NEIGHBOUR_HEX, DataPlanView, _lines
 from app.qt.plots.plan_projection import PlanProjection
 from app.qt.shell.theme import cache_axes, glyph_icon
 
@@ -34,6 +35,15 @@ def legend_html(state: InspectorState) -> str:
               f'<span style="color:{SELECTED_HEX}">━● selected</span>']
     if state.baseline_result is not None:
         parts.append(f'<span style="color:{BASELINE_HEX}">┅ baseline</span>')
+    data = state.data
+    if data is not None:       # a recorded frame: no scene, so no feasibility marks
+        parts = [p for p in parts if "infeasible" not in p and "collision" not in p]
+        parts += [f'<span style="color:{DEMO_HEX}">━ demonstrated chunk</span>',
+                  f'<span style="color:{NEIGHBOUR_HEX}">┄ {len(data.neighbours)} nearest '
+                  "frames' chunks</span>"]
+        if data.end_effector:
+            parts.append('<span style="color:#56B4E9">◆ end effector</span>')
+        return "&nbsp;&nbsp;&nbsp;".join(parts)
     parts += ['<span style="color:#D0D0D0">● mug</span>', '<span style="color:#56B4E9">◆ end effector</span>']
     return "&nbsp;&nbsp;&nbsp;".join(parts)
 
@@ -122,8 +132,20 @@ class ChainView(QtWidgets.QWidget):
 
         self.top = PlanProjection((0, 1), "top view (x–y)")
         self.side = PlanProjection((0, 2), "side view (x–z)")
+        self._data_items: list[tuple[pg.PlotDataItem, pg.PlotDataItem]] = []
         for proj in (self.top, self.side):
             proj.sampleClicked.connect(self.state.select)
+            # a recorded frame's neighbours' chunks (grey, dashed) and demonstrated chunk (white)
+            neighbours = pg.PlotDataItem(pen=pg.mkPen(NEIGHBOUR_HEX, width=1,
+                                                      style=QtCore.Qt.PenStyle.DashLine))
+            demo = pg.PlotDataItem(pen=pg.mkPen(DEMO_HEX, width=3))
+            neighbours.setZValue(-1)
+            demo.setZValue(5)
+            proj.addItem(neighbours)
+            proj.addItem(demo)
+            self._data_items.append((neighbours, demo))
+        # a recorded frame whose actions are not hand positions: per-dimension curves and PCA
+        self.data_view = DataPlanView()
         self.stats = pg.PlotWidget()
         self.stats.setTitle("sample spread and modes per step", size="9pt")
         self.stats.setLabel("bottom", "chain step k (0 = noise)")
@@ -156,10 +178,17 @@ class ChainView(QtWidgets.QWidget):
             angle=90, pen=pg.mkPen("#FFFFFF", width=1, style=QtCore.Qt.PenStyle.DotLine))
         self.stats.addItem(self._selected_commit)
 
+        paths = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
+        for w in (self.top, self.side):
+            paths.addWidget(w)
+        paths.setChildrenCollapsible(False)
+        self.plan_views = QtWidgets.QStackedWidget()
+        self.plan_views.addWidget(paths)            # 0: hand positions (scene or data)
+        self.plan_views.addWidget(self.data_view)   # 1: any other action space of a data set
         plots = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
-        for w in (self.top, self.side, self.stats):
+        for w in (self.plan_views, self.stats):
             plots.addWidget(w)
-        plots.setSizes([1, 1, 1])
+        plots.setSizes([2, 1])
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(4, 2, 4, 2)
         layout.setSpacing(2)     # every pixel here is one the plots' 160 px floor costs the window
@@ -227,9 +256,14 @@ class ChainView(QtWidgets.QWidget):
         self.slider.setEnabled(s > 0)
         self.play_button.setEnabled(s > 0)
         batch = self.state.batch
-        if batch is not None:
+        data = self.state.data
+        self._show_data_context()
+        if batch is not None and (data is None or data.end_effector):
             finite = batch.plans[..., :3][np.isfinite(batch.plans[..., :3]).all(axis=-1)]
             points = [finite] + [p[None] for p in observed_positions(self.state.observation).values()]
+            if data is not None:
+                points += [np.asarray(c, np.float64).reshape(-1, c.shape[-1])[:, :3]
+                           for c in (data.demo, data.neighbours) if len(c)]
             allp = np.concatenate(points) if len(finite) else np.zeros((1, 3))
             lo, hi = allp.min(axis=0), allp.max(axis=0)
             for proj in (self.top, self.side):
@@ -237,6 +271,30 @@ class ChainView(QtWidgets.QWidget):
         self._refresh_stats()
         self.legend.setText(legend_html(self.state))
         self.refresh_plans(force=True)
+
+    def _show_data_context(self) -> None:
+        """A recorded frame's demonstrated chunk and neighbours' chunks with the plans: in the
+        top / side projections for hand positions, else the per-dimension curves and PCA."""
+        data = self.state.data
+        summary = self.state.result.summary if self.state.result is not None else None
+        flat = data is not None and not data.end_effector
+        self.plan_views.setCurrentIndex(1 if flat else 0)
+        units = "normalised" if flat else "m"
+        self.stats.setLabel("left", f"spread ({units})")
+        if flat:
+            self.data_view.set_context(data, summary.num_modes if summary is not None else 0)
+        for proj, (neighbours, demo) in zip((self.top, self.side), self._data_items):
+            i, j = proj.axes_ij
+            if data is None or flat or data.plans.shape[2] <= j:
+                neighbours.setData([], [])
+                demo.setData([], [])
+                continue
+            if len(data.neighbours):
+                x, y, c = _lines(data.neighbours[:, :, j], data.neighbours[:, :, i])
+                neighbours.setData(x, y, connect=c)
+            else:
+                neighbours.setData([], [])
+            demo.setData(np.asarray(data.demo[:, i], np.float64), np.asarray(data.demo[:, j], np.float64))
 
     def _refresh_stats(self) -> None:
         result = self.state.result
@@ -311,6 +369,10 @@ class ChainView(QtWidgets.QWidget):
         markers = []
         for name, pos in observed_positions(state.observation).items():
             markers.append((pos, "#D0D0D0" if name == "mug" else "#56B4E9", "o" if name == "mug" else "d"))
+        if self.plan_views.currentIndex() == 1:      # not positions: the projections stay empty
+            self.data_view.set_plans(paths, labels, state.visible_mask() if paths is not None else None,
+                                     state.selected)
+            paths, baseline, markers = None, None, []
         for proj in (self.top, self.side):
             proj.set_plans(paths, labels, state.visible_mask() if paths is not None else None,
                            feas.feasible if feas is not None else None,
@@ -326,6 +388,10 @@ class ChainView(QtWidgets.QWidget):
         summary = state.result.summary if state.result is not None else None
         label = int(summary.labels[index]) if (summary is not None and index is not None) else -1
         self.selection_label.setText(selected_plan_text(state))
+        if self.plan_views.currentIndex() == 1:
+            self.data_view.set_selected(paths[index] if (paths is not None and index is not None
+                                                         and index < len(paths)) else None)
+            paths = None
         for proj in (self.top, self.side):
             proj.set_selected(paths[index] if (paths is not None and index is not None) else None, label)
         commit = -1
@@ -346,6 +412,9 @@ class ChainView(QtWidgets.QWidget):
         paths = paths[preview_subset(len(paths))]
         k, total = self.state.progress
         self.step_label.setText(f"sampling… step {k}/{total}")
+        if self.plan_views.currentIndex() == 1:
+            self.data_view.set_plans(paths, None)
+            return
         for proj in (self.top, self.side):
             proj.set_plans(paths, None)
             proj.set_selected(None)

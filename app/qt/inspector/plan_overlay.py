@@ -6,7 +6,10 @@
 - red points at the first colliding waypoint of each infeasible plan;
 - the baseline's plan: a thick magenta strip;
 - the observation: the end-effector target (blue point) and the mug (ring at its base height,
-  a tick for its yaw).
+  a tick for its yaw);
+- a recorded frame (state.data) whose actions are hand positions: its demonstrated chunk (white)
+  and the K nearest frames' chunks (grey) with the plans; other action spaces are not positions,
+  so nothing of them is drawn in 3-D (the chain dock's curves and PCA show them).
 Items are created once and updated with setData; the view owns them through `add_overlay`.
 """
 from __future__ import annotations
@@ -58,10 +61,15 @@ class PlanOverlay:
         self.observation = gl.GLScatterPlotItem(size=13, glOptions="translucent")
         self.mug_ring = gl.GLLinePlotItem(mode="lines", width=2.0, glOptions="translucent",
                                           color=(0.85, 0.85, 0.85, 0.9))
+        self.data_demo = gl.GLLinePlotItem(mode="line_strip", width=4.0, glOptions="translucent",
+                                           color=(1.0, 1.0, 1.0, 0.95))
+        self.data_neighbours = gl.GLLinePlotItem(mode="lines", width=1.0, glOptions="translucent",
+                                                 color=(0.6, 0.6, 0.6, 0.45))
         self.items = {"plans": self.plans, "selected": self.selected,
                       "selected_points": self.selected_points, "collisions": self.collisions,
                       "baseline": self.baseline, "observation": self.observation,
-                      "mug_ring": self.mug_ring}
+                      "mug_ring": self.mug_ring, "data_demo": self.data_demo,
+                      "data_neighbours": self.data_neighbours}
         for item in self.items.values():
             item.setDepthValue(10)  # drawn after the opaque scene meshes
         self.view = None
@@ -120,9 +128,30 @@ class PlanOverlay:
         pos, col = segment_vertices(paths, colours)
         self.plans.setData(pos=pos, color=col)
 
+    def _positions_drawn(self) -> bool:
+        """False while the plans are a recorded frame's actions that are not hand positions."""
+        data = self.state.data
+        return data is None or bool(data.end_effector)
+
+    def _refresh_data(self) -> None:
+        data = self.state.data
+        empty = np.zeros((0, 3), np.float32)
+        if data is None or not data.end_effector or data.plans.shape[2] < 3:
+            self.data_demo.setData(pos=empty)
+            self.data_neighbours.setData(pos=empty)
+            return
+        self.data_demo.setData(pos=np.asarray(data.demo[:, :3], np.float32))
+        near = np.asarray(data.neighbours, np.float32)
+        if len(near):
+            pos, _ = segment_vertices(near, np.zeros((len(near), 4), np.float32))
+            self.data_neighbours.setData(pos=pos)
+        else:
+            self.data_neighbours.setData(pos=empty)
+
     def refresh(self) -> None:
         state = self.state
-        paths = state.plans_at_step()
+        self._refresh_data()
+        paths = state.plans_at_step() if self._positions_drawn() else None
         result = state.result
         if paths is not None:
             finite = np.isfinite(paths[..., :3].reshape(len(paths), -1)).all(axis=1)
@@ -164,7 +193,7 @@ class PlanOverlay:
         self.selected_points.setData(pos=path)
 
     def _refresh_observation(self) -> None:
-        obs = self.state.observation
+        obs = self.state.observation if self._positions_drawn() else None
         found = observed_positions(obs)
         pts, cols = [], []
         if "ee" in found:
@@ -192,7 +221,7 @@ class PlanOverlay:
         """Streamed x_t while sampling: grey, modes are not known yet. At most every
         PARTIAL_3D_S: a 3-D frame costs far more than a 2-D one under software OpenGL, and the
         GUI must stay responsive while sampling (the 2-D views follow every streamed step)."""
-        if partial is None or partial.chain.shape[0] == 0:
+        if partial is None or partial.chain.shape[0] == 0 or not self._positions_drawn():
             return
         now = default_clock().now()          # the throttle reads the injectable clock
         if now - self._last_partial < PARTIAL_3D_S:

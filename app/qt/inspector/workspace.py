@@ -18,7 +18,7 @@ from typing import Any
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from app import CHECKPOINTS
-from app.core.inspector.state import NO_MODE, InspectorState
+from app.core.inspector.state import NO_MODE, DataFrameSource, InspectorState
 from app.qt.inspector.chain_view import ChainView
 from app.qt.inspector.controller import InspectorController
 from app.qt.inspector.export import ExportMenu
@@ -26,6 +26,7 @@ from app.qt.inspector.modes_view import ModesView
 from app.qt.inspector.plan_overlay import PlanOverlay
 from app.qt.inspector.policy_panel import PolicyPanel, remember_policy
 from app.qt.inspector.sampling_panel import SamplingPanel
+from app.qt.inspector.source_banner import SourceBanner
 from app.qt.inspector.sweep_view import SweepView
 from app.qt.inspector.whatif import WhatIfPanel
 
@@ -72,6 +73,7 @@ class InspectorWorkspace(QtCore.QObject):
         self.sweep_view = SweepView(self.state, self.controller)
         self.overlay = PlanOverlay(self.state)
         self.overlay.attach(window.scene_view)
+        self.banner = SourceBanner(self.state, window.scene_view)
         self._parked: list[tuple[QtGui.QAction, QtGui.QKeySequence]] = []
         self._closed = False
         self._build_docks()
@@ -157,6 +159,8 @@ class InspectorWorkspace(QtCore.QObject):
         self.sampling_panel.sampleRequested.connect(lambda: c.sample())
         self.sampling_panel.cancelRequested.connect(c.cancel)
         c.cudaAvailable.connect(self.sampling_panel.set_cuda_available)
+        self.banner.backRequested.connect(self.back_to_scene)
+        self.banner.frameStepRequested.connect(self.step_frame)
         self.state.events.message.connect(lambda text: w.status(text, 8000))
         w.workspaceChanged.connect(self._on_workspace)
         self._on_workspace(w.workspace)
@@ -202,6 +206,43 @@ class InspectorWorkspace(QtCore.QObject):
         self.controller.open_policy(source, slot)
         remember_policy(source)
 
+    def open_data_frame(self, data: str, episode: int, frame: int, policy_ref: str | None = None,
+                        *, length: int | None = None, wait: bool = False) -> None:
+        """A recorded frame as the inspector's observation: switch to the inspector and sample
+        there with the sampling panel's N, solver, steps and seed (streamed, cancellable, with the
+        chain); policy_ref: a checkpoint to load for it (a scan's), else the policy held.
+        wait=True samples on this thread (snapshots, scripted tests). The data-set browser and
+        the scan reach this through DatasetWorkspace.open_data_frame."""
+        if not policy_ref and self.state.policy is None:
+            from recordings.errors import UserFacingError
+            raise UserFacingError("no policy loaded: open a checkpoint (File ▸ Open Policy…) to "
+                                  "inspect it at a recorded frame")
+        if self.window.workspace != WORKSPACE:
+            self.window.set_workspace(WORKSPACE)
+        synchronous = self.controller.synchronous
+        self.controller.synchronous = wait or synchronous
+        try:
+            self.controller.open_frame(DataFrameSource(str(data), int(episode), int(frame),
+                                                       length), policy_ref)
+        finally:
+            self.controller.synchronous = synchronous
+
+    def step_frame(self, delta: int) -> None:
+        """Sample at the frame `delta` frames on in the same episode (the banner's ◀ / ▶)."""
+        from dataclasses import replace
+        source = self.state.source
+        if source is None:
+            return
+        frame = source.frame + int(delta)
+        if frame < 0 or (source.length is not None and frame >= source.length):
+            return
+        self.controller.open_frame(replace(source, frame=frame))
+
+    def back_to_scene(self) -> None:
+        """The live scene as the observation again (one click on the banner)."""
+        self.controller.back_to_scene()
+        self.window.status("observation: the live scene", 4000)
+
     def escape(self) -> None:
         if self.state.sampling:
             self.controller.cancel()
@@ -232,6 +273,9 @@ def prepare_snapshot(window: Any, args: Any) -> None:
     given), sample synchronously, select one plan and frame the view for the PNG."""
     ws: InspectorWorkspace = window.features["inspector"]
     ws.controller.synchronous = True
+    if getattr(args, "data", None):
+        prepare_data_snapshot(window, ws, args)
+        return
     if ws.state.policy is None:
         if not DEFAULT_POLICY.is_dir():
             from recordings.errors import UserFacingError
@@ -251,6 +295,29 @@ def prepare_snapshot(window: Any, args: Any) -> None:
     fit_docks(window, ws.docks)
     if getattr(ws.state.policy.spec, "library", "") not in ("", "planscope"):
         show_policy_facts(window, ws)
+
+
+def prepare_data_snapshot(window: Any, ws: "InspectorWorkspace", args: Any) -> None:
+    """--data DS --episode E --frame F [--policy P]: the data set opened in the review
+    workspace's browser (reached at run time: rooms never import each other), the frame sampled
+    in the inspector with --policy (or the shipped diffusion policy), one plan selected."""
+    datasets = getattr(window.features.get("review"), "datasets", None)
+    episode, frame = int(getattr(args, "episode", 0) or 0), int(getattr(args, "frame", 0) or 0)
+    policy = None if ws.state.policy is not None else str(DEFAULT_POLICY)
+    if datasets is not None:
+        datasets.open_data_frame(args.data, episode, frame, policy, wait=True)
+    else:
+        ws.open_data_frame(args.data, episode, frame, policy, wait=True)
+    if window.workspace != WORKSPACE:
+        window.set_workspace(WORKSPACE)
+    result = ws.state.result
+    if result is not None and result.summary is not None:
+        labels = result.summary.labels
+        ws.state.select(int(next((i for i, m in enumerate(labels) if m >= 0), 0)))
+    if ws.state.data is not None and ws.state.data.end_effector:
+        frame_scene_view(window)
+    ws.docks["inspector_chain"].raise_()
+    fit_docks(window, ws.docks, chain_share=0.40)
 
 
 def show_policy_facts(window: Any, ws: "InspectorWorkspace") -> None:

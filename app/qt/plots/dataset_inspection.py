@@ -1,18 +1,19 @@
-"""DatasetInspectionView: a policy's plans at a recorded frame, drawn with the demonstrated chunk
-and the chunks of the K nearest frames (app/core/inspector/dataset_source.py computes them).
+"""DataPlanView: the inspector's plan view when the observation is a recorded frame and the
+actions are not hand positions (joint targets, 2-D pushes, ...): the chain dock shows it in place
+of the top / side path projections. (Hand positions keep those projections and the 3-D overlay,
+with the same demonstrated and neighbour chunks drawn there.)
 
-- a verdict badge (multimodal / collapsed / averaging / ...) with its reason, which names what it
-  compared against ("the 32 nearest frames of out");
-- per-dimension curves over the horizon: one small plot per action dimension; neighbours' chunks
-  grey, plans coloured by the local data mode they fall in (grey = none), the demonstrated chunk
-  white and thick — for any action space (joint targets, 2-D pushes, hand positions);
-- a 2-D view: end-effector actions (x, y, z first) keep the top-down x–y path view; any other
-  action space gets a 2-D PCA projection of the chunks (one point per chunk, fitted on plans,
-  neighbours and demo together in normalised units; the axes say how much variance they hold);
-- a denoising-step slider: the plans at chain step s (when the planner recorded its chain).
+- per-dimension curves over the horizon: one small plot per action dimension; the K nearest
+  frames' chunks grey and dashed, the plans at the chain step shown coloured by their FINAL local
+  data mode (grey = none), the demonstrated chunk white and thick, the selected plan white;
+- a 2-D PCA projection of the chunks (one point per chunk), its basis fitted once per batch on
+  the final plans, the neighbours and the demo together in normalised units (the axes say how
+  much variance they hold); scrubbing the chain moves the plans' points on that fixed basis, so
+  the noise visibly contracts onto the modes.
 
 Each group (a mode's plans, the neighbours, the demo) is ONE PlotDataItem with a `connect` array,
-so the item count never grows with N or K.
+so the item count never grows with N or K. The inspector's InspectorState drives it through
+ChainView (set_context once per batch, set_plans per chain step / isolation / selection).
 """
 from __future__ import annotations
 
@@ -22,14 +23,11 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from app.qt.plots.mode_colors import UNLABELLED_HEX, mode_hex
+from app.qt.plots.mode_colors import SELECTED_HEX, UNLABELLED_HEX, mode_hex
 
 NEIGHBOUR_HEX = "#9A9A9A"
 DEMO_HEX = "#FFFFFF"
-MAX_DIMS = 8                # per-dimension plots shown (the rest are listed, not drawn)
-VERDICT_HEX = {"multimodal": "#5BC46A", "unimodal-as-data": "#5BC46A", "collapsed": "#FF6B5E",
-               "averaging": "#FF6B5E", "skewed": "#E69F00", "no-mode": "#E69F00",
-               "invalid": "#FF6B5E"}
+MAX_DIMS = 8                # per-dimension plots shown (the rest are named in a note, not drawn)
 
 
 def _lines(chunks: np.ndarray, x: np.ndarray | None = None
@@ -40,182 +38,186 @@ def _lines(chunks: np.ndarray, x: np.ndarray | None = None
     xs = np.tile(np.arange(h, dtype=np.float64), m) if x is None else \
         np.asarray(x, np.float64).reshape(-1)
     connect = np.ones(m * h, dtype=bool)
-    connect[h - 1::h] = False
+    if m * h:
+        connect[h - 1::h] = False
     return xs, np.asarray(chunks, np.float64).reshape(-1), connect
 
 
-class DatasetInspectionView(QtWidgets.QWidget):
-    """show(result) draws a DatasetInspection; set_step(s) shows chain step s."""
+class PcaBasis:
+    """A 2-D PCA basis of action chunks [n, H, D] in normalised units (each dimension times
+    scale [D]), fitted on groups of chunks together; project() places any chunks [m, H, D] on
+    it (chain steps included). ratio [2]: the share of variance each axis holds."""
+
+    def __init__(self, groups: list[np.ndarray], scale: np.ndarray | None) -> None:
+        horizon, dim = np.asarray(groups[0]).shape[1:3]
+        self.weights = np.tile(np.ones(dim) if scale is None else np.asarray(scale, np.float64),
+                               horizon)
+        flat = np.concatenate([self._flat(g) for g in groups if len(g)])
+        flat = flat[np.isfinite(flat).all(axis=1)]
+        self.mean = flat.mean(axis=0) if len(flat) else np.zeros(horizon * dim)
+        self.comps = np.zeros((2, horizon * dim))
+        self.ratio = np.zeros(2)
+        if len(flat) >= 2:
+            _, s, vt = np.linalg.svd(flat - self.mean, full_matrices=False)
+            k = min(2, len(vt))
+            self.comps[:k] = vt[:k]
+            var = s ** 2
+            self.ratio[:k] = var[:k] / max(var.sum(), 1e-12)
+            for i in range(k):          # a deterministic sign: largest loading positive
+                if self.comps[i][np.argmax(np.abs(self.comps[i]))] < 0:
+                    self.comps[i] = -self.comps[i]
+
+    def _flat(self, chunks: np.ndarray) -> np.ndarray:
+        c = np.asarray(chunks, np.float64)
+        return c.reshape(len(c), -1) * self.weights
+
+    def project(self, chunks: np.ndarray) -> np.ndarray:
+        """[m, H, D] -> [m, 2]."""
+        if not len(chunks):
+            return np.zeros((0, 2))
+        return (self._flat(chunks) - self.mean) @ self.comps.T
+
+
+class DataPlanView(QtWidgets.QWidget):
+    """set_context(inspection) once per batch; set_plans(plans, labels, visible, selected) per
+    chain step. Plans [N, H, D] in action units; labels [N] local mode index (-1 none)."""
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
-        self.result: Any = None
-        self.badge = QtWidgets.QLabel("no inspection yet: pick an episode and a frame, then "
-                                      "Inspect policy at this frame")
-        self.badge.setObjectName("dataset_verdict")
-        self.badge.setWordWrap(True)
-        self.badge.setTextFormat(QtCore.Qt.RichText)
-        self.legend = QtWidgets.QLabel("")
-        self.legend.setWordWrap(True)
+        self.context: Any = None
+        self.basis: PcaBasis | None = None
         self.curves = pg.GraphicsLayoutWidget()
         self.curves.setObjectName("dataset_dim_curves")
         self.plane = pg.PlotWidget()
         self.plane.setObjectName("dataset_projection")
         self.plane.showGrid(x=True, y=True, alpha=0.2)
-        for axis in ("bottom", "left"):          # metres stay metres (no "x0.001" prefix)
-            self.plane.getAxis(axis).enableAutoSIPrefix(False)
-        self.step = QtWidgets.QSlider(QtCore.Qt.Horizontal)
-        self.step.setEnabled(False)
-        self.step_label = QtWidgets.QLabel("step –")
-        self.step.valueChanged.connect(self.set_step)
-        split = QtWidgets.QSplitter(QtCore.Qt.Horizontal)
+        self.plane.setMenuEnabled(False)
+        self.note = QtWidgets.QLabel("")
+        self.note.setStyleSheet("color: #B8BEC6;")
+        self.note.hide()
+        split = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
         split.addWidget(self.curves)
         split.addWidget(self.plane)
         split.setSizes([640, 360])
-        steps = QtWidgets.QHBoxLayout()
-        steps.addWidget(QtWidgets.QLabel("denoising"))
-        steps.addWidget(self.step, 1)
-        steps.addWidget(self.step_label)
+        split.setChildrenCollapsible(False)
         lay = QtWidgets.QVBoxLayout(self)
-        lay.setContentsMargins(4, 4, 4, 4)
-        lay.addWidget(self.badge)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(1)
         lay.addWidget(split, 1)
-        lay.addLayout(steps)
-        lay.addWidget(self.legend)
+        lay.addWidget(self.note)
         self._dim_plots: list[pg.PlotItem] = []
-        self._plan_items: list[list[pg.PlotDataItem]] = []     # [dim][mode]
-        self._plane_plan_items: list[pg.PlotDataItem] = []
+        self._plan_items: list[dict[int, pg.PlotDataItem]] = []    # [dim] {mode: item}
+        self._selected_items: list[pg.PlotDataItem] = []
+        self._plane_plans = pg.ScatterPlotItem(size=6, pen=None)
+        self._plane_selected = pg.ScatterPlotItem(size=13, brush=None,
+                                                  pen=pg.mkPen(SELECTED_HEX, width=2))
 
-    # ---- drawing
-    def show_result(self, result: Any) -> None:
-        """Draw a DatasetInspection (its final plans; the slider moves through its chain)."""
-        self.result = result
-        verdict = result.verdict or "–"
-        colour = VERDICT_HEX.get(verdict, "#CCCCCC")
-        self.badge.setText(
-            f"<b>episode {result.episode}, frame {result.frame}</b> — {len(result.plans)} plans "
-            f"of {result.policy} &nbsp; <span style='background:{colour};color:#000;"
-            f"padding:2px 6px'>&nbsp;{verdict}&nbsp;</span><br>{_escape(result.reason)}")
-        modes = list(result.data_shares)
-        named = {m: f"{m} = {t}" if t else m for m, t in
-                 ((m, result.data_labels.get(m, "")) for m in modes)}
-        parts = [f"<span style='color:{mode_hex(i)}'>■</span> {named[m]}: plans "
-                 f"{result.shares[m]:.0%} / data {result.data_shares[m]:.0%}"
-                 for i, m in enumerate(modes)]
-        parts.append(f"<span style='color:{UNLABELLED_HEX}'>■</span> no mode")
-        parts.append(f"<span style='color:{NEIGHBOUR_HEX}'>—</span> {len(result.neighbours)} "
-                     f"nearest frames' chunks")
-        parts.append(f"<span style='color:{DEMO_HEX}'>━</span> demonstrated chunk")
-        self.legend.setText(" &nbsp; ".join(parts))
-        self.legend.setTextFormat(QtCore.Qt.RichText)
-        self._build_dims(result)
-        self._draw_plane(result)
-        chain = getattr(result.batch, "chain", None)
-        steps = 0 if chain is None else int(np.asarray(chain).shape[0]) - 1
-        self.step.blockSignals(True)
-        self.step.setRange(0, max(steps, 0))
-        self.step.setValue(max(steps, 0))
-        self.step.setEnabled(steps > 0)
-        self.step.blockSignals(False)
-        self.step_label.setText(f"step {steps}/{steps}" if steps else "final plans")
-
-    def _mode_index(self, result: Any) -> np.ndarray:
-        names = list(result.data_shares)
-        return np.asarray([names.index(lab) if lab in names else -1 for lab in result.labels])
-
-    def _build_dims(self, result: Any) -> None:
+    # ---- context: what stays while the chain is scrubbed
+    def set_context(self, inspection: Any, num_modes: int) -> None:
+        """Draw the neighbours' chunks and the demo; make one plan item per local mode (and
+        one for the plans in no mode); fit the PCA basis on the final plans and the data."""
+        self.context = inspection
         self.curves.clear()
-        self._dim_plots, self._plan_items = [], []
-        d = result.plans.shape[2]
+        self._dim_plots, self._plan_items, self._selected_items = [], [], []
+        d = inspection.plans.shape[2]
         cols = 2 if d > 2 else d
-        modes = self._mode_index(result)
         for j in range(min(d, MAX_DIMS)):
             plot = self.curves.addPlot(row=j // cols, col=j % cols)
-            name = result.action_names[j] if j < len(result.action_names) else f"a{j}"
+            name = inspection.action_names[j] if j < len(inspection.action_names) else f"a{j}"
             plot.setTitle(name, size="9pt")
             plot.showGrid(x=True, y=True, alpha=0.2)
             plot.setMenuEnabled(False)
-            if len(result.neighbours):
-                x, y, c = _lines(result.neighbours[:, :, j])
+            if len(inspection.neighbours):
+                x, y, c = _lines(inspection.neighbours[:, :, j])
                 plot.addItem(pg.PlotDataItem(x, y, connect=c, pen=pg.mkPen(
-                    NEIGHBOUR_HEX, width=1, style=QtCore.Qt.DashLine)))
-            items = []
-            for m in sorted(set(modes.tolist())):
-                item = pg.PlotDataItem(pen=pg.mkPen(mode_hex(m), width=1))
+                    NEIGHBOUR_HEX, width=1, style=QtCore.Qt.PenStyle.DashLine)))
+            items = {}
+            for m in range(-1, num_modes):
+                item = pg.PlotDataItem(pen=pg.mkPen(mode_hex(m) if m >= 0 else UNLABELLED_HEX,
+                                                    width=1))
                 item.setOpacity(0.55)
-                item.mode = m
                 plot.addItem(item)
-                items.append(item)
-            x, y, c = _lines(result.demo[None, :, j])
+                items[m] = item
+            x, y, c = _lines(inspection.demo[None, :, j])
             plot.addItem(pg.PlotDataItem(x, y, connect=c, pen=pg.mkPen(DEMO_HEX, width=3)))
+            selected = pg.PlotDataItem(pen=pg.mkPen(SELECTED_HEX, width=2.5))
+            plot.addItem(selected)
             self._dim_plots.append(plot)
             self._plan_items.append(items)
-        self._set_plans(result.plans, modes)
+            self._selected_items.append(selected)
+        self.note.setVisible(d > MAX_DIMS)
+        self.note.setText(f"{d - MAX_DIMS} more action dimensions not drawn "
+                          f"({', '.join(inspection.action_names[MAX_DIMS:MAX_DIMS + 4])}…)"
+                          if d > MAX_DIMS else "")
+        self._draw_plane(inspection)
 
-    def _set_plans(self, plans: np.ndarray, modes: np.ndarray) -> None:
+    def _draw_plane(self, inspection: Any) -> None:
+        p = self.plane
+        p.clear()
+        scale = getattr(inspection, "action_scale", None)
+        self.basis = PcaBasis([inspection.plans, inspection.neighbours, inspection.demo[None]],
+                              scale)
+        ratio = self.basis.ratio
+        p.setLabel("bottom", f"PC 1 ({ratio[0]:.0%} of variance)")
+        p.setLabel("left", f"PC 2 ({ratio[1]:.0%})")
+        p.setTitle("chunks, 2-D PCA projection", size="9pt")
+        pn = self.basis.project(inspection.neighbours)
+        if len(pn):
+            p.addItem(pg.ScatterPlotItem(pn[:, 0], pn[:, 1], size=7, symbol="s",
+                                         brush=pg.mkBrush(NEIGHBOUR_HEX), pen=None))
+        p.addItem(self._plane_plans)
+        pd = self.basis.project(inspection.demo[None])
+        p.addItem(pg.ScatterPlotItem(pd[:, 0], pd[:, 1], size=16, symbol="star",
+                                     brush=pg.mkBrush(DEMO_HEX), pen=pg.mkPen("#000000")))
+        p.addItem(self._plane_selected)
+        final = self.basis.project(inspection.plans)
+        pts = np.concatenate([a for a in (final, pn, pd) if len(a)])
+        pts = pts[np.isfinite(pts).all(axis=1)]
+        if len(pts):          # the range of the final plans and the data: noise may leave it
+            lo, hi = pts.min(axis=0), pts.max(axis=0)
+            pad = 0.1 * np.maximum(hi - lo, 1e-6)
+            p.setRange(xRange=(lo[0] - pad[0], hi[0] + pad[0]),
+                       yRange=(lo[1] - pad[1], hi[1] + pad[1]), padding=0)
+
+    # ---- the plans at the chain step shown
+    def set_plans(self, plans: np.ndarray | None, labels: np.ndarray | None,
+                  visible: np.ndarray | None = None, selected: int | None = None) -> None:
+        if plans is None or self.context is None:
+            for items in self._plan_items:
+                for item in items.values():
+                    item.setData([], [])
+            self._plane_plans.setData([], [])
+            return
+        plans = np.asarray(plans, np.float64)
+        n = len(plans)
+        labels = np.full(n, -1) if labels is None else np.asarray(labels)
+        visible = np.ones(n, bool) if visible is None else np.asarray(visible, bool)
         for j, items in enumerate(self._plan_items):
-            for item in items:
-                sel = plans[modes == item.mode, :, j]
+            for mode, item in items.items():
+                sel = plans[(labels == mode) & visible, :, j]
                 if len(sel):
                     x, y, c = _lines(sel)
                     item.setData(x, y, connect=c)
                 else:
                     item.setData([], [])
+        xy = self.basis.project(plans[visible]) if self.basis is not None else np.zeros((0, 2))
+        brushes = [pg.mkBrush(mode_hex(int(m)) if m >= 0 else UNLABELLED_HEX)
+                   for m in labels[visible]]
+        self._plane_plans.setData(xy[:, 0], xy[:, 1], brush=brushes)
+        self.set_selected(plans[selected] if selected is not None and selected < n else None)
 
-    def _draw_plane(self, result: Any) -> None:
-        from app.core.inspector.dataset_source import pca_2d
-
-        p = self.plane
-        p.clear()
-        modes = self._mode_index(result)
-        self._plane_plan_items = []
-        if result.end_effector:
-            p.setLabel("bottom", "x (m)")
-            p.setLabel("left", "y (m)")
-            p.setTitle("top view (x–y)", size="9pt")
-            p.setAspectLocked(True)
-            if len(result.neighbours):
-                x, y, c = _lines(result.neighbours[:, :, 1], result.neighbours[:, :, 0])
-                p.addItem(pg.PlotDataItem(x, y, connect=c, pen=pg.mkPen(
-                    NEIGHBOUR_HEX, width=1, style=QtCore.Qt.DashLine)))
-            for m in sorted(set(modes.tolist())):
-                sel = result.plans[modes == m]
-                x, y, c = _lines(sel[:, :, 1], sel[:, :, 0])
-                item = pg.PlotDataItem(x, y, connect=c, pen=pg.mkPen(mode_hex(m), width=1))
-                item.setOpacity(0.55)
-                p.addItem(item)
-            p.addItem(pg.PlotDataItem(result.demo[:, 0], result.demo[:, 1],
-                                      pen=pg.mkPen(DEMO_HEX, width=3)))
-            return
-        p.setAspectLocked(False)
-        scale = getattr(result, "action_scale", None)
-        (pp, pn, pd), ratio = pca_2d([result.plans, result.neighbours, result.demo[None]], scale)
-        p.setLabel("bottom", f"PC 1 ({ratio[0]:.0%} of variance)")
-        p.setLabel("left", f"PC 2 ({ratio[1]:.0%})")
-        p.setTitle("chunks, 2-D PCA projection", size="9pt")
-        if len(pn):
-            p.addItem(pg.ScatterPlotItem(pn[:, 0], pn[:, 1], size=7, symbol="s",
-                                         brush=pg.mkBrush(NEIGHBOUR_HEX), pen=None))
-        brushes = [pg.mkBrush(mode_hex(int(m))) for m in modes]
-        p.addItem(pg.ScatterPlotItem(pp[:, 0], pp[:, 1], size=6, brush=brushes, pen=None))
-        p.addItem(pg.ScatterPlotItem(pd[:, 0], pd[:, 1], size=16, symbol="star",
-                                     brush=pg.mkBrush(DEMO_HEX), pen=pg.mkPen("#000000")))
-
-    @QtCore.Slot(int)
-    def set_step(self, step: int) -> None:
-        """Show the plans at denoising step `step` (0 = noise, S = final) in the curves."""
-        r = self.result
-        chain = None if r is None else getattr(r.batch, "chain", None)
-        if chain is None:
-            return
-        chain = np.asarray(chain)
-        step = int(np.clip(step, 0, len(chain) - 1))
-        self.step_label.setText(f"step {step}/{len(chain) - 1}")
-        self._set_plans(np.asarray(chain[step], np.float64), self._mode_index(r))
+    def set_selected(self, plan: np.ndarray | None) -> None:
+        """plan [H, D] drawn white over the others (None: nothing selected)."""
+        for j, item in enumerate(self._selected_items):
+            if plan is None:
+                item.setData([], [])
+            else:
+                item.setData(np.arange(len(plan), dtype=np.float64), plan[:, j])
+        if plan is None or self.basis is None:
+            self._plane_selected.setData([], [])
+        else:
+            xy = self.basis.project(plan[None])
+            self._plane_selected.setData(xy[:, 0], xy[:, 1])
 
 
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-__all__ = ["DatasetInspectionView"]
+__all__ = ["DataPlanView", "PcaBasis"]

@@ -1,21 +1,17 @@
-"""Data sets in the review workspace (app/qt/review/dataset_browser.py, dataset_workspace.py) and
-the dataset-conditioned inspection view (app/qt/plots/dataset_inspection.py): a LeRobot v3 export
-opens by the drop handler into the episode table, the curves follow the episode and the cursor
-the frame; 10,000 episodes are a model, sorted by one argsort; the view draws plans by local mode
-with the demo and the neighbours, per-dimension curves, PCA for a non-hand action space, the
-chain slider, and a badge naming what it compared against."""
+"""Data sets in the review workspace (app/qt/review/dataset_browser.py, dataset_workspace.py): a
+LeRobot v3 export opens by the drop handler into the episode table, the curves follow the episode
+and the cursor the frame; 10,000 episodes are a model, sorted by one argsort; "Inspect policy at
+this frame" without a policy is one dialog. (Sampling at a frame is the inspector's:
+tests/app/qt/inspector/test_data_frames.py.)"""
 from __future__ import annotations
 
 import time
-from types import SimpleNamespace
 
 import numpy as np
-import pyqtgraph as pg
 import pytest
 from PySide6 import QtCore, QtGui
 
 from app.core.scene_session import SceneSession
-from app.qt.plots.dataset_inspection import DatasetInspectionView
 from app.qt.review.dataset_browser import EpisodeTableModel
 from app.qt.shell import dialogs
 from app.qt.shell.main_window import MainWindow
@@ -65,6 +61,8 @@ def test_lerobot_folder_opens_in_review_and_browses(qtbot, lerobot_dir):
 
     window = MainWindow(SceneSession("fake", factory=lambda _n: FakeScene()),
                         restore_layout=False)
+    from app.qt.inspector.workspace import install as install_inspector
+    window.features["inspector"] = install_inspector(window)
     window.features["review"] = review = install(window)
     review.datasets = ws = dataset_workspace.install(window)
     qtbot.addWidget(window)
@@ -82,60 +80,10 @@ def test_lerobot_folder_opens_in_review_and_browses(qtbot, lerobot_dir):
     np.testing.assert_allclose(ys, want, atol=1e-6)
     b.set_frame(7)
     assert b.frame_box.value() == 7 and all(c.value() == 7 for c in b.cursors)
+    assert window.dock("dataset_inspection") is None   # one room: frames are inspected there
     ws.inspect()                                 # no policy loaded: one dialog, no crash
     assert any("no policy loaded" in text for _n, text in dialogs.open_messages())
-
-
-def _result(with_chain: bool = True):
-    from app.core.inspector.dataset_source import DatasetInspection, read_against_data
-
-    rng = np.random.default_rng(0)
-    h, d = 8, 2
-    t = np.linspace(0, 1, h)
-
-    def mode(side, n):
-        return np.stack([t, side * 0.5 * np.sin(np.pi * t)], 1)[None] + rng.normal(0, .01,
-                                                                                    (n, h, d))
-    neighbours = np.concatenate([mode(1, 20), mode(-1, 20)])
-    plans = np.concatenate([mode(1, 24), mode(-1, 8)])
-    reading = read_against_data(plans, neighbours[0], np.ones(h, bool), neighbours,
-                                np.full(40, 0.1), np.ones(d), data_name="pushes")
-    chain = np.stack([rng.normal(0, 1, plans.shape) * (1 - s / 4) + plans * s / 4
-                      for s in range(5)]) if with_chain else None
-    return DatasetInspection(
-        data="pushes", episode=2, frame=5, obs={}, batch=SimpleNamespace(chain=chain),
-        plans=plans, demo=neighbours[0], demo_mask=np.ones(h, bool), neighbours=neighbours,
-        neighbour_episodes=np.arange(40), neighbour_frames=np.zeros(40, int),
-        neighbour_distances=np.full(40, 0.1), action_names=["push.x", "push.y"],
-        end_effector=False, policy="tiny", action_scale=np.ones(d), **reading)
-
-
-def test_view_draws_curves_pca_badge_and_chain(qtbot):
-    view = DatasetInspectionView()
-    qtbot.addWidget(view)
-    r = _result()
-    view.show_result(r)
-    assert r.verdict == "skewed" or r.verdict == "multimodal"
-    assert r.verdict in view.badge.text() and "40 nearest frames of pushes" in view.badge.text()
-    assert len(view._dim_plots) == 2
-    scatters = [i for i in view.plane.getPlotItem().items if isinstance(i, pg.ScatterPlotItem)]
-    assert len(scatters) == 3                              # neighbours, plans, demo
-    assert "PC 1" in view.plane.getPlotItem().getAxis("bottom").labelText
-    plan_points = scatters[1].data["x"]
-    assert len(plan_points) == 32
-    # plans of one mode on one side of PC 1, the other mode on the other
-    modes = view._mode_index(r)
-    assert np.sign(plan_points[modes == 0]).std() == 0
-    assert np.sign(plan_points[modes == 0][0]) != np.sign(plan_points[modes == 1][0])
-    assert view.step.isEnabled() and view.step.maximum() == 4
-    item = view._plan_items[1][0]
-    _, final = item.getData()
-    view.step.setValue(0)                                  # the noise at step 0
-    _, noisy = item.getData()
-    assert not np.allclose(final, noisy)
-    assert view.step_label.text() == "step 0/4"
-    view.show_result(_result(with_chain=False))
-    assert not view.step.isEnabled() and view.step_label.text() == "final plans"
+    assert window.workspace == "review" and window.features["inspector"].state.source is None
 
 
 def test_camera_frames_of_a_lerobot_written_data_set(qtbot):
