@@ -38,6 +38,9 @@ def register(subparsers) -> None:
     p.add_argument("--ray-address", default=None, metavar="ADDR",
                    help="join a running Ray cluster (auto, HOST:PORT or ray://host:10001)")
     p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    p.add_argument("--frames-per-call", type=int, default=0, metavar="F",
+                   help="frames sampled in one batched call (default 0: 512 // N on the CPU, "
+                        "bounded by measured memory on CUDA; docs/scan.md)")
     p.add_argument("--threads", type=int, default=None,
                    help="torch threads with --workers 0 (default: the free cores); each worker "
                         "process uses one")
@@ -73,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
         episodes = parse_episodes(args.episodes, len(ds.episodes), ds.path)
     settings = ScanSettings(episodes=episodes, every=args.every, num_samples=args.num,
                             solver=args.solver, steps=args.steps, neighbours=args.neighbours,
-                            seed=args.seed, keep_plans=args.keep_plans, device=args.device)
+                            seed=args.seed, keep_plans=args.keep_plans, device=args.device,
+                            frames_per_call=args.frames_per_call)
     shares, source = (), ""
     if args.data_shares:
         from planners.mode_reference import parse_shares, shares_from_recording

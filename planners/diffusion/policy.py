@@ -79,6 +79,24 @@ class DiffusionPlanner:
                             planner_name=self.spec.name, chain_dtype=chain_dtype or self.chain_dtype,
                             device=self.device, meta=model_fn.meta)
 
+    def plan_frames(self, observations, num_samples: int, *, seeds, solver: str | None = None,
+                    steps: int | None = None, temperature: float = 1.0,
+                    initial_noise=None) -> list[PlanBatch]:
+        """N plans for each of F observations in one sampler call (planners/frame_batch.py): one
+        PlanBatch per observation, equal to plan(obs_f, N, seed=seeds[f], initial_noise=
+        initial_noise[f]) up to float rounding; initial_noise [F, N, H, D] or None."""
+        from planners.frame_batch import sample_frames
+        n = _check_num_samples(num_samples)
+        conds = [self._obs_tensor(obs) for obs in observations]
+        batches = sample_frames(
+            lambda rows, b: self.acceleration.model_fn(rows, b), conds, self.config.scheduler_settings(),
+            num_samples=n, horizon=self.config.horizon, action_dim=self.config.action_dim, seeds=seeds,
+            solver=solver or self.config.default_solver, steps=int(steps or self.config.default_steps),
+            to_actions=self._to_actions, temperature=temperature, initial_noise=initial_noise,
+            planner_name=self.spec.name, chain_dtype=self.chain_dtype, device=self.device)
+        self.spec.extra["precision"] = self.acceleration.describe()
+        return batches
+
     def _obs_tensor(self, obs) -> torch.Tensor:
         """The dict observation ({key: [1, size]}) or the flat vector [obs_dim] -> normalized [1, obs_dim]."""
         flat = flat_observation(self.spec, obs)

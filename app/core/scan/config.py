@@ -27,7 +27,9 @@ class ScanSettings:
     """How every frame is scanned. episodes: (first, stop) of the scanned range (stop exclusive,
     None = to the end); every: scan frames 0, K, 2K, ... of each episode; num_samples N; solver /
     steps ("" / 0 = the policy's default); neighbours K (0 = no local-data comparison); seed;
-    keep_plans: store the N plans [P, N, H, D] and the demonstrated chunk per frame; device."""
+    keep_plans: store the N plans [P, N, H, D] and the demonstrated chunk per frame; device;
+    frames_per_call: frames sampled in one call (0 = the rule in app/core/scan/batching.py; the
+    results do not depend on it beyond float rounding, so the file does not record it)."""
     episodes: tuple[int, int | None] = (0, None)
     every: int = 1
     num_samples: int = 32
@@ -38,6 +40,7 @@ class ScanSettings:
     temperature: float = 1.0
     keep_plans: bool = False
     device: str = "cpu"
+    frames_per_call: int = 0
 
     def __post_init__(self) -> None:
         if self.every < 1:
@@ -49,12 +52,17 @@ class ScanSettings:
             raise ScanConfigError(f"--neighbours {self.neighbours}: must be >= 0")
         if self.steps < 0:
             raise ScanConfigError(f"--steps {self.steps}: must be >= 0")
+        if self.frames_per_call < 0:
+            raise ScanConfigError(f"--frames-per-call {self.frames_per_call}: must be >= 0 "
+                                  f"(0 = chosen by the rule)")
 
     def to_json(self) -> dict[str, Any]:
-        """What the scan file records (device excluded: it does not change the results' meaning)."""
+        """What the scan file records (device and frames per call excluded: they do not change
+        the results' meaning)."""
         out = asdict(self)
         out["episodes"] = list(self.episodes)
         out.pop("device")
+        out.pop("frames_per_call")
         return out
 
 

@@ -158,7 +158,11 @@ def run_scan(config: ScanConfig, out: str, *, backend: str = "local", workers: i
                         resume_keys=("policies", "data", "settings"))
     done = writer.done_keys
     total = sum(len(range(0, n, s.every)) for n in facts["lengths"].values())
-    jobs = make_jobs(facts["lengths"], s.every, done)
+    from app.core.scan.batching import CUDA_FRAMES_PER_JOB, is_cuda
+    from app.core.scan.config import FRAMES_PER_JOB
+    # longer jobs on CUDA, so one call can batch as many frames as its memory holds
+    jobs = make_jobs(facts["lengths"], s.every, done,
+                     per_job=CUDA_FRAMES_PER_JOB if is_cuda(s.device) else FRAMES_PER_JOB)
     result = ScanResult(path=out, total=total, skipped=len(done))
     buffer = _ChunkBuffer(writer, chunk_rows, chunk_seconds, clock)
     try:

@@ -13,10 +13,9 @@ must not vote on what the data does there, and a neighbour's adjacent frames are
 from __future__ import annotations
 
 import os
-import time
 import traceback
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -79,6 +78,11 @@ class ScanContext:
         # the policies were trained in
         from planners.normalizer import MinMaxNormalizer
         self.action_scale = MinMaxNormalizer.fit(actions).scale.astype(np.float64)
+        # frames per sampler call and, on CUDA, each policy's memory bound (scan/batching.py)
+        from app.core.scan.batching import CudaBudget, frames_per_call, is_cuda
+        s = config.settings
+        self.per_call = frames_per_call(s.frames_per_call, s.device, s.num_samples)
+        self.cuda_budgets = [CudaBudget() for _ in self.planners] if is_cuda(s.device) else []
 
     def observation(self, planner, episode: int, frame: int) -> dict[str, np.ndarray]:
         """The policy's observation history at (episode, frame), [To, ...] per feature."""
@@ -105,9 +109,47 @@ class ScanContext:
         return names
 
     def frame_row(self, episode: int, frame: int) -> dict[str, np.ndarray]:
-        """Every column of one frame (one value per policy for metrics)."""
-        from planners.frame_metrics import (compare, frame_local_modes, frame_metrics,
-                                            frame_noise, with_given_shares)
+        """Every column of one frame (one value per policy for metrics); raises what failed."""
+        rows, errors = self.frame_rows(episode, [frame])
+        if errors:
+            raise errors[0][1]
+        return rows[0]
+
+    def frame_rows(self, episode: int, frames: Sequence[int]
+                   ) -> tuple[list[dict[str, np.ndarray]], list[tuple[int, BaseException]]]:
+        """Every column of each frame that could be scanned, in order, and (frame, error) for
+        the others. Each policy samples the frames in batches (app/core/scan/batching.py)."""
+        from app.core.scan.batching import sample_frames
+        prepared, errors = [], []
+        for frame in frames:
+            try:
+                prepared.append(self.prepare(episode, frame))
+            except Exception as exc:  # noqa: BLE001 - one bad frame must not end the job
+                errors.append((frame, exc))
+        sampled = [sample_frames(self, planner, episode, prepared, self.per_call,
+                                 self.cuda_budgets[i] if self.cuda_budgets else None)
+                   for i, planner in enumerate(self.planners)]
+        rows = []
+        for k, item in enumerate(prepared):
+            results = [per_planner[k] for per_planner in sampled]
+            failed = next((r for r, _ in results if isinstance(r, BaseException)), None)
+            if failed is not None:
+                errors.append((item.frame, failed))
+                continue
+            try:
+                row = self.measure(item, [(r.plans, ms) for r, ms in results])
+            except Exception as exc:  # noqa: BLE001
+                errors.append((item.frame, exc))
+                continue
+            row["episode"], row["frame"] = np.asarray(episode), np.asarray(item.frame)
+            rows.append(row)
+        errors.sort(key=lambda e: e[0])
+        return rows, errors
+
+    def prepare(self, episode: int, frame: int) -> "PreparedFrame":
+        """What a frame's sampling and metrics need before any policy runs: its seed and noise,
+        the demonstrated chunk and the local data modes."""
+        from planners.frame_metrics import frame_local_modes, frame_noise, with_given_shares
         s = self.config.settings
         # the inspector's noise and local modes too (planners.frame_metrics: one reading)
         seed, noise = frame_noise(s.seed, episode, frame, s.num_samples, self.horizon,
@@ -125,15 +167,19 @@ class ScanContext:
                                   states=states, query=query, seed=s.seed)
         if self.config.data_shares and self.local is not None:
             local = with_given_shares(local, self.mode_names(local), dict(self.config.data_shares))
+        return PreparedFrame(frame, seed, noise, demo, mask, local)
+
+    def measure(self, item: "PreparedFrame", sampled: list[tuple[np.ndarray, float]]
+                ) -> dict[str, np.ndarray]:
+        """The frame's row from each policy's (plans [N, H, D], latency ms)."""
+        from planners.frame_metrics import compare, frame_metrics
+        s = self.config.settings
         metrics, plans = [], []
-        for planner in self.planners:
-            obs = self.observation(planner, episode, frame)
-            start = time.perf_counter()
-            batch = self.sample(planner, obs, seed, noise)
-            latency = (time.perf_counter() - start) * 1000.0
-            plans.append(np.asarray(batch.plans, np.float32))
-            metrics.append(frame_metrics(plans[-1], demo, local, action_scale=self.action_scale,
-                                         demo_mask=mask, latency_ms=latency, seed=s.seed))
+        for samples, latency in sampled:
+            plans.append(np.asarray(samples, np.float32))
+            metrics.append(frame_metrics(plans[-1], item.demo, item.local,
+                                         action_scale=self.action_scale, demo_mask=item.mask,
+                                         latency_ms=latency, seed=s.seed))
         row: dict[str, np.ndarray] = {}
         for name in metrics[0].columns():
             row[name] = np.asarray([m.columns()[name] for m in metrics])
@@ -142,8 +188,20 @@ class ScanContext:
                         if k in CHANGE_COLUMNS})
         if s.keep_plans:
             row["plans"] = np.stack(plans)
-            row["demo"] = demo
+            row["demo"] = item.demo
         return row
+
+
+@dataclass
+class PreparedFrame:
+    """One frame before sampling: seed and initial noise [N, H, D] (normalised), demonstrated
+    chunk [H, D] with its mask [H], the local data modes."""
+    frame: int
+    seed: int
+    noise: np.ndarray
+    demo: np.ndarray
+    mask: np.ndarray
+    local: Any
 
 
 def one_torch_thread() -> None:
@@ -175,17 +233,10 @@ def empty_rows(config: ScanConfig, ctx: ScanContext) -> dict[str, np.ndarray]:
 def scan_job(job: FrameJob, config: ScanConfig) -> JobResult:
     """Scan every frame of one job; a frame that raises becomes a failure, the rest go on."""
     ctx = scan_context(config)
-    rows: list[dict[str, np.ndarray]] = []
-    failures: list[dict[str, Any]] = []
-    for frame in job.frames:
-        try:
-            row = ctx.frame_row(job.episode, frame)
-        except Exception as exc:  # noqa: BLE001 - one bad frame must not end the scan
-            failures.append({"episode": job.episode, "frame": frame, "error": short_error(exc),
-                             "worker": f"pid{os.getpid()}"})
-            continue
-        row["episode"], row["frame"] = np.asarray(job.episode), np.asarray(frame)
-        rows.append(row)
-    if not rows:
+    scanned, errors = ctx.frame_rows(job.episode, job.frames)
+    failures: list[dict[str, Any]] = [
+        {"episode": job.episode, "frame": frame, "error": short_error(exc),
+         "worker": f"pid{os.getpid()}"} for frame, exc in errors]
+    if not scanned:
         return JobResult(job, empty_rows(config, ctx), failures)
-    return JobResult(job, {k: np.stack([r[k] for r in rows]) for k in rows[0]}, failures)
+    return JobResult(job, {k: np.stack([r[k] for r in scanned]) for k in scanned[0]}, failures)

@@ -53,6 +53,63 @@ def test_same_policy_twice_gets_the_same_noise(tmp_path, bimodal_h5, bimodal_ckp
         assert demo.shape == (16, 4) and r.column("frame")[1] == 7
 
 
+def test_batched_frames_equal_one_frame_at_a_time(tmp_path, bimodal_h5, bimodal_ckpt):
+    """F frames x N plans in one sampler call (app/core/scan/batching.py) give every frame the
+    plans it gets alone (its own noise), so the metrics and the summary are the same; a batched
+    call that raises is re-run frame by frame and changes nothing."""
+    from app.core.scan.work import scan_context
+
+    base = dict(episodes=(0, 2), every=3, num_samples=8, neighbours=8, keep_plans=True)
+    files = {}
+    for name, per_call in (("one", 1), ("four", 4), ("auto", 0)):
+        _, files[name] = scan(tmp_path, name, [bimodal_ckpt], bimodal_h5,
+                              ScanSettings(**base, frames_per_call=per_call))
+    config = ScanConfig((str(bimodal_ckpt),), bimodal_h5, ScanSettings(**base, frames_per_call=4))
+    planner = scan_context(config).planners[0]
+    calls = []
+
+    def broken(observations, *a, **k):
+        calls.append(len(observations))
+        raise RuntimeError("batched call failed")
+
+    planner.plan_frames = broken
+    try:
+        run_scan(config, str(tmp_path / "fallback.h5"), workers=0)
+    finally:
+        del planner.plan_frames
+    files["fallback"] = ScanReader(tmp_path / "fallback.h5")
+    assert calls and max(calls) == 4                 # it was asked for 4 frames at once
+    with files["one"] as one:
+        plans = one.rows("plans", range(one.num_rows))
+        for name in ("four", "auto", "fallback"):
+            with files[name] as other:
+                assert other.num_rows == one.num_rows > 8
+                np.testing.assert_allclose(other.rows("plans", range(other.num_rows)), plans,
+                                           atol=1e-5)
+                np.testing.assert_allclose(other.column("demo_dist_nearest"),
+                                           one.column("demo_dist_nearest"), atol=1e-5)
+                _assert_close(summary_json(other.frames()), summary_json(one.frames()))
+                for flag in ("collapsed", "averaged", "data_modes", "sample_modes"):
+                    np.testing.assert_array_equal(other.column(flag), one.column(flag))
+
+
+def _assert_close(a, b, path=""):
+    """Summaries equal up to float rounding (latency aside: it is a time)."""
+    if isinstance(a, dict):
+        assert a.keys() == b.keys(), path
+        for key in a:
+            if "latency" not in key:
+                _assert_close(a[key], b[key], f"{path}.{key}")
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), path
+        for i, (x, y) in enumerate(zip(a, b)):
+            _assert_close(x, y, f"{path}[{i}]")
+    elif isinstance(a, float):
+        assert np.isclose(a, b, rtol=1e-5, atol=1e-6, equal_nan=True), (path, a, b)
+    else:
+        assert a == b, (path, a, b)
+
+
 def test_one_worker_two_workers_and_ray_give_identical_summaries(tmp_path, bimodal_h5, bimodal_ckpt):
     settings = ScanSettings(episodes=(0, 3), every=6, num_samples=8, neighbours=8)
     results = {}
