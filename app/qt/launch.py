@@ -22,14 +22,18 @@ def open_app(files: Sequence[str], policies: Sequence[str], scene: str | None,
     """Show the main window, then load the scene (built with `options`, e.g. rows=2), the
     policies and the files; run the event loop."""
     _require_display("`planscope snapshot --out FILE.png`")
+    from app.qt.shell.startup import STARTUP_PROBE_ENV, mark, report_startup
+
+    mark("interpreter and command line")
     from PySide6 import QtCore, QtWidgets
 
+    mark("Qt imported")
     from app.core.scene_session import SceneSession
     from app.qt import registry
     from app.qt.shell.dialogs import install_excepthook
     from app.qt.shell.qt_app import ensure_qapp
-    from app.qt.shell.startup import STARTUP_PROBE_ENV, report_startup
 
+    mark("window modules imported (pyqtgraph, OpenGL)")
     app = ensure_qapp()
     # the starting workspace's feature is installed before the window shows, the others right
     # after it is on screen (before files and policies are opened)
@@ -41,7 +45,9 @@ def open_app(files: Sequence[str], policies: Sequence[str], scene: str | None,
         session.factory = lambda name: make_scene(name, **options)
     window = registry.main_window(session, defer_features=True)
     install_excepthook(window)
+    mark("window built (starting workspace)")
     window.show()
+    mark("window shown")
 
     def after_shown() -> None:
         if os.environ.get(STARTUP_PROBE_ENV):
