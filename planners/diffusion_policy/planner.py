@@ -19,7 +19,7 @@ from planners.acceleration import PolicyAcceleration
 from planners.boundary import check_observation
 from planners.diffusion_policy.config import DPConfig
 from planners.diffusion_policy.modeling import DPPolicyModule
-from planners.protocol import CancelCheck, PlannerSpec, StepCallback
+from planners.protocol import CancelCheck, PlannerError, PlannerSpec, StepCallback
 from planners.sampling import sample_chain
 from recordings.plan_batch import PlanBatch
 
@@ -57,6 +57,32 @@ class DiffusionPolicyPlanner:
                 value = value.permute(0, 3, 1, 2).to(torch.float32) / 255.0
             out[feature.name] = value.to(self.device)
         return out
+
+    @property
+    def plans_frames(self) -> bool:
+        """Whether plan_frames batches (the global-condition U-Net; local conditioning and the
+        transformer sample one observation per call)."""
+        return not self.config.obs_as_local_cond and self.config.transformer is None
+
+    def plan_frames(self, observations, num_samples: int, *, seeds, solver: str | None = None,
+                    steps: int | None = None, temperature: float = 1.0, initial_noise=None) -> list[PlanBatch]:
+        """N plans for each of F observations in one sampler call (planners/frame_batch.py), on the
+        global-condition path (`plans_frames`); PlannerError otherwise."""
+        from planners.frame_batch import sample_frames
+        if not self.plans_frames:
+            raise PlannerError(f"{self.spec.name}: local conditioning / transformer policies sample "
+                               f"one observation per call")
+        conds = [self.module.condition(self._tensors(obs))[0] for obs in observations]
+        config = self.config
+        batches = sample_frames(
+            lambda rows, b: self.acceleration.model_fn(rows, b), conds, config.scheduler,
+            num_samples=num_samples, horizon=config.sample_horizon, action_dim=config.action_dim,
+            seeds=seeds, solver=solver or self.spec.default_solver, steps=steps or self.spec.default_steps,
+            to_actions=self._to_actions, temperature=temperature, initial_noise=initial_noise,
+            planner_name=self.spec.name, chain_dtype=self.chain_dtype, device=self.device,
+            meta={"library": "diffusion_policy", "policy_class": config.policy_class})
+        self.spec.extra["precision"] = self.acceleration.describe()
+        return batches
 
     def plan(self, obs, num_samples: int, *, seed: int, solver: str | None = None, steps: int | None = None,
              temperature: float = 1.0, initial_noise=None, step_noise=None,

@@ -86,6 +86,23 @@ class LeRobotPlanner:
             images = torch.stack(per_camera, dim=1)[None]                # [1, To, n_cameras, 3, H, W]
         return self.model.diffusion.global_condition(state, images, env)
 
+    def plan_frames(self, observations, num_samples: int, *, seeds, solver: str | None = None,
+                    steps: int | None = None, temperature: float = 1.0, initial_noise=None) -> list[PlanBatch]:
+        """N plans for each of F observations in one sampler call (planners/frame_batch.py): one
+        PlanBatch per observation, equal to plan(obs_f, N, seed=seeds[f], initial_noise=
+        initial_noise[f]) up to float rounding; initial_noise [F, N, H, D] or None."""
+        from planners.frame_batch import sample_frames
+        conds = [self.global_condition(obs) for obs in observations]
+        batches = sample_frames(
+            lambda rows, b: self.acceleration.model_fn(rows, b), conds, self.settings,
+            num_samples=num_samples, horizon=self.config.horizon, action_dim=self.config.action_dim,
+            seeds=seeds, solver=solver or self.spec.default_solver, steps=steps or self.spec.default_steps,
+            to_actions=self._to_actions, temperature=temperature, initial_noise=initial_noise,
+            planner_name=self.spec.name, chain_dtype=self.chain_dtype, device=self.device,
+            meta={"library": self.spec.library})
+        self.spec.extra["precision"] = self.acceleration.describe()
+        return batches
+
     def plan(self, obs, num_samples: int, *, seed: int, solver: str | None = None, steps: int | None = None,
              temperature: float = 1.0, initial_noise=None, step_noise=None,
              on_step: StepCallback | None = None, cancel: CancelCheck | None = None) -> PlanBatch:

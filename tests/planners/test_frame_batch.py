@@ -47,3 +47,21 @@ def test_noise_of_the_wrong_shape_is_one_line(bimodal_planner):
                                     initial_noise=np.zeros((1, 4, 16, 4), np.float32))
     with pytest.raises(PlannerError, match="one seed per frame"):
         bimodal_planner.plan_frames(obs, 4, seeds=[0], steps=3)
+
+
+FIXTURES = "tests/planners"
+
+
+@pytest.mark.parametrize("ref", ["lerobot/fixtures/lowdim_044_ddpm",
+                                 "diffusion_policy/fixtures/lowdim_global_ddpm.ckpt"])
+def test_adapters_batch_frames_as_they_plan_one(ref):
+    """LeRobot's and diffusion_policy's global-condition policies (checkpoints their libraries
+    wrote) batch frames too, each frame with its own DDPM step noise."""
+    from planners.loading import load_planner
+    planner = load_planner(f"{FIXTURES}/{ref}")
+    obs = _observations(planner, 2, seed=3)
+    batches = planner.plan_frames(obs, 4, seeds=[5, 6], steps=4)
+    for f, batch in enumerate(batches):
+        alone = planner.plan(obs[f], 4, seed=[5, 6][f], steps=4)
+        np.testing.assert_allclose(batch.plans, alone.plans, rtol=1e-5, atol=1e-5)
+        np.testing.assert_array_equal(batch.step_noise, alone.step_noise)

@@ -47,7 +47,8 @@ def frames_per_call(setting: int, device: str, num_samples: int) -> int:
 
 def batchable(planner: Any) -> bool:
     """A planner that samples several observations in one call (planners/frame_batch.py)."""
-    return getattr(planner.spec, "kind", "") == "diffusion" and hasattr(planner, "plan_frames")
+    return getattr(planner.spec, "kind", "") == "diffusion" and hasattr(planner, "plan_frames") \
+        and bool(getattr(planner, "plans_frames", True))
 
 
 class CudaBudget:
