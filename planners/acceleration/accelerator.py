@@ -21,6 +21,7 @@ kept only where they pay off. Unmeasured: written without a GPU; tests cover the
 """
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from typing import Callable
@@ -28,7 +29,7 @@ from typing import Callable
 import torch
 
 from planners.acceleration import calibration as cal
-from planners.acceleration.kernels import FastUnet
+from planners.acceleration.kernels import FastUnet, packing_available
 from planners.acceleration.lowering import LoweringError, UnetGraph, architecture_key, lower, weights_key
 from planners.protocol import PlannerError
 
@@ -48,6 +49,7 @@ def reduced_precision(device: torch.device) -> str | None:
 
 
 GRAPH = "+graph"
+IDLE_S = 0.5          # background calibration starts once no denoiser call ran for this long
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
@@ -63,7 +65,7 @@ class Accelerator:
 
     def __init__(self, model: torch.nn.Module, *, horizon: int, native_call: Callable, device: str | torch.device = "cpu",
                  cache_dir=None, timer: Callable[[], float] = time.perf_counter,
-                 kernels: tuple[str, ...] = ("native", "gemm", "conv2d"), reduced: str | None = "auto",
+                 kernels: tuple[str, ...] = ("native", "gemm", "packed", "conv2d"), reduced: str | None = "auto",
                  cuda_graphs: bool = True) -> None:
         self.model = model.eval()
         self.horizon = int(horizon)
@@ -79,7 +81,7 @@ class Accelerator:
         except LoweringError as exc:
             self.graph, self.lowering_note = None, str(exc)
             kernels = ("native",)
-        self.kernels = tuple(kernels)
+        self.kernels = tuple(k for k in kernels if k != "packed" or (packing_available() and self.device.type == "cpu"))
         self.reduced = reduced_precision(self.device) if reduced == "auto" else reduced
         self.cuda_graphs = bool(cuda_graphs) and self.device.type == "cuda"
         self.allow_reduced = False               # set by the fidelity check (fidelity.py)
@@ -89,6 +91,16 @@ class Accelerator:
         self._graphs: dict[tuple, _CudaGraphCall] = {}
         # the inspector's worker and a rollout may sample at once: one calibration per bucket
         self.lock = threading.RLock()
+        # Background calibration (the GUI's mode, set by the inspector's warm-up): a bucket not
+        # calibrated yet runs the best known variant (the nearest calibrated bucket's choice, else
+        # the model's own float32 forward) and is measured on `background(job)` once sampling has
+        # been idle for IDLE_S; None = measure inline on first use (CLI, workers, benchmarks).
+        self.background: Callable[[Callable[[], None]], None] | None = None
+        self.idle_wait: Callable[[], None] = self._wait_until_idle
+        self.on_calibrated: Callable[[cal.Calibration], None] | None = None
+        self._pending: set[int] = set()
+        self._compute = threading.RLock()     # a denoiser call and a timed calibration call never overlap
+        self._last_call = float("-inf")       # time.monotonic() of the last denoiser call
 
     # -- choice -----------------------------------------------------------------------------------
 
@@ -97,28 +109,93 @@ class Accelerator:
         kernels = list(self.kernels)
         if self.cuda_graphs:
             kernels += [f"{k}{GRAPH}" for k in self.kernels if k != "native"]
-        return [cal.Variant(k, p) for p in precisions for k in kernels]
+        # MKL's packed sgemm exists in float32 only
+        return [cal.Variant(k, p) for p in precisions for k in kernels
+                if not (k.removesuffix(GRAPH) == "packed" and p != "float32")]
 
     def calibration(self, num_samples: int) -> cal.Calibration:
-        """The calibration of N's bucket: from memory, else from the disk cache, else measured now."""
+        """The calibration of N's bucket: from memory, else from the disk cache, else measured now
+        (synchronously, whatever the mode: the warm-up and the benchmarks call this)."""
         bucket = cal.batch_bucket(num_samples)
         with self.lock:
-            return self._calibrations.get(bucket) or self._calibrate(bucket)
+            return self.known_calibration(num_samples) or self._calibrate(bucket)
 
-    def _calibrate(self, bucket: int) -> cal.Calibration:
-        key = cal.calibration_key(self.arch_key, self.horizon, bucket, self.signature)
-        found = cal.read_cached(self.directory, key)
+    def known_calibration(self, num_samples: int) -> cal.Calibration | None:
+        """N's bucket's calibration from memory or the disk cache; None when it was never measured."""
+        bucket = cal.batch_bucket(num_samples)
+        found = self._calibrations.get(bucket)
         if found is None:
-            found = cal.calibrate(key, bucket, self.candidates(), self._timed_call, timer=self.timer)
-            cal.write_cached(self.directory, found, self.signature)
-        self._calibrations[bucket] = found
-        self._drop_unused()
+            key = cal.calibration_key(self.arch_key, self.horizon, bucket, self.signature)
+            found = cal.read_cached(self.directory, key)
+            if found is not None:
+                self._remember(bucket, found)
         return found
+
+    def _calibrate(self, bucket: int, hold=contextlib.nullcontext) -> cal.Calibration:
+        key = cal.calibration_key(self.arch_key, self.horizon, bucket, self.signature)
+        found = cal.calibrate(key, bucket, self.candidates(), self._timed_call, timer=self.timer, hold=hold)
+        cal.write_cached(self.directory, found, self.signature)
+        self._remember(bucket, found)
+        return found
+
+    def _remember(self, bucket: int, found: cal.Calibration) -> None:
+        with self.lock:
+            self._calibrations[bucket] = found
+            self._drop_unused()
+
+    def _calibration_for_sampling(self, num_samples: int) -> tuple[cal.Calibration | None, bool]:
+        """(calibration to choose from, whether it is N's own bucket's). Inline mode measures a new
+        bucket now; background mode schedules it and answers with the nearest known bucket's."""
+        own = self.known_calibration(num_samples)
+        if own is not None:
+            return own, True
+        if self.background is None:
+            return self.calibration(num_samples), True
+        bucket = cal.batch_bucket(num_samples)
+        self.schedule(bucket)
+        near = cal.nearest_bucket(bucket, list(self._calibrations))
+        return (None if near is None else self._calibrations[near]), False
+
+    def schedule(self, bucket: int) -> None:
+        """Measure `bucket` through self.background (once; a repeated request while pending is a no-op)."""
+        with self.lock:
+            if bucket in self._pending or bucket in self._calibrations:
+                return
+            self._pending.add(bucket)
+        self.background(lambda: self._background_job(bucket))
+
+    def _background_job(self, bucket: int) -> None:
+        try:
+            found = self._calibrate(bucket, hold=self._quiet)
+            if self.on_calibrated is not None:
+                self.on_calibrated(found)
+        finally:
+            with self.lock:
+                self._pending.discard(bucket)
+
+    @contextlib.contextmanager
+    def _quiet(self):
+        """Held around each candidate's timings in a background calibration: waits until sampling
+        is idle, then keeps denoiser calls out (a sampling started meanwhile waits one candidate)."""
+        self.idle_wait()
+        with self._compute:
+            yield
+
+    def _wait_until_idle(self) -> None:
+        while time.monotonic() - self._last_call < IDLE_S:
+            time.sleep(IDLE_S / 4)
+
+    @property
+    def pending(self) -> set[int]:
+        """Buckets scheduled for background calibration and not measured yet."""
+        return set(self._pending)
 
     def variant_for(self, num_samples: int, precision: str = "auto") -> cal.Variant:
         """precision "auto": reduced when the fidelity check allowed it and it measured faster;
         "float32": the fastest float32 variant; the reduced name: the fastest reduced variant."""
-        c = self.calibration(num_samples)
+        c, own = self._calibration_for_sampling(num_samples)
+        if c is None:   # background mode, nothing measured yet: the model's own float32 forward
+            return cal.REFERENCE
         if precision == "auto":
             variant = c.choice(self.allow_reduced)
         elif precision == "float32":
@@ -129,6 +206,7 @@ class Accelerator:
             raise PlannerError(f"precision {precision!r} is not one of auto, float32"
                                f"{', ' + self.reduced if self.reduced else ''} on {self.device}")
         # a bucket's calibration batch caps the call size: larger N is split (memory, measured size)
+        # (a neighbour's calibration stands in: its variant, split at its measured size)
         chunk = variant.chunk or (c.n if num_samples > c.n else 0)
         return variant.with_chunk(chunk if chunk and chunk < num_samples else 0)
 
@@ -163,11 +241,12 @@ class Accelerator:
 
     def fast(self, kernel: str, precision: str) -> FastUnet:
         key = (kernel, precision)
-        if key not in self._fast:
+        found = self._fast.get(key)   # a background calibration may drop unused ones meanwhile
+        if found is None:
             if self.graph is None:
                 raise PlannerError(f"the fast path cannot run this model ({self.lowering_note})")
-            self._fast[key] = FastUnet(self.graph, conv=kernel, dtype=_DTYPES[precision])
-        return self._fast[key]
+            found = self._fast[key] = FastUnet(self.graph, conv=kernel, dtype=_DTYPES[precision])
+        return found
 
     def _timed_call(self, variant: cal.Variant, n: int) -> Callable[[], object]:
         """A zero-argument denoiser call on n random samples, for calibration."""
@@ -237,6 +316,14 @@ class DenoiserFn:
                      "batch_split": variant.chunk}
 
     def __call__(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        acc = self.acc
+        with acc._compute:
+            try:
+                return self._call(x, t)
+            finally:
+                acc._last_call = time.monotonic()
+
+    def _call(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         n, chunk = x.shape[0], self.variant.chunk
         whole = self.variant.with_chunk(0)
         if not chunk or chunk >= n:

@@ -15,6 +15,7 @@ miss and is rewritten.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -22,11 +23,12 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, ContextManager, Iterable
 
 import torch
 
 SCHEMA = 1
+CANDIDATES = 2                     # bump when the candidate kernels change (2: MKL-packed "packed")
 MAX_CALIBRATION_BATCH = 256        # larger N is split into calls of at most this many samples
 SLOW_CALL_S = 0.25                 # candidates slower than this are timed once (calibration cost)
 KEEP_WITHIN = 1.3                  # candidates this much slower than the best after one timing drop out
@@ -94,6 +96,15 @@ def batch_bucket(n: int) -> int:
     return min(1 << (int(n) - 1).bit_length(), MAX_CALIBRATION_BATCH)
 
 
+def nearest_bucket(bucket: int, known: Iterable[int]) -> int | None:
+    """The calibrated bucket closest to `bucket` in log2 (ties: the larger, whose kernels suit the
+    bigger calls), or None when nothing is known."""
+    known = sorted(set(known))
+    if not known:
+        return None
+    return min(known, key=lambda b: (abs(b.bit_length() - bucket.bit_length()), -b))
+
+
 def machine_signature(device: torch.device) -> dict:
     """What kernel timings depend on besides the model: torch build, CPU ISA, threads, device."""
     sig = {"torch": torch.__version__, "device": str(device), "threads": torch.get_num_threads(),
@@ -127,7 +138,7 @@ def cache_dir(override: str | os.PathLike | None = None) -> Path:
 
 
 def calibration_key(arch_key: str, horizon: int, bucket: int, signature: dict) -> str:
-    text = json.dumps({"schema": SCHEMA, "arch": arch_key, "horizon": horizon, "bucket": bucket, **signature},
+    text = json.dumps({"schema": SCHEMA, "candidates": CANDIDATES, "arch": arch_key, "horizon": horizon, "bucket": bucket, **signature},
                       sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
@@ -180,7 +191,8 @@ def measure(run: Callable[[], object], timer: Timer, *, reps: int, warmup: bool)
 
 
 def calibrate(key: str, n: int, candidates: Iterable[Variant], make_call: Callable[[Variant, int], Callable[[], object]],
-              timer: Timer = time.perf_counter) -> Calibration:
+              timer: Timer = time.perf_counter,
+              hold: Callable[[], ContextManager] = contextlib.nullcontext) -> Calibration:
     """Time each candidate at batch n; make_call(variant, n) -> a zero-argument call running one
     denoiser step on n samples (it is built, and its weights prepared, before timing starts).
 
@@ -188,6 +200,8 @@ def calibrate(key: str, n: int, candidates: Iterable[Variant], make_call: Callab
     warm-up took over SLOW_CALL_S); those within KEEP_WITHIN of the best are timed twice more in
     alternating passes (best kept). Then the winner and the best float32 variant are tried with N split in two and in
     four (calls of n/2, n/4) when n >= 64.
+    hold(): entered around each candidate's timed calls (a background calibration waits there
+    until sampling is idle and keeps sampling out while it times; see Accelerator).
     """
     candidates = list(dict.fromkeys(candidates))
     if REFERENCE not in candidates:
@@ -197,12 +211,13 @@ def calibrate(key: str, n: int, candidates: Iterable[Variant], make_call: Callab
 
     def time_variant(v: Variant) -> None:
         call = make_call(v, n)
-        start = timer()
-        call()                                  # warm-up (oneDNN primitives, weight reorders)
-        first = timer() - start
-        # a slow call is timed once more (calibrating a 250 M model must not take minutes);
-        # a fast one, best of 3
-        t = measure(call, timer, reps=1 if first >= SLOW_CALL_S else 3, warmup=False)
+        with hold():
+            start = timer()
+            call()                                  # warm-up (oneDNN primitives, weight reorders)
+            first = timer() - start
+            # a slow call is timed once more (calibrating a 250 M model must not take minutes);
+            # a fast one, best of 3
+            t = measure(call, timer, reps=1 if first >= SLOW_CALL_S else 3, warmup=False)
         seconds[v.name] = min(t, seconds.get(v.name, float("inf")))
         variants[v.name] = v
         del call
@@ -214,7 +229,8 @@ def calibrate(key: str, n: int, candidates: Iterable[Variant], make_call: Callab
     calls = {v: make_call(v, n) for v in close}
     for _ in range(2):   # alternating passes: a busy spell on a shared machine hits them all
         for v in close:
-            seconds[v.name] = min(seconds[v.name], measure(calls[v], timer, reps=1, warmup=False))
+            with hold():
+                seconds[v.name] = min(seconds[v.name], measure(calls[v], timer, reps=1, warmup=False))
     del calls
     best = min(candidates, key=lambda v: seconds[v.name])
     best32 = min((v for v in candidates if not v.reduced), key=lambda v: seconds[v.name])

@@ -1,6 +1,6 @@
 """The fast U-Net executor: one lowered graph (lowering.py) run with a chosen kernel and precision.
 
-    FastUnet(graph, conv="gemm" | "conv2d", dtype=torch.float32 | torch.bfloat16)
+    FastUnet(graph, conv="gemm" | "packed" | "conv2d", dtype=torch.float32 | torch.bfloat16)
     fast(x [B, H, D] float32, t scalar | [B], cond [1 | B, global_cond_dim] float32) -> [B, H, D] float32
 
 Activations live as [B, L, C] contiguous tensors throughout, which is x's own layout ([B, H, D])
@@ -12,6 +12,11 @@ and, viewed as [B, C, 1, L], PyTorch's channels-last layout, so both kernels rea
     convolution becomes one product too: even and odd outputs are two kernel-2 convolutions over
     (x[m-1], x[m], x[m+1]), written as one [2O, 3C] weight whose output [B, L, 2, O] IS the
     interleaved [B, 2L, O].
+  - "packed": "gemm" with every float32 weight packed once by MKL (cblas_sgemm_pack, through
+    torch.ops.mkl): a plain sgemm re-packs its weight operand on every call, which at small N
+    (N = 1: 4-16 rows against a 5 MB-40 MB weight) costs as much as the product itself, so the
+    step is bound by reading each weight once. float32 only; the packed layout does not depend on
+    the number of rows, so one copy serves every N.
   - "conv2d": the (1, k) 2-D convolution on channels-last views (planscope's own U-Net's path,
     fastest at 48-96 channels).
 In bfloat16 the weights are a bfloat16 copy made once and activations stay bfloat16 between layers
@@ -25,7 +30,25 @@ import torch.nn.functional as F
 
 from planners.acceleration.lowering import ConvBlock, Resample, ResidualBlock, UnetGraph
 
-CONV_KERNELS = ("gemm", "conv2d")
+CONV_KERNELS = ("gemm", "packed", "conv2d")
+
+
+def packing_available() -> bool:
+    """Whether this torch build has MKL's packed sgemm (torch.ops.mkl._mkl_linear)."""
+    return bool(torch.backends.mkl.is_available()) and hasattr(torch.ops.mkl, "_mkl_reorder_linear_weight")
+
+
+class _Packed:
+    """A float32 [O, K] weight packed by MKL once, with its bias: packed(x [..., K]) -> [..., O]."""
+
+    def __init__(self, w: torch.Tensor, b: torch.Tensor) -> None:
+        self.weight, self.bias = w.contiguous(), b.contiguous()
+        self.packed = torch.ops.mkl._mkl_reorder_linear_weight(self.weight, 1)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        rows = x.numel() // x.shape[-1]
+        # prepack_batch_size == rows: MKL computes with the packed copy (any other value falls back)
+        return torch.ops.mkl._mkl_linear(x, self.packed, self.weight, self.bias, rows)
 
 
 class FastUnet:
@@ -35,6 +58,8 @@ class FastUnet:
     def __init__(self, graph: UnetGraph, *, conv: str = "gemm", dtype: torch.dtype = torch.float32) -> None:
         if conv not in CONV_KERNELS:
             raise ValueError(f"conv kernel {conv!r} is not one of {', '.join(CONV_KERNELS)}")
+        if conv == "packed" and (dtype != torch.float32 or not packing_available()):
+            raise ValueError("the packed kernel needs float32 and a torch built with MKL")
         self.graph, self.conv, self.dtype = graph, conv, dtype
         self._act = F.silu if graph.activation == "silu" else F.mish
         with torch.no_grad():
@@ -42,8 +67,7 @@ class FastUnet:
             self._down = [self._prepare_resample(r, transposed=False) for _, _, r in graph.down]
             self._up = [self._prepare_resample(r, transposed=True) for _, _, r in graph.up]
             self._final = self._prepare_conv(graph.final_block)
-            self._final_proj = (graph.final_weight.detach().to(dtype).contiguous(),
-                                graph.final_bias.detach().to(dtype))
+            self._final_proj = self._linear_weights(graph.final_weight, graph.final_bias)
             # every block's FiLM layer as one [sum F, cond_dim] product
             self._film_w = torch.cat([b.film_weight.detach() for b in graph.blocks]).float()
             self._film_b = torch.cat([b.film_bias.detach() for b in graph.blocks]).float()
@@ -55,19 +79,27 @@ class FastUnet:
         """[O, I, k] -> gemm: [O, k*I] (tap-major, matching the gathered columns);
         conv2d: [O, I, 1, k] channels-last."""
         w = w.detach().to(self.dtype)
-        if self.conv == "gemm":
+        if self.conv != "conv2d":
             return w.permute(0, 2, 1).reshape(w.shape[0], -1).contiguous()
         return w.unsqueeze(2).contiguous(memory_format=torch.channels_last)
 
+    def _linear_weights(self, w: torch.Tensor, b: torch.Tensor) -> tuple:
+        """(w [O, K], b [O]) as what _linear takes: the pair, or (_Packed,) for the packed kernel."""
+        w, b = w.detach().to(self.dtype).contiguous(), b.detach().to(self.dtype)
+        return (_Packed(w, b),) if self.conv == "packed" else (w, b)
+
     def _prepare_conv(self, c: ConvBlock) -> tuple:
         k = int(c.weight.shape[-1])
+        if self.conv == "packed":
+            return (self._linear_weights(self._conv_weight(c.weight), c.bias), None, k,
+                    c.norm_weight.detach().to(self.dtype), c.norm_bias.detach().to(self.dtype), c.groups, c.eps)
         return (self._conv_weight(c.weight), c.bias.detach().to(self.dtype), k,
                 c.norm_weight.detach().to(self.dtype), c.norm_bias.detach().to(self.dtype), c.groups, c.eps)
 
     def _prepare_block(self, b: ResidualBlock) -> tuple:
         res = None
         if b.residual_weight is not None:
-            res = (b.residual_weight.detach().to(self.dtype).contiguous(), b.residual_bias.detach().to(self.dtype))
+            res = self._linear_weights(b.residual_weight, b.residual_bias)
         return self._prepare_conv(b.conv1), self._prepare_conv(b.conv2), res
 
     def _prepare_resample(self, r: Resample | None, transposed: bool):
@@ -77,12 +109,12 @@ class FastUnet:
         if self.conv == "conv2d":
             return w.unsqueeze(2).contiguous(memory_format=torch.channels_last), b
         if not transposed:   # [O, I, 3] -> [O, 3I]
-            return w.permute(0, 2, 1).reshape(w.shape[0], -1).contiguous(), b
+            return self._linear_weights(w.permute(0, 2, 1).reshape(w.shape[0], -1), b)
         # ConvTranspose1d weight [I, O, 4]: out[2m] = x[m-1] W3 + x[m] W1, out[2m+1] = x[m] W2 + x[m+1] W0
         zero = torch.zeros_like(w[:, :, 0].T)
         even = torch.cat([w[:, :, 3].T, w[:, :, 1].T, zero], dim=1)
         odd = torch.cat([zero, w[:, :, 2].T, w[:, :, 0].T], dim=1)
-        return torch.cat([even, odd]).contiguous(), torch.cat([b, b])
+        return self._linear_weights(torch.cat([even, odd]), torch.cat([b, b]))
 
     # -- forward ---------------------------------------------------------------------------------
 
@@ -117,7 +149,7 @@ class FastUnet:
             if up is not None:
                 h = self._upsample(h, *up)
         h = self._conv_block(h, self._final)
-        return F.linear(h, *self._final_proj).float()
+        return _linear(h, self._final_proj).float()
 
     def _residual(self, h: torch.Tensor, block: ResidualBlock, film: torch.Tensor) -> torch.Tensor:
         conv1, conv2, res = self._prepared[id(block)]
@@ -128,7 +160,7 @@ class FastUnet:
         else:
             out = out.add_(film[:, None, :])
         out = self._conv_block(out, conv2)
-        return out.add_(F.linear(h, *res) if res is not None else h)
+        return out.add_(_linear(h, res) if res is not None else h)
 
     def _conv_block(self, h: torch.Tensor, prepared: tuple) -> torch.Tensor:
         w, b, k, nw, nb, groups, eps = prepared
@@ -145,24 +177,29 @@ class FastUnet:
         length = h.shape[1]
         padded = F.pad(h, (0, 0, p, p))
         cols = torch.cat([padded[:, j:j + length] for j in range(k)], dim=-1) if k > 1 else h
-        return F.linear(cols, w, b)
+        return _linear(cols, w) if b is None else F.linear(cols, w, b)
 
-    def _downsample(self, h: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    def _downsample(self, h: torch.Tensor, *weights) -> torch.Tensor:
         if self.conv == "conv2d":
-            return _as_nlc(F.conv2d(_as_nchw(h), w, b, stride=(1, 2), padding=(0, 1)))
+            return _as_nlc(F.conv2d(_as_nchw(h), *weights, stride=(1, 2), padding=(0, 1)))
         length = h.shape[1]
         padded = F.pad(h, (0, 0, 1, 1))
         cols = torch.cat([padded[:, j:j + length:2] for j in range(3)], dim=-1)
-        return F.linear(cols, w, b)
+        return _linear(cols, weights)
 
-    def _upsample(self, h: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    def _upsample(self, h: torch.Tensor, *weights) -> torch.Tensor:
         if self.conv == "conv2d":
-            return _as_nlc(F.conv_transpose2d(_as_nchw(h), w, b, stride=(1, 2), padding=(0, 1)))
+            return _as_nlc(F.conv_transpose2d(_as_nchw(h), *weights, stride=(1, 2), padding=(0, 1)))
         bsz, length, _ = h.shape
         padded = F.pad(h, (0, 0, 1, 1))
         cols = torch.cat([padded[:, j:j + length] for j in range(3)], dim=-1)
-        out = F.linear(cols, w, b)                                   # [B, L, 2 * O]: (even, odd)
+        out = _linear(cols, weights)                                   # [B, L, 2 * O]: (even, odd)
         return out.reshape(bsz, 2 * length, -1)
+
+
+def _linear(x: torch.Tensor, weights: tuple) -> torch.Tensor:
+    """x [..., K] @ w.T + b for weights (w [O, K], b [O]) or (_Packed,)."""
+    return weights[0](x) if len(weights) == 1 else F.linear(x, *weights)
 
 
 def _as_nchw(h: torch.Tensor) -> torch.Tensor:

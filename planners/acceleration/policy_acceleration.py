@@ -19,6 +19,7 @@ can save; `planscope bench sampling --size shipped` prints the shipped model's c
 from __future__ import annotations
 
 import os
+import threading
 import time
 from typing import Callable, Sequence
 
@@ -31,6 +32,10 @@ from planners.acceleration.calibration import REFERENCE
 from planners.protocol import PlannerError
 
 __all__ = ["PolicyAcceleration", "StepCancelled"]
+
+
+def _daemon_thread(job: Callable[[], None]) -> None:
+    threading.Thread(target=job, name="planscope-calibration", daemon=True).start()
 
 MIN_PARAMETERS = 1_000_000
 FIDELITY_MAX_STEPS = 16
@@ -45,7 +50,7 @@ class PolicyAcceleration:
                  settings, solver: str, steps: int, action_range: np.ndarray, to_actions: Callable,
                  fidelity_conds: Sequence[torch.Tensor] | None = None, cache_dir=None,
                  timer: Callable[[], float] = time.perf_counter, reduced: str | None = "auto",
-                 kernels: tuple[str, ...] = ("native", "gemm", "conv2d"), enabled: bool | None = None) -> None:
+                 kernels: tuple[str, ...] = ("native", "gemm", "packed", "conv2d"), enabled: bool | None = None) -> None:
         if os.environ.get("PLANSCOPE_PRECISION", "").lower() == "float32":
             reduced = None
         why_off = ""
@@ -82,9 +87,16 @@ class PolicyAcceleration:
             raise PlannerError(f"num_samples must be a positive integer, got {num_samples!r}")
         if not self.enabled:
             return DenoiserFn(self.acc, REFERENCE, cond, cancel)
-        if self.fidelity is None and self.acc.reduced and self.acc.calibration(num_samples).best.reduced:
-            self.check_fidelity()
+        if self.fidelity is None and self.acc.reduced and self.acc.background is None \
+                and self.acc.calibration(num_samples).best.reduced:
+            self.check_fidelity()   # inline mode only; the GUI's warm-up runs it while loading
         return self.acc.model_fn(cond, num_samples, cancel=cancel)
+
+    def calibrate_in_background(self, start: Callable[[Callable[[], None]], None] | None = None) -> None:
+        """The GUI's mode: a batch size not calibrated yet samples at once with the best known
+        variant and is measured by `start(job)` (default: a daemon thread) once sampling is idle;
+        the fidelity check is not run inline either (reduced precision waits for it)."""
+        self.acc.background = start or _daemon_thread
 
     def check_fidelity(self) -> fid.FidelityReport:
         """Run (or read from the cache) the fidelity check and set the precision state."""

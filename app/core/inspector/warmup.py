@@ -42,6 +42,10 @@ def warm_policy(planner: Any, num_samples: int, progress: Callable[[str], None],
     if acc is None:
         return ""
     start = clock()
+    # from now on a new N samples at once with the best known kernels and is calibrated in the
+    # background (planners/acceleration): only the inspector's N is measured here, before sampling
+    if hasattr(acc, "calibrate_in_background"):
+        acc.calibrate_in_background()
     try:
         progress(CALIBRATING)
         acc.acc.calibration(int(num_samples))
