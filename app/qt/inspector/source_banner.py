@@ -51,17 +51,12 @@ class SourceBanner(QtWidgets.QFrame):
         self.prev_button.clicked.connect(lambda: self.frameStepRequested.emit(-1))
         self.next_button.clicked.connect(lambda: self.frameStepRequested.emit(1))
         self.back_button.clicked.connect(self.backRequested.emit)
-        buttons = QtWidgets.QVBoxLayout()
-        steps = QtWidgets.QHBoxLayout()
-        steps.addWidget(self.prev_button)
-        steps.addWidget(self.next_button)
-        buttons.addLayout(steps)
-        buttons.addWidget(self.back_button)
         row = QtWidgets.QHBoxLayout(self)
-        row.setContentsMargins(8, 6, 8, 6)
+        row.setContentsMargins(8, 4, 8, 4)
         row.addWidget(self.thumb)
         row.addWidget(self.text, 1)
-        row.addLayout(buttons)
+        for button in (self.prev_button, self.next_button, self.back_button):
+            row.addWidget(button, 0, QtCore.Qt.AlignmentFlag.AlignVCenter)
         self.hide()
         view.installEventFilter(self)
         state.events.source.connect(lambda _s: self.refresh())
@@ -75,7 +70,9 @@ class SourceBanner(QtWidgets.QFrame):
     def place(self) -> None:
         width = max(self.view.width() - 16, 200)
         self.setFixedWidth(width)
-        self.adjustSize()
+        # the wrapped text's height at this width (adjustSize would use the unwrapped hint)
+        height = self.heightForWidth(width) if self.hasHeightForWidth() else -1
+        self.setFixedHeight(max(height, self.minimumSizeHint().height()))
         self.move(8, 8)
 
     def banner_text(self) -> str:
@@ -91,11 +88,11 @@ class SourceBanner(QtWidgets.QFrame):
         shown = data is not None and (data.episode, data.frame) == (source.episode, source.frame)
         plans = ""
         if shown:
-            where = "drawn in the 3-D view and the chain dock" if data.end_effector else \
-                "drawn in the chain dock (per-dimension curves, PCA): not hand positions"
-            plans = (f"<br>{len(data.plans)} plans {where}, with the demonstrated chunk "
-                     f"(white) and the {len(data.neighbours)} nearest frames' chunks (grey). "
-                     "The 3-D scene behind is the live one, not the recorded state.")
+            where = "here and in the chain dock" if data.end_effector else \
+                "in the chain dock only (not hand positions: per-dimension curves, PCA)"
+            plans = (f"<br>{len(data.plans)} plans drawn {where} with the demonstrated chunk "
+                     f"(white) and the {len(data.neighbours)} nearest frames' chunks (grey); "
+                     "the scene behind is the live one, not the recorded state.")
         camera = self.state.data_camera if shown else None
         cam = f" · data camera <i>{camera[0]}</i>" if camera is not None else ""
         self.text.setText(f"<b>Observation from {_escape(source.name)} · episode "
