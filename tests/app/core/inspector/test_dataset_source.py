@@ -79,3 +79,29 @@ def test_pca_projection_separates_the_modes_and_is_deterministic():
     assert (np.sign(pr[:, 0]) == -np.sign(pl[0, 0])).all()
     (pl2, _), _ = pca_2d([left, right], np.ones(D))
     np.testing.assert_array_equal(pl, pl2)
+
+
+def test_shares_read_at_the_state_only_where_the_state_decides_the_mode():
+    """States [K, 3]: feature 0 = the hand's motion towards the side it takes (decided) or noise
+    (a chance fit must not pass: MODE_FIT_MIN_GAIN); the reason says which reading it used."""
+    rng = np.random.default_rng(7)
+    k = 40
+    side = np.where(np.arange(k) % 2 == 0, 1.0, -1.0)
+    neighbours = np.stack([_mode(s, 1, rng)[0] for s in side])
+    plans = np.concatenate([_mode(1, 30, rng), _mode(-1, 34, rng)])
+    for decided in (True, False):
+        states = rng.normal(size=(k, 3))
+        states[:, 0] = 0.3 * side + rng.normal(0, 0.05, k) if decided else rng.normal(0, 0.3, k)
+        r = read_against_data(plans, neighbours[0], np.ones(H, bool), neighbours,
+                              np.full(k, 0.1), np.ones(D), data_name="d", states=states,
+                              query=np.array([0.3, 0.0, 0.0]))
+        assert r["local"].state_conditional == decided
+        left = max(r["data_shares"], key=lambda m: r["local"].means[int(m[1:])][H // 2, 1])
+        if decided:       # moved towards the left: the data goes left there, the plans are 47 %
+            assert r["data_shares"][left] > 0.9
+            assert "shares read at this state" in r["compared_against"]
+            assert r["metrics"].verdict == "skewed"
+        else:
+            assert r["data_shares"][left] == pytest.approx(0.5)
+            assert "plain neighbour shares: the state does not predict" in r["compared_against"]
+            assert r["metrics"].verdict == "multimodal"
