@@ -27,8 +27,10 @@ test: install
 test-acceptance: install
 	$(PY) -m pytest -q -m acceptance $(PYTEST_ARGS)
 
-# GUI tests with Qt timer/paint events delivered late, under a CPU hog, 3 runs in a row
-# (tests/stress.py; not in CI). STRESS_ARGS go to pytest.
+# The full GUI suite (tests/app/qt and every test using qtbot/qapp) with Qt timer/paint events
+# delivered late, under one busy-loop process per core that the target starts and ends itself,
+# STRESS_RUNS (3) runs in a row; prints each run's time and pass counts (tests/stress.py; not in
+# CI). STRESS_ARGS go to pytest (test paths there replace the suite).
 test-stress: install
 	$(PY) -m tests.stress --runs $${STRESS_RUNS:-3} $(STRESS_ARGS)
 

@@ -8,6 +8,11 @@ wall-clock timing fail here; tests that advance an injected clock (app/core/cloc
 `qtbot.waitUntil` / `waitSignal` deadlines are multiplied by STRESS_TIMEOUT_FACTOR (default 10):
 they bound how long real work (a real policy sampling, a scene loading) may take, and the point
 here is whether the tests' logic survives slowness, not how fast a hogged machine is.
+
+`--gui-only` keeps exactly the GUI suite: every test in tests/app/qt (the widget tests, including
+the ones that render the app in a `planscope snapshot` subprocess) and every test elsewhere whose
+fixtures include pytest-qt's `qtbot` or `qapp` (directly or through another fixture); the rest are
+deselected.
 """
 from __future__ import annotations
 
@@ -19,6 +24,29 @@ import pytest
 
 MAX_MS_ENV = "STRESS_MAX_MS"
 FACTOR_ENV = "STRESS_TIMEOUT_FACTOR"
+
+
+GUI_FIXTURES = ("qtbot", "qapp")
+GUI_PACKAGE = ("tests", "app", "qt")
+
+
+def pytest_addoption(parser) -> None:
+    parser.addoption("--gui-only", action="store_true",
+                     help="run only the GUI suite: tests/app/qt and every test using qtbot or qapp")
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    if not config.getoption("--gui-only"):
+        return
+    keep, drop = [], []
+    for item in items:
+        parts = item.nodeid.split("::")[0].split("/")
+        uses_qt = (tuple(parts[:3]) == GUI_PACKAGE
+                   or any(name in getattr(item, "fixturenames", ()) for name in GUI_FIXTURES))
+        (keep if uses_qt else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 def pytest_configure(config) -> None:
