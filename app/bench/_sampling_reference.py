@@ -108,10 +108,13 @@ class ReferenceUnet1D(nn.Module):
         return self.final_conv(x).transpose(1, 2)
 
 
-def from_planscope(model: nn.Module, config) -> ReferenceUnet1D:
-    """planscope's own ConditionalUnet1D (its DiffusionConfig) -> the reference with the same weights."""
+def from_planscope(model: nn.Module, config, activation: str = "silu") -> ReferenceUnet1D:
+    """planscope's own ConditionalUnet1D (its DiffusionConfig) -> the reference with the same weights.
+    activation "silu" is planscope's architecture (the honest reference); "mish" is
+    diffusion_policy's code at planscope's size (what the shipped model's first speed figure was
+    measured against)."""
     ref = ReferenceUnet1D(config.action_dim, config.obs_dim, config.down_dims, config.kernel_size, config.n_groups,
-                          config.step_embed_dim, activation="silu")
+                          config.step_embed_dim, activation=activation)
     ours = model.state_dict()
     renames = [("step_embedding.mlp.0.", "diffusion_step_encoder.1."),
                ("step_embedding.mlp.2.", "diffusion_step_encoder.3."),

@@ -4,18 +4,25 @@ One run prints, for one model size:
   - this machine's float32 and bfloat16 GEMM rates (square matrices of 2048, and 4096 without
     --quick; best of the readings before and after the sampling runs);
   - the calibration planscope made for each N (every variant's time per denoiser call);
+  - the memory read rate and what it means for N=1 (every step streams all weights once);
   - for N in {1, 32, 128} x {DDIM 16, DDPM 100} x {float32, reduced precision}: the plain eager
     reference loop (app/bench/_sampling_reference.py: Conv1d modules, the diffusers scheduler's
     step, no chain, float32) and planscope (sample_chain keeping the whole chain, through
-    planners.acceleration) run ALTERNATELY in the same run, best of the repeats, and the ratio;
+    planners.acceleration) run ALTERNATELY in the same run (reference, float32, reduced; 3 rounds,
+    1 with --quick): the median of the per-round ratios with their min-max spread, and the same
+    ratio from process CPU time (steadier while other processes load the machine);
   - the denoiser rate planscope reached (FLOPs of one call counted by torch's FlopCounterMode x
-    steps / sampling time) as a fraction of the GEMM rate in the precision it used.
+    steps / sampling time) as a fraction of the GEMM rate in the precision it used and of the
+    bfloat16 GEMM rate (the machine's limit).
+PLANSCOPE_BENCH_CELLS="ddim16:128,ddpm100:1" runs only those cells (a focused re-measurement).
 Sizes: dp = diffusion_policy's low-dimensional default (down_dims 256/512/1024, kernel 5, step
 embedding 256, ~65 M parameters), lerobot = LeRobot's default (512/1024/2048, step embedding 128,
 ~250 M): random weights (speed does not depend on them; the fidelity check then compares random
 networks' plans), loaded into planners/nets/unet1d.py — the module LeRobot and diffusion_policy
 checkpoints load into — and into the reference, the same tensors. shipped = the shipped checkpoint
-through DiffusionPlanner.plan (its U-Net is under the acceleration threshold: native path).
+through DiffusionPlanner.plan (its U-Net is under the acceleration threshold: native path) against
+the reference with planscope's own activation (SiLU), plus a per-call table beside
+diffusion_policy's code at the same size (Mish), which the first ">= 1.7x" figure was measured against.
 `--policy FILE.ckpt` (with --size dp or lerobot) also runs a diffusion_policy checkpoint loaded
 through planscope's adapter (planners/diffusion_policy): DiffusionPolicyPlanner.plan, whose U-Net
 samples through the same fast path, against the reference loop with the checkpoint's own weights
@@ -131,20 +138,23 @@ def run_size(size: str, quick: bool, policy: str | None = None) -> dict:
     if report is not None and not report.passed:
         results["trimmed"].append(f"{accel.acc.reduced} rows: the fidelity check failed")
     flops = {n: flops_per_call(reference, n, action_dim, cond_dim) for n in NS}
+    _print_floor(reference, gemm, quick, results)
     for solver, steps in SOLVERS:
         for n in NS:
-            if quick and solver == "ddpm" and n == 128:
-                results["trimmed"].append("DDPM 100 at N=128 (--quick)")
+            if not _wanted(solver, steps, n, quick, results):
                 continue
             noise = torch.randn((n, HORIZON, action_dim), generator=torch.Generator().manual_seed(0))
+            owns = []
             for precision in precisions:
                 model_fn = accel.acc.model_fn(cond, n, precision=precision)
-                results["cells"].append(_cell(
-                    lambda: sample_reference(reference, make_scheduler(settings, solver), cond.expand(n, -1), noise,
-                                             steps, generator=torch.Generator().manual_seed(0)),
-                    lambda: sample_chain(model_fn, settings, num_samples=n, horizon=HORIZON, action_dim=action_dim,
-                                         seed=0, solver=solver, steps=steps, to_actions=unit),
-                    solver, steps, n, precision, model_fn.variant.name, flops[n], gemm, quick))
+                owns.append((precision, model_fn.variant.name,
+                             lambda model_fn=model_fn: sample_chain(
+                                 model_fn, settings, num_samples=n, horizon=HORIZON, action_dim=action_dim, seed=0,
+                                 solver=solver, steps=steps, to_actions=unit)))
+            results["cells"] += _cell(
+                lambda: sample_reference(reference, make_scheduler(settings, solver), cond.expand(n, -1), noise,
+                                         steps, generator=torch.Generator().manual_seed(0)),
+                owns, solver, steps, n, flops[n], gemm, quick)
     if policy:
         results["adapter"] = run_adapter(policy, quick, gemm)
     if results["trimmed"]:
@@ -185,12 +195,42 @@ def run_shipped(checkpoint: str, quick: bool) -> dict:
             noise = torch.randn((n, cfg.horizon, cfg.action_dim), generator=torch.Generator().manual_seed(0))
             flops = flops_per_call(reference, n, cfg.action_dim, cfg.obs_dim, cfg.horizon)
             variant = planner.acceleration.model_fn(cond, n).variant.name
-            results["cells"].append(_cell(
+            results["cells"] += _cell(
                 lambda: sample_reference(reference, make_scheduler(cfg.scheduler_settings(), solver), cond.expand(n, -1),
                                          noise, steps, generator=torch.Generator().manual_seed(0)),
-                lambda: planner.plan(obs, n, seed=0, solver=solver, steps=steps),
-                solver, steps, n, "float32", variant, flops, gemm, quick))
+                [("float32", variant, lambda: planner.plan(obs, n, seed=0, solver=solver, steps=steps))],
+                solver, steps, n, flops, gemm, quick)
+    # the shipped model's first figure (>= 1.7x) was measured against diffusion_policy's own code at
+    # this size, whose activation is Mish: per denoiser call, that reference beside the honest one
+    mish = from_planscope(planner.model, cfg, activation="mish").eval()
+    results["per_call_ms"] = per_call_table(
+        {"reference (SiLU, planscope's architecture)": lambda x, t, c: reference(x, t, c),
+         "diffusion_policy's code (Mish) at this size": lambda x, t, c: mish(x, t, c),
+         "planscope (its own forward)": lambda x, t, c: planner.model(x, t.expand(x.shape[0]), c.expand(x.shape[0], -1))},
+        cond, cfg.horizon, cfg.action_dim, rounds=3 if quick else 9)
     return results
+
+
+def per_call_table(calls: dict, cond, horizon: int, action_dim: int, rounds: int) -> dict:
+    """Median ms of one denoiser call at each N for each entry of `calls` (name -> f(x, t, cond)),
+    the entries alternating within each round; printed with each one's ratio to the first."""
+    import torch
+    out = {}
+    with torch.inference_mode():
+        for n in NS:
+            x, t = torch.randn(n, horizon, action_dim), torch.tensor(50)
+            times = {name: [] for name in calls}
+            for fn in calls.values():
+                fn(x, t, cond)
+            for _ in range(rounds):
+                for name, fn in calls.items():
+                    times[name].append(_timed(lambda fn=fn: fn(x, t, cond)))
+            med = {name: statistics.median(v) * 1000 for name, v in times.items()}
+            first = next(iter(med.values()))
+            out[n] = med
+            print(f"per denoiser call N={n:3d} (median of {rounds}): " + ";  ".join(
+                f"{name} {ms:.2f} ms ({first / ms:.2f}x)" for name, ms in med.items()), flush=True)
+    return out
 
 
 def run_adapter(path: str, quick: bool, gemm: dict) -> dict:
@@ -222,37 +262,93 @@ def run_adapter(path: str, quick: bool, gemm: dict) -> dict:
         planner.plan(obs, n, seed=0, solver="ddim", steps=16)     # calibration / fidelity on first need
         variant = planner.acceleration.model_fn(cond, n).variant
         flops = flops_per_call(reference, n, u.input_dim, u.global_cond_dim or 0, horizon)
-        out["cells"].append(_cell(
+        out["cells"] += _cell(
             lambda: sample_reference(reference, make_scheduler(settings, "ddim"), cond.expand(n, -1), noise, 16),
-            lambda: planner.plan(obs, n, seed=0, solver="ddim", steps=16),
-            "ddim", 16, n, variant.precision, variant.name, flops, gemm, quick))
+            [(variant.precision, variant.name, lambda: planner.plan(obs, n, seed=0, solver="ddim", steps=16))],
+            "ddim", 16, n, flops, gemm, quick)
     print(f"adapter precision: {planner.spec.extra['precision']['reason']}")
     out["precision"] = planner.spec.extra["precision"]
     return out
 
 
-def _cell(ref_run, own_run, solver, steps, n, precision, variant, flops, gemm, quick) -> dict:
+def _wanted(solver: str, steps: int, n: int, quick: bool, results: dict) -> bool:
+    """Whether to run this cell: --quick trims DDPM 100 at N=128; PLANSCOPE_BENCH_CELLS (e.g.
+    "ddim16:128,ddpm100:1") picks cells for a focused re-measurement."""
+    picked = os.environ.get("PLANSCOPE_BENCH_CELLS", "").strip()
+    if picked:
+        keep = f"{solver}{steps}:{n}" in {c.strip().lower() for c in picked.split(",")}
+        if not keep:
+            results["trimmed"].append(f"{solver.upper()} {steps} N={n} (PLANSCOPE_BENCH_CELLS)")
+        return keep
+    if quick and solver == "ddpm" and n == 128:
+        results["trimmed"].append("DDPM 100 at N=128 (--quick)")
+        return False
+    return True
+
+
+def memory_read_rate(megabytes: int = 256) -> float:
+    """GB/s of summing a float32 tensor of `megabytes` (larger than any cache): how fast weights stream."""
+    import torch
+    a = torch.ones(megabytes * 2 ** 18)
+    a.sum()
+    best = min(_timed(a.sum) for _ in range(5))
+    return a.numel() * 4 / best / 1e9
+
+
+def _timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def _print_floor(reference, gemm: dict, quick: bool, results: dict) -> None:
+    """At N=1 a step reads every weight once: the memory rate, not the GEMM rate, bounds it."""
+    weights = sum(p.numel() for p in reference.parameters()) * 4
+    rate = memory_read_rate(128 if quick else 256)
+    results["memory_gb_s"] = rate
+    print(f"memory read rate {rate:.1f} GB/s: one denoiser call streams {weights / 1e6:.0f} MB of float32 weights, "
+          f"so N=1 cannot take under ~{weights / rate / 1e6:.1f} ms per step in float32 "
+          f"(~{weights / 2 / rate / 1e6:.1f} ms in bfloat16), whatever the kernel", flush=True)
+
+
+def _cell(ref_run, owns, solver, steps, n, flops, gemm, quick) -> list[dict]:
+    """Time the reference and each of planscope's runs `owns` [(precision, variant name, run)]
+    ALTERNATELY (ref, own 1, own 2, ref, ...): 3 rounds (1 with --quick); each ratio is the median of
+    the per-round ratios ref_i / own_i with their min..max, plus the same from process CPU time
+    (steadier on a shared machine: other processes' load does not count)."""
     single = (flops * steps / 1e9) / (gemm["float32"] * 0.25)        # a rough guess of one run's seconds
-    repeats = 1 if quick or single > 20 else (2 if single > 3 else 3)
+    rounds = 1 if quick else 3
     if single < 3:   # first calls pay one-off costs (oneDNN primitives, allocator): not the loop's speed
         ref_run()
-        own_run()
-    ref_times, own_times = [], []
-    for _ in range(repeats):   # alternate: a busy moment on the shared machine hits both sides
-        start = time.perf_counter()
-        ref_run()
-        ref_times.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        own_run()
-        own_times.append(time.perf_counter() - start)
-    ref, own = min(ref_times), min(own_times)
-    rate = flops * steps / own / 1e9
-    limit = gemm["bfloat16" if precision == "bfloat16" else "float32"]
-    print(f"{solver.upper()} {steps:3d}  N={n:3d}  {precision:8s} reference {ref * 1000:8.0f} ms   planscope "
-          f"{own * 1000:8.0f} ms ({variant}, chain kept)   {ref / own:4.2f}x   denoiser "
-          f"{rate:5.0f} GFLOP/s = {rate / limit:.2f} of the {precision if precision != 'float16' else 'float32'} "
-          f"GEMM rate   [best of {repeats}, median ref {statistics.median(ref_times) * 1000:.0f} / "
-          f"planscope {statistics.median(own_times) * 1000:.0f}]", flush=True)
-    return {"solver": solver, "steps": steps, "n": n, "precision": precision, "variant": variant,
-            "reference_ms": ref * 1000, "planscope_ms": own * 1000, "ratio": ref / own, "gflops": rate,
-            "fraction_of_gemm": rate / limit, "repeats": repeats}
+        for _, _, run in owns:
+            run()
+    runs = [ref_run] + [run for _, _, run in owns]
+    wall = [[] for _ in runs]
+    cpu = [[] for _ in runs]
+    for _ in range(rounds):   # alternate: a busy moment on the shared machine hits every side
+        for i, run in enumerate(runs):
+            w0, c0 = time.perf_counter(), time.process_time()
+            run()
+            wall[i].append(time.perf_counter() - w0)
+            cpu[i].append(time.process_time() - c0)
+    ref = statistics.median(wall[0])
+    rows = []
+    for i, (precision, variant, _) in enumerate(owns, start=1):
+        ratios = [r / o for r, o in zip(wall[0], wall[i])]
+        cpu_ratio = statistics.median([r / o for r, o in zip(cpu[0], cpu[i])])
+        own = statistics.median(wall[i])
+        ratio = statistics.median(ratios)
+        rate = flops * steps / own / 1e9
+        limit = gemm["bfloat16" if precision == "bfloat16" else "float32"]
+        spread = f"{min(ratios):.2f}-{max(ratios):.2f}, " if rounds > 1 else ""
+        print(f"{solver.upper()} {steps:3d}  N={n:3d}  {precision:8s} reference {ref * 1000:8.0f} ms   planscope "
+              f"{own * 1000:8.0f} ms ({variant}, chain kept)   {ratio:4.2f}x [{spread}median of {rounds}; CPU time "
+              f"{cpu_ratio:.2f}x]   denoiser {rate:5.0f} GFLOP/s = {rate / limit:.2f} of the "
+              f"{'bfloat16' if precision == 'bfloat16' else 'float32'} GEMM rate, {rate / gemm['bfloat16']:.2f} of "
+              f"the bfloat16 GEMM rate", flush=True)
+        rows.append({"solver": solver, "steps": steps, "n": n, "precision": precision, "variant": variant,
+                     "reference_ms": ref * 1000, "planscope_ms": own * 1000, "ratio": ratio,
+                     "ratio_min": min(ratios), "ratio_max": max(ratios), "cpu_ratio": cpu_ratio, "gflops": rate,
+                     "fraction_of_gemm": rate / limit, "fraction_of_bf16_gemm": rate / gemm["bfloat16"],
+                     "repeats": rounds})
+    return rows
