@@ -150,6 +150,7 @@ class InspectorState:
             return
         self.policy = policy
         self.result, self.partial = None, None
+        self.data = self.data_camera = None
         if policy is not None:
             spec = policy.spec
             solver = getattr(spec, "default_solver", self.settings.solver) or self.settings.solver
