@@ -242,3 +242,43 @@ def test_frame_sampler_refuses_a_frame_the_data_set_lacks(bimodal_h5, bimodal_pl
     out = sampler.sample(bimodal_planner, DataFrameSource(bimodal_h5, 1, 3), settings)
     assert out.result.batch.num_steps == 3 and out.result.summary.reference
     assert set(out.observation) == {"ee_pos", "obstacle"} and out.observation["ee_pos"].shape == (3,)
+
+
+def test_banner_shows_the_data_camera_and_the_way_back(qtbot):
+    """The data's camera at the frame (a LeRobot 0.4-written data set, AV1 video) in the banner,
+    what the plans are drawn in for a non-hand action space, the frame buttons' bounds."""
+    from PySide6 import QtWidgets
+
+    from app.core.inspector.frame_source import camera_frame
+    from app.qt.inspector.source_banner import SourceBanner
+    from recordings.dataset import open_dataset
+
+    ds = open_dataset("tests/recordings/formats/data/lerobot_v3/dataset")
+    camera = camera_frame(ds, 1, 5)
+    want = ds.frame(1, 5, ["observation.images.front"])["observation.images.front"]
+    assert camera[0] == "observation.images.front"
+    np.testing.assert_array_equal(camera[1], want)
+    state = InspectorState()
+    view = QtWidgets.QWidget()
+    view.resize(900, 500)
+    qtbot.addWidget(view)
+    banner = SourceBanner(state, view)
+    view.show()
+    assert not banner.isVisible() and banner.banner_text() == ""
+    data = _pushes()
+    state.set_source(DataFrameSource("pushes", 2, 5, length=6))
+    state.set_result(inspection_result(data), observation={}, data=data, camera=camera)
+    assert banner.isVisible() and banner.thumb.isVisible()
+    assert not banner.thumb.pixmap().isNull() and banner.thumb.pixmap().width() == 96
+    text = banner.banner_text()
+    assert "episode 2 · frame 5" in text and "observation.images.front" in text
+    assert "chain dock only" in text                   # pushes are not hand positions
+    assert banner.prev_button.isEnabled() and not banner.next_button.isEnabled()   # last frame
+    assert banner.width() == view.width() - 16
+    with qtbot.waitSignal(banner.backRequested, timeout=1000):
+        qtbot.mouseClick(banner.back_button, QtCore.Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(banner.frameStepRequested, timeout=1000) as step:
+        banner.prev_button.click()
+    assert step.args == [-1]
+    state.set_source(None)
+    assert not banner.isVisible()
