@@ -10,7 +10,7 @@ from PySide6 import QtCore, QtWidgets
 
 from app.qt.demo.session import DemoSession
 from app.qt.demo.tour_export import export_tour
-from app.qt.shell.startup import process_start_time
+from app.qt.shell.startup import mark, phases, process_start_time
 
 STARTUP_TIMEOUT_S = 600.0   # --exit-after-first-card gives up (exit 1) after this long
 
@@ -20,6 +20,7 @@ def run_demo(size: tuple[int, int], *, present: bool, theme: str, card: int,
     """Show the demo window on tour card `card` (1-based) and run the event loop. With
     exit_after_first_card: print the start-up timings once the first card is ready (and the
     recording, on a first run) and exit (1 when start-up failed)."""
+    mark("interpreter, Qt and demo modules imported")
     app = QtWidgets.QApplication.instance()
     demo = DemoSession.create(size=size, present=present, theme=theme,
                               headless=exit_after_first_card)
@@ -31,8 +32,13 @@ def run_demo(size: tuple[int, int], *, present: bool, theme: str, card: int,
             now = time.time() - started
             if "first_card_shown_s" not in timings and demo.tour.card.isVisible():
                 timings["first_card_shown_s"] = now
+                mark("first card shown")
+            if "policies_loaded_s" not in timings and demo.inspector.has_demo_policies():
+                timings["policies_loaded_s"] = now
+                mark("both policies loaded (torch imported)")
             if "first_card_ready_s" not in timings and demo.is_settled(demo.tour.model.current.key):
                 timings["first_card_ready_s"] = now
+                mark("first card ready (sampled, analysed, drawn)")
             if "recording_ready_s" not in timings and demo.recording_path is not None:
                 timings["recording_ready_s"] = now
             problem = demo.startup_problem() or (
@@ -63,9 +69,21 @@ def _print_timings(timings: dict[str, float], demo, problem: str) -> None:
               f"(made this run: {demo.recording_path})")
     else:
         print(f"demo recording:       cached ({demo.recording_path})")
+    print_phases(phases())
     if problem:
         print(f"demo start-up FAILED: {problem}", file=sys.stderr)
     sys.stdout.flush()
+
+
+def print_phases(marks: list[dict]) -> None:
+    """One line per start-up phase (app/qt/shell/startup.py marks): `phase: NAME | wall at end,
+    its own wall, process CPU, GUI-thread CPU` (app/bench/demo.py reads them)."""
+    previous = {"wall_s": 0.0, "cpu_s": 0.0, "thread_cpu_s": 0.0}
+    for m in marks:
+        print(f"phase: {m['phase']:44s} | at {m['wall_s']:6.2f} s | own {m['wall_s'] - previous['wall_s']:6.2f} s"
+              f" | CPU {m['cpu_s'] - previous['cpu_s']:6.2f} s | GUI CPU "
+              f"{m['thread_cpu_s'] - previous['thread_cpu_s']:6.2f} s")
+        previous = m
 
 
 def export_demo(folder: str, size: tuple[int, int], *, present: bool, theme: str,

@@ -12,7 +12,7 @@ their lines thick.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Callable, Literal
 
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -115,6 +115,9 @@ class PresentationMode(QtCore.QObject):
         self.active = False
         self.point_size = 0.0
         self._saved: _Saved | None = None
+        # called first thing on entering: widgets made later are not themed (the demo installs
+        # the workspaces it deferred here)
+        self.before_enter: Callable[[], None] | None = None
         window.presentation = self
         self.action = QtGui.QAction("Presentation Mode", window)
         self.action.setCheckable(True)
@@ -161,6 +164,8 @@ class PresentationMode(QtCore.QObject):
     def _enter(self) -> None:
         app = QtWidgets.QApplication.instance()
         w = self.window
+        if self.before_enter is not None:
+            self.before_enter()   # e.g. the demo installs its deferred workspaces: themed here, once
         self._saved = _Saved(font=QtGui.QFont(app.font()), palette=QtGui.QPalette(app.palette()),
                              style_sheet=app.styleSheet(), window_state=w.windowState())
         font = QtGui.QFont(app.font())

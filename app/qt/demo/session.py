@@ -26,11 +26,13 @@ from app.qt.demo.drivers import InspectorDriver
 from app.qt.demo.presentation import PresentationMode
 from app.qt.demo.probe_view import ProbeView, compute_probe_trace
 from app.qt.demo.review_driver import ReviewDriver
-from app.qt.demo.tour_cards import CARD_SETUPS, DEMO_SCENE_SEED, PROBE_DOCK
+from app.qt.demo.tour_cards import CARD_DOCKS, CARD_SETUPS, DEMO_SCENE_SEED, PROBE_DOCK
 from app.qt.demo.tour_view import Tour
 
 log = logging.getLogger(__name__)
 RECORDING_DELAY_MS = 45000   # start the first-run recording at the latest this long after start
+AFTER_READY_DELAY_MS = 300   # the first card's plans are painted before the deferred work starts
+FIRST_READY_FALLBACK_MS = 60000   # ... which starts anyway this long after start
 
 
 class DemoSession(QtCore.QObject):
@@ -40,6 +42,11 @@ class DemoSession(QtCore.QObject):
     def __init__(self, window, *, theme: str = "dark", headless: bool = False,
                  recipe: demo_data.DemoRecipe = demo_data.DemoRecipe()) -> None:
         super().__init__(window)
+        from app.qt.plots import plan_curve
+        # Card 1 draws no 2-D plan view: numba's warm-up (its first timer fires 3 s after the
+        # first plan view was made) waits until the card is ready (_after_ready)
+        plan_curve.hold_warm_up()
+        self._ready_done = False
         self.window = window
         self.headless = headless
         self.recipe = recipe
@@ -51,6 +58,7 @@ class DemoSession(QtCore.QObject):
         self._runner = None
         self._shut_down = False
         self.presentation = PresentationMode(window, theme=theme, full_screen=not headless)
+        self.presentation.before_enter = self.install_other_workspaces
         self._take_f11_from_full_screen()
         self.probe_view = ProbeView()
         self.probe_dock = window.add_dock(PROBE_DOCK, "Teaching probe", self.probe_view,
@@ -65,6 +73,7 @@ class DemoSession(QtCore.QObject):
         self.tour.card_shown.connect(self._after_card)
         self.tour.model.events.left.connect(self._on_tour_left)
         self.presentation.toggled.connect(self._on_presentation)
+        self._watch_first_ready()
 
     # ---- construction -----------------------------------------------------------------------
     @classmethod
@@ -74,22 +83,80 @@ class DemoSession(QtCore.QObject):
         """Build and show the demo window (the scene loads right after it is shown)."""
         from app.core.scene_session import SceneSession
         from app.qt import registry
+        from app.qt.shell.startup import mark
 
         # The demo's layout lives beside its recording, never in the user's everyday settings.
         os.environ.setdefault("PLANSCOPE_SETTINGS_DIR", str(demo_data.data_dir() / "settings"))
+        # Only the inspector (cards 1-3) is built before the first card; review, scan and
+        # evaluation follow once it is ready (or at the first switch to them, or presentation
+        # mode): built first they cost the first card ~0.4 s of the GUI thread and, while the
+        # worker imports torch, diffusers and scikit-learn, its GIL.
         window = registry.main_window(SceneSession(demo_data.DEMO_SCENE, seed=DEMO_SCENE_SEED),
-                            restore_layout=False)
+                                      restore_layout=False, defer_features=True)
+        mark("window built (inspector)")
         if headless:
             window.raise_errors = True
             window.setAttribute(QtCore.Qt.WidgetAttribute.WA_DontShowOnScreen, True)
         window.resize(*size)
         demo = cls(window, theme=theme, headless=headless, recipe=recipe)
         demo.inspector.preload()
+        mark("demo session built, policy loads submitted")
         window.show()
+        mark("window shown")
         window.load_scene()
+        mark("scene loaded")
         if present:
             demo.presentation.set_active(True)
         return demo
+
+    # ---- after the first card is ready -------------------------------------------------------
+    def _watch_first_ready(self) -> None:
+        """Once the inspector's first sampling is in (or after FIRST_READY_FALLBACK_MS, should
+        it never come), do what the first card did not need: _after_ready."""
+        ws = self.window.features.get("inspector")
+        if ws is not None:
+            ws.state.events.sampling.connect(self._maybe_ready)
+            ws.state.events.batch.connect(self._maybe_ready)
+        fallback = QtCore.QTimer(self)
+        fallback.setSingleShot(True)
+        fallback.setInterval(FIRST_READY_FALLBACK_MS)
+        fallback.timeout.connect(self._after_ready)
+        fallback.start()
+        self._ready_fallback = fallback
+
+    def _maybe_ready(self, *_args) -> None:
+        if not self._ready_done and self.inspector.sampled():
+            # after the plans have been painted: the views' first paint comes first
+            QtCore.QTimer.singleShot(AFTER_READY_DELAY_MS, self._after_ready)
+
+    def _after_ready(self) -> None:
+        """Install the workspaces the first card did not need (the current card keeps exactly
+        its docks) and let numba's warm-up start. Once."""
+        if self._ready_done or self._shut_down:
+            return
+        self._ready_done = True
+        self._ready_fallback.stop()
+        from app.qt.plots import plan_curve
+        self.install_other_workspaces()
+        plan_curve.release_warm_up()
+
+    def install_other_workspaces(self) -> None:
+        """Install the deferred workspaces now; a card on screen keeps exactly its docks."""
+        w = self.window
+        before = set(w.features)
+        w.install_pending_features()     # shows the current workspace's docks again
+        if set(w.features) == before:
+            return
+        if self.tour.model.active:
+            key = self.tour.model.current.key
+            self.focus_docks(CARD_DOCKS[key])
+            if key == "probe":
+                w.scene_view.hide()
+            if self.presentation.active:
+                self.presentation.hide_developer_docks()
+            self.tour.place_card()
+        elif self.presentation.active:
+            self.presentation.hide_developer_docks()
 
     def _take_f11_from_full_screen(self) -> None:
         # The shell binds F11 to plain full screen; in the demo F11 is presentation mode (which
@@ -198,6 +265,10 @@ class DemoSession(QtCore.QObject):
         if self._shut_down:
             return
         self._shut_down = True
+        if not self._ready_done:         # the warm-up hold ends with the session
+            self._ready_done = True
+            from app.qt.plots import plan_curve
+            plan_curve.release_warm_up()
         if self._runner is not None:
             self._runner.shutdown(timeout_ms=2000)
             self._runner = None

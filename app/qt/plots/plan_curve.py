@@ -40,9 +40,38 @@ def warm_up_in_background() -> None:
 
 
 WARM_UP_DELAY_MS = 3000
+_holds = 0          # hold_warm_up() calls not yet released: the warm-up waits for them
+_due = False        # the delay has passed while held: start on the last release
+
+
+def hold_warm_up() -> None:
+    """Keep the warm-up thread from starting until release_warm_up() (counted). The demo holds
+    it while its first card loads torch, diffusers and scikit-learn on the inspector's worker:
+    numba's import there would take the GIL from that critical path (1.1 s of samples under
+    load), and card 1 draws no 2-D plan view. A paint before the release imports it itself."""
+    global _holds
+    _holds += 1
+
+
+def release_warm_up() -> None:
+    """Undo one hold_warm_up(); the last one starts a warm-up that fell due while held."""
+    global _holds
+    _holds = max(0, _holds - 1)
+    if _holds == 0 and _due:
+        _start_warming()
+
+
+def warm_up_holds() -> int:
+    """How many hold_warm_up() calls are not yet released."""
+    return _holds
 
 
 def _start_warming() -> None:
+    global _due
+    if _holds:
+        _due = True
+        return
+    _due = False
     if _warming is not None and not _warming.is_alive() and _warming.ident is None:
         _warming.start()
 
