@@ -56,6 +56,8 @@ def test_a_data_frame_samples_in_the_inspector_and_back_to_the_scene(
     assert live_result is not None and ws.state.source is None and not ws.banner.isVisible()
 
     datasets = window.features["review"].datasets
+    streamed: list = []                              # partial chains streamed while sampling
+    ws.state.events.partial.connect(streamed.append)
     datasets.open_data_frame(bimodal_h5, 2, 10, str(bimodal_ckpt))   # what the scan calls
     qtbot.waitUntil(lambda: ws.state.data is not None or bool(window.dialogs), timeout=60_000)
     assert window.dialogs == []
@@ -66,6 +68,8 @@ def test_a_data_frame_samples_in_the_inspector_and_back_to_the_scene(
     assert (datasets.browser.episode, datasets.browser.frame) == (2, 10)
     assert datasets.result is data and (data.episode, data.frame) == (2, 10)
     assert not state.policy.scene_fed and state.policy.source == str(bimodal_ckpt)
+    ws.state.events.partial.disconnect(streamed.append)
+    assert streamed and streamed[-1].chain.shape[1] == state.settings.num_samples
     # the sampling panel's settings, with the chain: S steps, scrubbable
     s, n = state.settings.steps, state.settings.num_samples
     batch = state.result.batch
