@@ -26,6 +26,79 @@ VERDICT_COLOURS = {"multimodal": "#009E73", "unimodal-as-data": "#009E73", "skew
 POSITION_BINS = np.linspace(-0.25, 1.25, 13)   # signed averaging position histogram (0 = mode A)
 BAR_WIDTH = 0.38
 BAR_WIDTH_3 = 0.27      # three bars per mode (policy, baseline, data) when a baseline was sampled
+REASON_LINES = 2        # a verdict's reason and the metrics line get at most this many lines;
+METRIC_LINES = 2        # the rest is in the tooltip (the dock is ~200 px high at 1280x800)
+
+
+class FitLabel(QtWidgets.QLabel):
+    """A word-wrapped rich-text label that never takes more than `max_lines` lines: at its width
+    it paints as many of its pieces (joined by `sep`) as fit, then "…", with the whole text in
+    its tooltip, and its height is fixed to the lines painted, so a small dock never draws text
+    over its neighbours or cuts a line in half. `text()` stays the whole text."""
+
+    def __init__(self, sep: str, max_lines: int) -> None:
+        super().__init__("")
+        self.sep, self.max_lines = sep, max_lines
+        self.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self.setWordWrap(True)      # never widen the dock (and the window) for one line
+        self._pieces: list[str] = []
+        self.shown_text = ""
+
+    def set_pieces(self, pieces: list[str]) -> None:
+        self._pieces = list(pieces)
+        self.setText(self.sep.join(self._pieces))
+        self._refit()
+
+    def _document(self, html: str):
+        from PySide6 import QtGui
+        doc = QtGui.QTextDocument()
+        doc.setDefaultFont(self.font())
+        doc.setDocumentMargin(0)
+        doc.setTextWidth(max(self.contentsRect().width(), 1))
+        doc.setHtml(html)
+        return doc
+
+    def _refit(self) -> None:
+        from PySide6 import QtGui
+        full = self.text()
+        width = self.contentsRect().width()
+        if not self.isVisible() or width < 40 or not self._pieces:
+            self.shown_text = full          # not laid out yet: the next resize fits it
+            return
+        line = QtGui.QFontMetrics(self.font()).lineSpacing()
+        shown, pieces = full, self._pieces
+        for k in range(len(pieces), 0, -1):
+            shown = self.sep.join(pieces[:k]) + ("" if k == len(pieces) else self.sep + "…")
+            if self._document(shown).size().height() <= self.max_lines * line + 2:
+                break
+        self.shown_text = shown
+        self.setToolTip(full if shown != full else "")
+        height = int(min(self._document(shown).size().height(), self.max_lines * line)) + 2
+        margins = self.contentsMargins()
+        self.setFixedHeight(height + margins.top() + margins.bottom())
+        self.update()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802  Qt API
+        super().resizeEvent(event)
+        self._refit()
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        self._refit()
+
+    def paintEvent(self, event) -> None:  # noqa: N802
+        if self.shown_text == self.text():
+            super().paintEvent(event)
+            return
+        from PySide6 import QtGui
+        painter = QtGui.QPainter(self)
+        context = QtGui.QAbstractTextDocumentLayout.PaintContext()
+        context.palette.setColor(QtGui.QPalette.ColorRole.Text,
+                                 self.palette().color(self.foregroundRole()))
+        painter.translate(self.contentsRect().topLeft())
+        doc = self._document(self.shown_text)      # kept alive while its layout draws
+        doc.documentLayout().draw(painter, context)
+        painter.end()
 
 
 def baseline_shares(summary: ModeSummary, base: ModeSummary | None) -> tuple[np.ndarray, float] | None:
@@ -53,8 +126,7 @@ class VerdictBox(QtWidgets.QWidget):
         self.title = QtWidgets.QLabel(f"<b>{title}</b>")
         self.badge = QtWidgets.QLabel("—")
         self.badge.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
-        self.reason = QtWidgets.QLabel("")
-        self.reason.setWordWrap(True)
+        self.reason = FitLabel(" ", REASON_LINES)
         self.reason.setStyleSheet("color: #B8BEC6;")
         row = QtWidgets.QHBoxLayout()
         row.addWidget(self.title)
@@ -66,11 +138,61 @@ class VerdictBox(QtWidgets.QWidget):
         layout.addWidget(self.reason)
         self.set_verdict("", "")
 
+    @property
+    def reason_text(self) -> str:
+        """The whole reason (the label may paint it elided; its tooltip has it too)."""
+        return self._reason
+
     def set_verdict(self, verdict: str, reason: str, name: str = "") -> None:
+        import html
         self.badge.setText(verdict or "—")
         self.badge.setStyleSheet(badge_style(verdict))
-        self.reason.setText(reason)
+        self._reason = reason
+        self.reason.set_pieces([html.escape(w) for w in reason.split(" ")] if reason else [])
         self.badge.setToolTip(f"{name}: {verdict} — {reason}" if name else reason)
+
+
+def _small_font():
+    from PySide6 import QtGui
+    font = QtGui.QFont()
+    font.setPointSizeF(8.0)
+    return font
+
+
+class LegendRow(QtWidgets.QLabel):
+    """The share chart's legend as one line of text above it: a swatch per entry (the policy's
+    bars are in mode colours, the baseline's magenta, the data's a dashed outline)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self.setStyleSheet("color: #B8BEC6; font-size: 8pt;")
+        # one line that asks for no width: the dock's width is the layout's to decide
+        self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Fixed)
+        self._entries: list[tuple[object, str, str]] = []     # (item, label, swatch html)
+
+    def addItem(self, item, label: str) -> None:  # noqa: N802  pyqtgraph LegendItem's name
+        swatch = {"policy": f'<span style="color:{mode_hex(0)}">■</span><span style="color:{mode_hex(1)}">■</span>',
+                  "baseline": f'<span style="color:{BASELINE_HEX}">■</span>',
+                  "data": '<span style="color:#C8C8C8">▭</span>'}.get(label, "■")
+        self._entries.append((item, label, swatch))
+        self._render()
+
+    def removeItem(self, item) -> None:  # noqa: N802
+        self._entries = [e for e in self._entries if e[0] is not item]
+        self._render()
+
+    @property
+    def labels(self) -> list[str]:
+        return [label for _item, label, _s in self._entries]
+
+    def _render(self) -> None:
+        order = {"policy": 0, "baseline": 1, "data": 2}
+        entries = sorted(self._entries, key=lambda e: order.get(e[1], 3))
+        self.setText("&nbsp; ".join(f"{sw}{label}" for _i, label, sw in entries))
+        self.setToolTip("Bars: the policy's share of its plans per mode (mode colours) with its "
+                        "95 % interval (whiskers), the baseline's (magenta) and the data's "
+                        "(dashed outline)")
 
 
 class ModesView(QtWidgets.QWidget):
@@ -83,12 +205,14 @@ class ModesView(QtWidgets.QWidget):
         self.plot.setMenuEnabled(False)
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.setLabel("left", "share (%)")
-        self.plot.setLabel("bottom", "mode")
         self.plot.getAxis("left").enableAutoSIPrefix(False)
         self.plot.showGrid(y=True, alpha=0.15)
-        self.plot.setYRange(0, 118, padding=0)   # headroom above 100 % for the legend
+        self.plot.setYRange(0, 105, padding=0)
         self.plot.setMinimumHeight(90)    # the inspector fits 1280x800 (issue 20)
-        legend = self.plot.addLegend(offset=(5, 2), labelTextSize="8pt", colCount=2)
+        self.plot.getAxis("left").label.setFont(_small_font())
+        self.plot.getAxis("bottom").setStyle(tickFont=_small_font())
+        # the legend is a line of text above the plots, never drawn over the bars
+        legend = LegendRow()
         self._bars = pg.BarGraphItem(x=[], height=[], width=BAR_WIDTH)
         self._data_bars = pg.BarGraphItem(x=[], height=[], width=BAR_WIDTH,
                                           brush=pg.mkBrush(255, 255, 255, 30),
@@ -104,7 +228,7 @@ class ModesView(QtWidgets.QWidget):
         self.plot.addItem(self._base_bars)
         self._legend = legend
         legend.addItem(self._bars, "policy")
-        legend.addItem(self._data_bars, "demonstrations")
+        legend.addItem(self._data_bars, "data")
         self.plot.scene().sigMouseClicked.connect(self._on_click)
 
         self.position_plot = pg.PlotWidget()
@@ -112,6 +236,7 @@ class ModesView(QtWidgets.QWidget):
         self.position_plot.setMouseEnabled(x=False, y=False)
         self.position_plot.setMinimumHeight(90)
         self.position_plot.setMinimumWidth(90)
+        self.position_plot.getAxis("bottom").label.setFont(_small_font())
         self.position_plot.getAxis("left").setStyle(showValues=False)
         self.position_plot.setXRange(POSITION_BINS[0], POSITION_BINS[-1], padding=0)
         self._positions = pg.BarGraphItem(x=[], height=[], width=float(np.diff(POSITION_BINS)[0]) * 0.9,
@@ -126,9 +251,7 @@ class ModesView(QtWidgets.QWidget):
         self.compare_button.setToolTip("Judge the modes against another recording's demonstrations or "
                                        "typed shares instead of the policy's training data")
         self.compare_button.clicked.connect(self._choose_reference)
-        self.metrics = QtWidgets.QLabel("")
-        self.metrics.setTextFormat(QtCore.Qt.TextFormat.RichText)
-        self.metrics.setWordWrap(True)   # never widen the dock (and the window) for one line
+        self.metrics = FitLabel(" · ", METRIC_LINES)
         self.buttons_row = QtWidgets.QHBoxLayout()
         self.mode_buttons: list[QtWidgets.QPushButton] = []
         self.policy_verdict = VerdictBox("Policy")
@@ -137,15 +260,17 @@ class ModesView(QtWidgets.QWidget):
         verdicts.addWidget(self.policy_verdict, 1)
         verdicts.addWidget(self.baseline_verdict, 1)
         layout = QtWidgets.QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
+        layout.setContentsMargins(4, 2, 4, 2)
+        layout.setSpacing(3)          # every pixel counts at 1280x800
         layout.addLayout(verdicts)
+        layout.addWidget(legend)
         plots = QtWidgets.QHBoxLayout()
         plots.addWidget(self.plot, 3)
         plots.addWidget(self.position_plot, 2)
         layout.addLayout(plots, 1)
         metrics_row = QtWidgets.QHBoxLayout()
         metrics_row.addWidget(self.metrics, 1)
-        metrics_row.addWidget(self.compare_button)
+        metrics_row.addWidget(self.compare_button, 0, QtCore.Qt.AlignmentFlag.AlignTop)
         layout.addLayout(metrics_row)
         layout.addLayout(self.buttons_row)
         ev = state.events
@@ -181,7 +306,7 @@ class ModesView(QtWidgets.QWidget):
             for item in (self._bars, self._data_bars, self._none_bar, self._base_bars):
                 item.setOpts(x=[], height=[])
             self._whiskers.setData(x=np.zeros(0), y=np.zeros(0), top=np.zeros(0), bottom=np.zeros(0))
-            self.metrics.setText("")
+            self._set_metrics([])
             self._rebuild_buttons([])
             return
         m = summary.num_modes
@@ -210,7 +335,7 @@ class ModesView(QtWidgets.QWidget):
         base_x, base_h = list(x), list(based[0]) if based is not None else []
         if none_share > 0 or (based is not None and based[1] > 0):
             self._none_bar.setOpts(x=[m + left], height=[none_share], width=w)
-            ticks.append((m, "no mode"))
+            ticks.append((m, "none"))
             if based is not None:
                 base_x, base_h = base_x + [float(m)], base_h + [based[1]]
         else:
@@ -218,16 +343,16 @@ class ModesView(QtWidgets.QWidget):
         self._base_bars.setOpts(x=base_x if based is not None else [], height=base_h)
         self.plot.getAxis("bottom").setTicks([ticks])
         self.plot.setXRange(-0.7, len(ticks) - 0.3, padding=0)
-        parts = [f"entropy <b>{max(summary.entropy, 0.0):.2f}</b> (H / log M)"]
+        parts = [f"entropy <b>{max(summary.entropy, 0.0):.2f}</b>"]
         if summary.coverage is not None:
-            parts.append(f"coverage <b>{summary.coverage:.0%}</b> of data modes")
+            parts.append(f"coverage <b>{summary.coverage:.0%}</b>")
         if none_share > 0:
             parts.append(f"<b>{none_share:.0f} %</b> in no mode")
         if self.state.result is not None and self.state.result.feasibility is not None:
             parts.append(f"feasible <b>{self.state.result.feasibility.fraction_feasible:.0%}</b>")
         if summary.data_shares is not None:
             parts.append(f"judged against {summary.reference or 'the data'}")
-        self.metrics.setText(" · ".join(parts))
+        self._set_metrics(parts)
         texts = [f"{i + 1}  {summary.names[i]} {shares[i]:.0f} %" for i in range(m)]
         modes = list(range(m))
         if none_share > 0:
@@ -235,8 +360,11 @@ class ModesView(QtWidgets.QWidget):
             modes.append(NO_MODE)
         self._rebuild_buttons(texts, modes)
 
+    def _set_metrics(self, parts: list[str]) -> None:
+        self.metrics.set_pieces(parts)
+
     def _show_baseline_legend(self, on: bool) -> None:
-        shown = any(getattr(sample, "item", None) is self._base_bars for sample, _label in self._legend.items)
+        shown = "baseline" in self._legend.labels
         if on and not shown:
             self._legend.addItem(self._base_bars, "baseline")
         elif shown and not on:

@@ -50,7 +50,7 @@ class CompareSide(QtWidgets.QWidget):
         self.title = QtWidgets.QLabel("—")
         self.title.setWordWrap(True)
         self.top = ReplanTopView(palette)
-        self.top.setMinimumHeight(160)
+        self.top.setMinimumHeight(110)    # review fits 1280x800 with Compare in the bottom dock
         self.curves = pg.PlotWidget()
         self.curves.setLabel("bottom", "control step")
         self.curves.setLabel("left", "z (m) / gripper")

@@ -21,6 +21,8 @@ Qt = QtCore.Qt
 
 
 class QueuePanel(QtWidgets.QWidget):
+    rows_changed = QtCore.Signal()      # the rows were rebuilt (the panel's height may change)
+
     def __init__(self, session: ReviewSession, parent=None) -> None:
         super().__init__(parent)
         self.session = session
@@ -104,11 +106,17 @@ class QueuePanel(QtWidgets.QWidget):
                 item.setFont(font)
             self.list.addItem(item)
         self.list.blockSignals(False)
-        if self.list.count():
-            # all 20 rows visible, never a scrolled 2.5-row strip
-            shown = min(self.list.count(), QUEUE_SIZE)
-            rows = self.list.sizeHintForRow(0) * shown + 2 * self.list.frameWidth() + 6
-            self.list.setMinimumHeight(rows)
+        self.rows_changed.emit()
+
+    def rows_height(self) -> int:
+        """Pixels the list needs to show every queue row (<= 20) without scrolling."""
+        shown = min(self.list.count(), QUEUE_SIZE)
+        row = self.list.sizeHintForRow(0) if self.list.count() else self.fontMetrics().height() + 4
+        return row * max(shown, 1) + 2 * self.list.frameWidth() + 6
+
+    def needed_height(self) -> int:
+        """The whole panel (progress line, every row, buttons) without scrolling."""
+        return self.sizeHint().height() - self.list.sizeHint().height() + self.rows_height()
 
     def edit_weights(self) -> None:
         defaults = weight_defaults()
@@ -321,11 +329,45 @@ class ReviewQueuePanel(QtWidgets.QWidget):
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
         splitter.setChildrenCollapsible(False)
+        self.splitter = splitter
+        self._user_sized = False    # once the reviewer drags the handle, their split stays
+        splitter.splitterMoved.connect(self._moved)
+        self.queue.rows_changed.connect(self.fit_rows)
         # a scroll area so the panel never forces the window taller than the screen
         scroll = QtWidgets.QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QtWidgets.QFrame.NoFrame)
         scroll.setWidget(splitter)
+        # never narrower than the tag buttons: only the height may scroll
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(splitter.minimumSizeHint().width()
+                               + scroll.verticalScrollBar().sizeHint().width())
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(scroll)
+
+    def _moved(self, *_args) -> None:
+        self._user_sized = True
+
+    def fit_rows(self) -> None:
+        """Give the queue every one of its rows (all 20) and the tags panel the rest while there
+        is room for both; with less room (1280x800) the tags panel keeps its height and the list
+        scrolls. Nothing is a hard minimum: the dock never forces the window taller."""
+        if self._user_sized or not self.isVisible():
+            return
+        total = sum(self.splitter.sizes())
+        if total <= 0:
+            return
+        tags = max(self.tags.minimumSizeHint().height(), 120)
+        queue = max(min(self.queue.needed_height(), total - tags), 80)
+        self.splitter.blockSignals(True)
+        self.splitter.setSizes([queue, max(total - queue, 0)])
+        self.splitter.blockSignals(False)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802  Qt API
+        super().resizeEvent(event)
+        self.fit_rows()
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        self.fit_rows()

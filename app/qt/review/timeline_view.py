@@ -152,22 +152,27 @@ class TimelineView(QtWidgets.QWidget):
         self.speed_box.currentIndexChanged.connect(
             lambda i: session.set_speed(self.speed_box.itemData(i)))
         self.step_label = QtWidgets.QLabel()
-        self.step_label.setMinimumWidth(230)
+        self.step_label.setMinimumWidth(self.step_label.fontMetrics().horizontalAdvance(
+            "step 9999 / 9999   t = 999.9 s"))     # no jitter while playing
+        self.step_label.setAlignment(Qt.AlignRight | Qt.AlignVCenter)
         row = QtWidgets.QHBoxLayout()
         for b in (self.first_button, self.prev_event_button, self.prev_button, self.play_button,
                   self.next_button, self.next_event_button, self.last_button):
             row.addWidget(b)
         row.addWidget(self.speed_box)
-        row.addWidget(self.step_label)
         row.addStretch(1)
         self.headline = QtWidgets.QLabel()
         self.headline.setObjectName("rollout_headline")
         font = self.headline.font()
         font.setBold(True)
         self.headline.setFont(font)
+        self.headline.setWordWrap(True)     # a long headline wraps; it never widens the window
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(4, 2, 4, 2)
-        layout.addWidget(self.headline)
+        top = QtWidgets.QHBoxLayout()       # the step beside the headline: the button row
+        top.addWidget(self.headline, 1)     # stays narrow enough for 1280x800
+        top.addWidget(self.step_label)
+        layout.addLayout(top)
         layout.addWidget(self.bar)
         layout.addLayout(row)
         self._clock = QtCore.QTimer(self, interval=16)

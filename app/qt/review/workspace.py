@@ -66,6 +66,7 @@ class ReviewWorkspace(QtCore.QObject):
         self._file_warned: set[str] = set()
         self.docks: dict[str, QtWidgets.QDockWidget] = {}
         self._camera_parked = False
+        self._sized = False
         self._chunks_stale = True
         self.replans.tabs.currentChanged.connect(lambda _i: self._schedule())
 
@@ -218,29 +219,16 @@ class ReviewWorkspace(QtCore.QObject):
             self._camera_parked = False
             camera.show()
 
-    def _set_corners(self, active: bool) -> None:
-        """In review the side columns run to the bottom (tall table, tall plan view); the
-        timeline and curves sit under the 3-D view. Other workspaces get the corners back."""
-        w = self.window
-        corner, area = Qt.Corner, Qt.DockWidgetArea
-        if active:
-            if not hasattr(self, "_saved_corners"):
-                self._saved_corners = (w.corner(corner.BottomLeftCorner),
-                                       w.corner(corner.BottomRightCorner))
-            w.setCorner(corner.BottomLeftCorner, area.LeftDockWidgetArea)
-            w.setCorner(corner.BottomRightCorner, area.RightDockWidgetArea)
-        elif hasattr(self, "_saved_corners"):
-            w.setCorner(corner.BottomLeftCorner, self._saved_corners[0])
-            w.setCorner(corner.BottomRightCorner, self._saved_corners[1])
-            del self._saved_corners
-
     def size_docks(self) -> None:
         """Default proportions (the 3-D view keeps the middle); saved layouts override them."""
         d, w = self.docks, self.window
-        w.resizeDocks([d["browser"], d["replans"]], [470, 500], Qt.Horizontal)
-        w.resizeDocks([d["timeline"], d["plots"]], [76, 200], Qt.Vertical)
-        # the queue's 20 rows and the tag panel first; the plans view takes the rest
-        w.resizeDocks([d["replans"], d["queue"]], [300, 640], Qt.Vertical)
+        width, height = max(w.width(), 1000), max(w.height(), 700)
+        w.resizeDocks([d["browser"], d["queue"]], [int(width * 0.29), int(width * 0.25)],
+                      Qt.Horizontal)
+        w.resizeDocks([d["timeline"], d["plots"]], [76, int(height * 0.24)], Qt.Vertical)
+        w.resizeDocks([d["browser"], d["replans"]], [int(height * 0.42), int(height * 0.5)],
+                      Qt.Vertical)
+        self.queue.fit_rows()
 
     # ---- keys
     def install_keys(self) -> None:
@@ -302,8 +290,11 @@ class ReviewWorkspace(QtCore.QObject):
         if active:
             from app.qt.shell.focus import leave_field
             leave_field()      # e.g. the toolbar's seed box: review keys must reach review
-        self._set_corners(active)
         self._park_camera(active)
+        if active and not self._sized and self.window.isVisible():
+            # the first time review is shown: proportions of the window's real size
+            self._sized = True
+            QtCore.QTimer.singleShot(0, self.size_docks)
         self.replay.show(active)
         if active:
             self._dirty_rollout = True
@@ -329,9 +320,13 @@ def install(window) -> ReviewWorkspace:
                     tabify_with=plots)
     compare.visibilityChanged.connect(lambda _shown: ws._schedule())
     replans = _dock(window, "review_replans", "Plans at replan", ws.replans,
-                    area.RightDockWidgetArea)
+                    area.LeftDockWidgetArea)
+    window.splitDockWidget(browser, replans, Qt.Vertical)
     queue = _dock(window, "review_queue", "Review queue and tags", ws.queue, area.RightDockWidgetArea)
-    window.splitDockWidget(replans, queue, Qt.Vertical)
+    # the side columns run to the bottom: on the left the rollout table above the plans at the
+    # replan, on the right the queue (all 20 rows at 1600x1000) above the tags; timeline and
+    # curves sit under the 3-D view
+    window.set_workspace_corners("review", area.LeftDockWidgetArea, area.RightDockWidgetArea)
     plots.raise_()
     ws.docks = {"browser": browser, "timeline": timeline, "plots": plots, "replans": replans,
                 "queue": queue}

@@ -116,6 +116,9 @@ def install(window) -> ScanWorkspace:
     queue = window.add_dock("scan_queue", "Scan queue and tags", ws.queue,
                             area.RightDockWidgetArea, workspace="scan")
     ws.docks = {"heatmap": heat, "curves": curves, "queue": queue}
+    # the queue column runs to the bottom and the curves sit under the heat map only: the
+    # queue's rows and the curves then share no column, and the workspace fits 1280x800
+    window.set_workspace_corners("scan", area.BottomDockWidgetArea, area.RightDockWidgetArea)
     sized = []
 
     def size_docks(name: str) -> None:

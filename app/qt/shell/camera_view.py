@@ -40,7 +40,7 @@ class CameraView(QtWidgets.QWidget):
         self.combo.currentTextChanged.connect(lambda _t: self.mark_dirty())
         self.image = QtWidgets.QLabel("no scene")
         self.image.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
-        self.image.setMinimumSize(160, 120)
+        self.image.setMinimumSize(128, 72)   # small: the inspector's Modes dock shares the column
         self.image.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored,
                                  QtWidgets.QSizePolicy.Policy.Ignored)
         self.image.setStyleSheet(f"background: {COLORS['base']}; color: {COLORS['muted']};")

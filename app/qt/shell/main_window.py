@@ -50,7 +50,8 @@ from recordings.errors import UserFacingError
 Qt = QtCore.Qt
 DockArea = Qt.DockWidgetArea
 PLAY_INTERVAL_MS = 100          # 10 Hz control: Play runs the simulation in real time
-LAYOUT_VERSION = 1              # bump when default docks change so stale layouts are ignored
+LAYOUT_VERSION = 2              # bump when default docks change so stale layouts are ignored
+#                                 (2: review's plans under the rollout table, camera in the inspector)
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,7 @@ class MainWindow(WindowChromeMixin, FileOpeningMixin, QtWidgets.QMainWindow):
         self.features: dict[str, Any] = {}
         self.docks: dict[str, QtWidgets.QDockWidget] = {}
         self._dock_workspaces: dict[str, tuple[str, ...] | None] = {}
+        self._corners: dict[str, dict[Qt.Corner, Qt.DockWidgetArea]] = {}
         self._dock_areas: dict[str, Qt.DockWidgetArea] = {}
         self._late_docks: list[str] = []      # added after the default layout was captured
         self._pending_features: list[Feature] = []
@@ -116,7 +118,11 @@ class MainWindow(WindowChromeMixin, FileOpeningMixin, QtWidgets.QMainWindow):
         self._build_status_bar()
 
         self.camera_view = CameraView(self.session)
-        self.add_dock("camera", "Camera", self.camera_view, DockArea.RightDockWidgetArea)
+        # PyBullet's own camera of the live scene: the inspector's (review replays recorded
+        # states, scan reads data sets, evaluation reads artifacts; their columns need the
+        # height at 1280x800). View > Panels > Camera shows it anywhere.
+        self.add_dock("camera", "Camera", self.camera_view, DockArea.RightDockWidgetArea,
+                      workspace="inspector")
 
         self._play_timer = QtCore.QTimer(self)
         self._play_timer.setInterval(PLAY_INTERVAL_MS)
@@ -198,6 +204,23 @@ class MainWindow(WindowChromeMixin, FileOpeningMixin, QtWidgets.QMainWindow):
     def dock(self, key: str) -> QtWidgets.QDockWidget | None:
         return self.docks.get(key)
 
+    def set_workspace_corners(self, workspace: str, bottom_left: Qt.DockWidgetArea,
+                              bottom_right: Qt.DockWidgetArea) -> None:
+        """Which dock area owns the bottom corners while `workspace` is shown (e.g. the side
+        columns running to the bottom, the bottom docks only under the centre); the other
+        workspaces keep Qt's default (bottom docks span the width)."""
+        self._corners[workspace] = {Qt.Corner.BottomLeftCorner: bottom_left,
+                                    Qt.Corner.BottomRightCorner: bottom_right}
+        if workspace == self._workspace:
+            self._apply_corners(workspace)
+
+    def _apply_corners(self, workspace: str) -> None:
+        default = {Qt.Corner.BottomLeftCorner: DockArea.BottomDockWidgetArea,
+                   Qt.Corner.BottomRightCorner: DockArea.BottomDockWidgetArea}
+        for corner, area in self._corners.get(workspace, default).items():
+            if self.corner(corner) != area:
+                self.setCorner(corner, area)
+
     @property
     def workspace(self) -> str:
         return self._workspace
@@ -228,6 +251,7 @@ class MainWindow(WindowChromeMixin, FileOpeningMixin, QtWidgets.QMainWindow):
                     showing.append(dock)
                 else:
                     dock.setVisible(False)
+        self._apply_corners(name)
         for dock in showing:
             dock.setVisible(True)
         self._workspace_actions[name].setChecked(True)

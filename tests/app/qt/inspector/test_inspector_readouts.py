@@ -115,9 +115,9 @@ def test_modes_chart_shows_the_baselines_shares_beside_the_policys(qtbot, state)
     # three bars per mode: policy left of the baseline, the data right of it
     np.testing.assert_allclose(np.asarray(view._bars.opts["x"]), np.arange(m) - BAR_WIDTH_3)
     np.testing.assert_allclose(np.asarray(view._data_bars.opts["x"]), np.arange(m) + BAR_WIDTH_3)
-    assert "baseline" in [label.text for _item, label in view._legend.items]
+    assert "baseline" in view._legend.labels
     # no baseline: two bars per mode again, no baseline bars or legend entry
     state.set_result(None, baseline=True)
     assert len(view._base_bars.opts["height"]) == 0
     np.testing.assert_allclose(np.asarray(view._bars.opts["x"]), np.arange(m) - BAR_WIDTH / 2)
-    assert "baseline" not in [label.text for _item, label in view._legend.items]
+    assert "baseline" not in view._legend.labels

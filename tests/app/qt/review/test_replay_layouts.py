@@ -153,3 +153,41 @@ def test_snapshot_renders_a_chosen_rollout_and_step(every_kind, tmp_path, capsys
                  "--step", "500", "--out", str(tmp_path / "y.png")]) == 2
     assert "--step 500" in capsys.readouterr().err
     assert main(["snapshot", "--rollout", "1", "--out", str(tmp_path / "z.png")]) == 2
+
+
+def test_snapshot_shows_the_cannot_replay_banner(every_kind, tmp_path, monkeypatch):
+    """`planscope snapshot --view review --recording F --rollout N --step K` of a rollout that
+    cannot replay carries the banner over the 3-D view (painted over the GL frame), not a
+    silently reset scene."""
+    import shutil
+
+    from PySide6 import QtGui
+
+    from app.cli import main
+    from app.qt.review import replay
+    bad = tmp_path / "bad.h5"
+    shutil.copy(every_kind, bad)
+    with h5py.File(bad, "r+") as f:
+        delay_id = [int(g.attrs["rollout_id"]) for g in f["data"].values()
+                    if "delay" in str(g.attrs.get("perturbation", ""))][0]
+        for g in f["data"].values():
+            if "delay" in str(g.attrs.get("perturbation", "")):
+                g.attrs["state_layout"] = '{"action_dim": 4, "pending_actions": 5}'
+    # a colour nothing else on screen has, so the banner's pixels can be counted
+    monkeypatch.setattr(replay, "BANNER_STYLE", "QLabel { background: rgb(1, 254, 1); "
+                                                "color: rgb(1, 254, 1); }")
+
+    def banner_pixels(rollout: int) -> int:
+        out = tmp_path / f"r{rollout}.png"
+        assert main(["snapshot", "--view", "review", "--recording", str(bad), "--rollout",
+                     str(rollout), "--step", "5", "--size", "1280x800", "--out", str(out)]) == 0
+        image = QtGui.QImage(str(out)).convertToFormat(QtGui.QImage.Format.Format_RGB888)
+        pixels = np.frombuffer(image.constBits(), np.uint8).reshape(
+            image.height(), image.bytesPerLine())[:, :image.width() * 3].reshape(
+            image.height(), image.width(), 3)
+        near = np.abs(pixels.astype(int) - (1, 254, 1)).max(axis=-1) <= 3
+        return int(near.sum())
+
+    assert banner_pixels(delay_id) > 5000          # a full-width banner of two lines or more
+    good_id = 0 if delay_id != 0 else 1
+    assert banner_pixels(good_id) == 0

@@ -44,8 +44,12 @@ def test_add_dock_and_workspaces_show_their_docks(qtbot):
     seen = []
     window.workspaceChanged.connect(seen.append)
     window.set_workspace("review")
-    assert not plans.isVisible() and rollouts.isVisible() and window.camera_view.isVisible()
+    # the camera dock is the inspector's (review replays recorded states; its column needs the room)
+    assert not plans.isVisible() and rollouts.isVisible() and not window.camera_view.isVisible()
     assert seen == ["review"] and window.workspace == "review"
+    window.set_workspace("inspector")
+    assert window.camera_view.isVisible() and not rollouts.isVisible()
+    window.set_workspace("review")
     assert "Plans" in [a.text() for a in window.panels_menu.actions()]
     with pytest.raises(ValueError, match="already exists"):
         window.add_dock("plans", "Plans", QtWidgets.QLabel())
@@ -61,14 +65,15 @@ def install_fake_feature(monkeypatch, install) -> tuple[Feature, ...]:
 
 
 def test_saved_dock_layout_is_restored_on_reopen(qtbot, monkeypatch):
-    features = install_fake_feature(monkeypatch, lambda w: w.add_dock(
-        "plans", "Plans", QtWidgets.QLabel("p"), Area.LeftDockWidgetArea))
+    features = install_fake_feature(monkeypatch, lambda w: (
+        w.add_dock("plans", "Plans", QtWidgets.QLabel("p"), Area.LeftDockWidgetArea),
+        w.add_dock("notes", "Notes", QtWidgets.QLabel("n"), Area.RightDockWidgetArea)))
     first = MainWindow(SceneSession("fake", factory=lambda _n: FakeScene()), features=features)
     qtbot.addWidget(first)
     first.show()
     qtbot.waitExposed(first)
     first.addDockWidget(Area.BottomDockWidgetArea, first.dock("plans"))   # the user moves it
-    first.dock("camera").hide()                                            # and closes one
+    first.dock("notes").hide()                                             # and closes one
     first.set_workspace("evaluation")
     first.close()                                                          # saves the layout
 
@@ -77,7 +82,7 @@ def test_saved_dock_layout_is_restored_on_reopen(qtbot, monkeypatch):
     second.show()
     qtbot.waitExposed(second)
     assert second.dockWidgetArea(second.dock("plans")) == Area.BottomDockWidgetArea
-    assert not second.dock("camera").isVisible()
+    assert not second.dock("notes").isVisible()
     assert second.workspace == "evaluation"
     # a dock created later (e.g. on demand) also gets its saved place back
     late = second.add_dock("late", "Late", QtWidgets.QLabel("l"), Area.RightDockWidgetArea)
@@ -85,7 +90,7 @@ def test_saved_dock_layout_is_restored_on_reopen(qtbot, monkeypatch):
 
     second.reset_layout()
     assert second.dockWidgetArea(second.dock("plans")) == Area.LeftDockWidgetArea
-    assert second.dock("camera").isVisible()
+    assert second.dock("notes").isVisible()
 
 
 def test_play_steps_the_simulation_and_the_mirror_follows(qtbot):
