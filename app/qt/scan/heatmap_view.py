@@ -58,6 +58,14 @@ def levels(grid: np.ndarray) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
+class _Marker(pg.ScatterPlotItem):
+    """The selected cell's outline. It never takes a click: after the first click of a double-
+    click it sits under the pointer, and the double-click belongs to the cell beneath it."""
+
+    def mouseClickEvent(self, ev) -> None:
+        ev.ignore()
+
+
 class HeatMapView(QtWidgets.QWidget):
     """Metric and policy pickers above the image; a click on a cell selects that frame, a
     double-click also asks to open it (cellOpened: the workspace hands it to the inspector)."""
@@ -85,8 +93,7 @@ class HeatMapView(QtWidgets.QWidget):
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setAutoDownsample(True)
         self.plot.addItem(self.image)
-        self.marker = pg.ScatterPlotItem(size=12, pen=pg.mkPen("#00E5FF", width=2), brush=None,
-                                         symbol="s")
+        self.marker = _Marker(size=12, pen=pg.mkPen("#00E5FF", width=2), brush=None, symbol="s")
         self.plot.addItem(self.marker)
         self._indexed: dict[tuple[str, str, int], tuple[np.ndarray, float, float]] = {}
         layout = QtWidgets.QVBoxLayout(self)

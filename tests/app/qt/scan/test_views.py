@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PySide6 import QtCore
+from PySide6.QtTest import QTest
 
 from app.qt.scan.heatmap_view import NOT_SCANNED, colour_table, quantise
 from app.qt.scan.workspace import ScanPanel, is_scan_file
@@ -38,23 +39,10 @@ def test_one_image_item_and_click_selects_the_cell(panel, qtbot):
     assert images == [hm.image] and hm.image.image.shape == (9, 6)
     assert hm.metric_box.currentText() == "demo_dist_nearest" and hm.policy_box.isVisible()
 
-    class Click:
-        def __init__(self, x, y):
-            self._pos = QtCore.QPointF(x, y)
-            self.accepted = False
-
-        def pos(self):
-            return self._pos
-
-        def double(self):             # a single click selects; only a double-click opens
-            return False
-
-        def accept(self):
-            self.accepted = True
-
-    click = Click(2.5, 3.5)                 # column 2 (frame 4), row 3 (episode 3)
-    hm._clicked(click)
-    assert click.accepted and panel.state.selection == (3, 4)
+    # a real click through Qt, at column 2 (frame 4), row 3 (episode 3) mapped image -> view
+    point = hm.plot.mapFromScene(hm.image.mapToScene(QtCore.QPointF(2.5, 3.5)))
+    QTest.mouseClick(hm.plot.viewport(), QtCore.Qt.LeftButton, QtCore.Qt.NoModifier, point)
+    qtbot.waitUntil(lambda: panel.state.selection == (3, 4))
     frames, _ = panel.curves.curves[1].getData()
     assert frames.tolist() == [0, 2, 4, 6, 8, 10] and panel.curves.cursor.value() == 4
     assert "episode 3, frame 4" in panel.queue.details.text()
