@@ -89,6 +89,12 @@ class SweepView(QtWidgets.QWidget):
             return
         if self._job is not None:
             return
+        if state.source is not None:
+            # its mode labels and feasibility are the live scene's: at a recorded frame they
+            # would describe another observation than the plans'
+            state.events.message.emit("the solver sweep runs on the live scene: press Back to live "
+                                      "scene on the 3-D view's banner first")
+            return
         policy = state.policy
         planner, shares = policy.planner, policy.data_shares
         settings, n = state.settings, int(self.num.value())

@@ -110,6 +110,11 @@ def test_a_data_frame_samples_in_the_inspector_and_back_to_the_scene(
     state.set_step(s)
     state.select(0)
     assert "plan #0" in ws.chain_view.selection_label.text()
+    messages: list = []
+    state.events.message.connect(messages.append)
+    ws.sweep_view.run()                      # the sweep's labels are the live scene's: refused
+    state.events.message.disconnect(messages.append)
+    assert ws.sweep_view._job is None and "live scene" in messages[-1]
     # ▶ samples at the next frame
     ws.banner.next_button.click()
     qtbot.waitUntil(lambda: ws.state.data is not None and ws.state.data.frame == 11,
