@@ -1,5 +1,8 @@
 """Dataset scan: frames scanned per second with the shipped checkpoint at N=32 and 10 solver steps
-on 1 and 2 workers (target 2 workers >= 1.8x one), the per-frame cost split (sampling vs analysis),
+on 1 worker sampling one frame per call and F frames per call (batched across frames, the ratio
+printed), on 1 and 2 workers (target 2 workers >= 1.8x one), the sampling cost per frame for
+F = 1, 2, 4, 8, 16 frames per call (what app/core/scan/batching.py's rule is chosen from), the
+per-frame cost split (sampling vs analysis),
 the heat-map redraw for 10,000 x 1,000 cells (target <= 16 ms) and opening a ~1 GB scan file to
 its first drawn heat map (target <= 1 s).
 
@@ -27,11 +30,11 @@ def _collect(folder: str, episodes: int) -> str:
     return path
 
 
-def _rate(data: str, out: str, workers: int, episodes: int) -> dict:
+def _rate(data: str, out: str, workers: int, episodes: int, frames_per_call: int = 0) -> dict:
     from app.core.scan.config import ScanConfig, ScanSettings
     from app.core.scan.engine import run_scan
     settings = ScanSettings(episodes=(0, episodes), every=1, num_samples=32, steps=10,
-                            neighbours=32)
+                            neighbours=32, frames_per_call=frames_per_call)
     config = ScanConfig((DIFFUSION,), data, settings)
     marks: list[tuple[float, int]] = []
     start = time.perf_counter()
@@ -40,7 +43,8 @@ def _rate(data: str, out: str, workers: int, episodes: int) -> dict:
     total_s = time.perf_counter() - start
     warm = marks[min(workers, len(marks) - 1)] if marks else (start, 0)
     steady = (marks[-1][1] - warm[1]) / max(marks[-1][0] - warm[0], 1e-9) if marks else 0.0
-    print(f"  {workers} worker(s): {result.written} frames in {total_s:.1f} s "
+    per_call = f"{frames_per_call} frame(s) per call" if frames_per_call else "F by the rule"
+    print(f"  {workers} worker(s), {per_call}: {result.written} frames in {total_s:.1f} s "
           f"({result.written / total_s:.2f} frames/s end to end, {steady:.2f} frames/s steady)")
     return {"frames": result.written, "seconds": total_s, "steady_fps": steady}
 
@@ -74,6 +78,34 @@ def _cost_split(data: str) -> dict:
     print(f"  per frame, one process: sampling {out['sample_ms']:.1f} ms "
           f"({out['num_parameters'] / 1e6:.2f} M parameters, N=32, 10 steps), neighbours + "
           f"metrics {out['analysis_ms']:.1f} ms")
+    return out
+
+
+def _batch_sweep(data: str, quick: bool) -> dict:
+    """Sampling ms per frame (one policy, N=32, 10 steps, one process) with F frames per call:
+    the same 16 frames of one episode sampled with F = 1, 2, 4, 8, 16, alternating, median."""
+    import torch
+
+    from app.core.scan.batching import sample_frames
+    from app.core.scan.config import ScanConfig, ScanSettings
+    from app.core.scan.work import ScanContext
+    torch.set_num_threads(1)
+    ctx = ScanContext(ScanConfig((DIFFUSION,), data, ScanSettings(num_samples=32, steps=10,
+                                                                  neighbours=32)))
+    planner = ctx.planners[0]
+    frames = [ctx.prepare(1, t) for t in range(16)]
+    sizes = (1, 2, 4, 8, 16)
+    times: dict[int, list[float]] = {f: [] for f in sizes}
+    for f in sizes:                       # warm-up: kernel calibration for each batch size
+        sample_frames(ctx, planner, 1, frames[:f], f)
+    for _ in range(1 if quick else 3):
+        for f in sizes:
+            a = time.perf_counter()
+            sample_frames(ctx, planner, 1, frames, f)
+            times[f].append((time.perf_counter() - a) * 1e3 / len(frames))
+    out = {f: float(np.median(v)) for f, v in times.items()}
+    print("  sampling per frame (N=32, 10 steps, one thread) by frames per call: " +
+          ", ".join(f"F={f} {ms:.1f} ms ({out[1] / ms:.2f}x)" for f, ms in out.items()))
     return out
 
 
@@ -223,7 +255,12 @@ def run(args) -> dict:
             episodes = 2 if quick else 4
             data = _collect(folder, 20 if quick else 60)
             results["cost"] = _cost_split(data)
+            results["frames_per_call"] = _batch_sweep(data, quick)
+            single = _rate(data, os.path.join(folder, "single.h5"), 1, episodes, 1)
             one = _rate(data, os.path.join(folder, "one.h5"), 1, episodes)
+            batched = one["steady_fps"] / max(single["steady_fps"], 1e-9)
+            print(f"  1 worker, batched across frames / one frame per call: {batched:.2f}x steady")
+            results.update({"unbatched": single, "batched_speedup": batched})
             two = _rate(data, os.path.join(folder, "two.h5"), 2, episodes)
             ratio = two["steady_fps"] / max(one["steady_fps"], 1e-9)
             print(f"  2 workers / 1 worker: {ratio:.2f}x steady (target >= 1.8x)")
