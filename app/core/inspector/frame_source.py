@@ -65,6 +65,8 @@ class FrameOutcome:
     observation: dict[str, np.ndarray]
     camera: tuple[str, np.ndarray] | None = None
     cancelled_at: tuple[int, int] | None = None
+    baseline: SampleResult | None = None     # the baseline's plans read against the same frames
+    note: str = ""                           # why there is no baseline reading (one line)
 
 
 class FrameSampler:
@@ -88,16 +90,20 @@ class FrameSampler:
         from app.core.inspector.dataset_source import DatasetSource
         key = (os.path.abspath(path), id(planner))
         if key not in self._sources:
-            self._sources = {k: v for k, v in self._sources.items() if k[0] == key[0]
-                             and v.planner.inner is not planner}       # drop other policies'
+            if len(self._sources) >= 4:       # a policy and a baseline, per data set or two
+                self._sources.pop(next(iter(self._sources)))
             self._sources[key] = DatasetSource(self.dataset(path), StreamingPlanner(planner))
         return self._sources[key]
 
     def sample(self, planner: Any, source: DataFrameSource, settings: Any, *,
                on_step: Callable[[int, int, Any], None] | None = None,
-               cancel: Callable[[], bool] | None = None) -> FrameOutcome:
+               cancel: Callable[[], bool] | None = None,
+               baseline: Any = None) -> FrameOutcome:
         """Sample settings.num_samples plans at the frame (solver, steps, seed, temperature of
-        the sampling panel) and read them against the demo and the K nearest frames."""
+        the sampling panel) and read them against the demo and the K nearest frames; then the
+        baseline planner's (when given) against the same local data modes, so the Modes dock
+        shows whether it averages them. A baseline the data set cannot feed is left out with
+        a one-line note."""
         data = self.source(source.data, planner)
         data.check_frame(source.episode, source.frame)
         last = [0, int(settings.steps)]
@@ -117,8 +123,19 @@ class FrameSampler:
         obs = last_frame(inspection.obs)
         if getattr(inspection.batch, "cancelled", False) or (cancel is not None and cancel()):
             return FrameOutcome(inspection, None, obs, cancelled_at=(last[0], last[1]))
-        return FrameOutcome(inspection, inspection_result(inspection), obs,
-                            camera_frame(data.ds, source.episode, source.frame))
+        outcome = FrameOutcome(inspection, inspection_result(inspection), obs,
+                               camera_frame(data.ds, source.episode, source.frame))
+        if baseline is not None and not (cancel is not None and cancel()):
+            from recordings.errors import UserFacingError
+            try:
+                other = self.source(source.data, baseline).inspect(
+                    source.episode, source.frame, int(settings.num_samples),
+                    seed=int(settings.seed), solver=settings.solver, steps=int(settings.steps),
+                    temperature=float(settings.temperature))
+                outcome.baseline = inspection_result(other)
+            except UserFacingError as exc:
+                outcome.note = f"baseline not sampled at this frame: {exc}"
+        return outcome
 
 
 def load_data_policy(ref: str, scene_name: str, obs_spec: Any, device: str = "cpu") -> Any:

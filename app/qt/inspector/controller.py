@@ -327,15 +327,17 @@ class InspectorController(QtCore.QObject):
     # ---- a recorded frame as the observation (app/core/inspector/frame_source.py) -----------
     def _sample_frame(self) -> None:
         """Sample at state.source (a recorded frame) on the worker, streaming like the live
-        scene; the Modes dock reads the plans against the K nearest frames' chunks. No baseline
-        is sampled there (its live result is cleared, not shown against another observation)."""
+        scene; the Modes dock reads the plans (and the baseline's, when one is loaded and the
+        data set feeds it) against the K nearest frames' chunks."""
         settings, policy, source = self.state.settings, self.state.policy, self.state.source
+        baseline = self.state.baseline
         self.state.begin_sampling()
 
         def job(h: JobHandle):
             return self.frames.sample(policy.planner, source, settings,
                                       on_step=lambda k, total, partial: h.progress((k, total, partial)),
-                                      cancel=lambda: h.cancelled)
+                                      cancel=lambda: h.cancelled,
+                                      baseline=baseline.planner if baseline is not None else None)
 
         def done(outcome) -> None:
             self._sample_job = None
@@ -346,8 +348,9 @@ class InspectorController(QtCore.QObject):
             else:
                 self.state.set_result(outcome.result, observation=outcome.observation,
                                       data=outcome.inspection, camera=outcome.camera)
-                self.state.set_result(None, baseline=True)
-                self.state.end_sampling(f"{source.describe()}: " + _timing_message(outcome.result))
+                self.state.set_result(outcome.baseline, baseline=True)
+                self.state.end_sampling(f"{source.describe()}: " + _timing_message(outcome.result)
+                                        + (f" · {outcome.note}" if outcome.note else ""))
             if self._resample_pending:
                 self._resample_pending = False
                 self.sample()

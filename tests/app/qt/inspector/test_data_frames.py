@@ -248,8 +248,13 @@ def test_frame_sampler_refuses_a_frame_the_data_set_lacks(bimodal_h5, bimodal_pl
                          on_step=lambda k, total, partial: calls.append((k, total)),
                          cancel=lambda: len(calls) >= 2)
     assert out.result is None and out.cancelled_at[0] == 2     # cancelled after two steps
-    out = sampler.sample(bimodal_planner, DataFrameSource(bimodal_h5, 1, 3), settings)
+    out = sampler.sample(bimodal_planner, DataFrameSource(bimodal_h5, 1, 3), settings,
+                         baseline=bimodal_planner)   # a baseline read against the same frames
     assert out.result.batch.num_steps == 3 and out.result.summary.reference
+    base = out.baseline.summary
+    assert base.names == out.result.summary.names and base.reference == out.result.summary.reference
+    np.testing.assert_array_equal(out.baseline.batch.plans, out.result.batch.plans)   # same noise
+    np.testing.assert_array_equal(base.labels, out.result.summary.labels)
     assert set(out.observation) == {"ee_pos", "obstacle"} and out.observation["ee_pos"].shape == (3,)
 
 
