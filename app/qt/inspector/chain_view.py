@@ -281,6 +281,9 @@ class ChainView(QtWidgets.QWidget):
         self.plan_views.setCurrentIndex(1 if flat else 0)
         units = "normalised" if flat else "m"
         self.stats.setLabel("left", f"spread ({units})")
+        for sample, label in self.stats.getPlotItem().legend.items:
+            if sample.item is self._spread:
+                label.setText(f"spread ({units})")
         if flat:
             self.data_view.set_context(data, summary.num_modes if summary is not None else 0)
         for proj, (neighbours, demo) in zip((self.top, self.side), self._data_items):

@@ -7,7 +7,7 @@
 - the baseline's plan: a thick magenta strip;
 - the observation: the end-effector target (blue point) and the mug (ring at its base height,
   a tick for its yaw);
-- a recorded frame (state.data) whose actions are hand positions: its demonstrated chunk (white)
+- a recorded frame (state.data) whose actions are hand positions: its demonstrated chunk (chartreuse)
   and the K nearest frames' chunks (grey) with the plans; other action spaces are not positions,
   so nothing of them is drawn in 3-D (the chain dock's curves and PCA show them).
 Items are created once and updated with setData; the view owns them through `add_overlay`.
@@ -22,6 +22,7 @@ from PySide6 import QtCore
 from app.core.clock import default_clock
 from app.core.inspector.state import InspectorState, observed_positions, preview_subset
 from app.qt.plots.mode_colors import BASELINE_HEX, INFEASIBLE_HEX, SELECTED_HEX, hex_to_rgba, label_colours
+from app.qt.plots.dataset_inspection import DEMO_HEX
 from app.qt.plots.plan_projection import plan_alpha
 
 KEY_PREFIX = "inspector."
@@ -62,7 +63,7 @@ class PlanOverlay:
         self.mug_ring = gl.GLLinePlotItem(mode="lines", width=2.0, glOptions="translucent",
                                           color=(0.85, 0.85, 0.85, 0.9))
         self.data_demo = gl.GLLinePlotItem(mode="line_strip", width=4.0, glOptions="translucent",
-                                           color=(1.0, 1.0, 1.0, 0.95))
+                                           color=hex_to_rgba(DEMO_HEX, 0.95))
         self.data_neighbours = gl.GLLinePlotItem(mode="lines", width=1.0, glOptions="translucent",
                                                  color=(0.6, 0.6, 0.6, 0.45))
         self.items = {"plans": self.plans, "selected": self.selected,

@@ -91,7 +91,7 @@ class SourceBanner(QtWidgets.QFrame):
             where = "here and in the chain dock" if data.end_effector else \
                 "in the chain dock only (not hand positions: per-dimension curves, PCA)"
             plans = (f"<br>{len(data.plans)} plans drawn {where} with the demonstrated chunk "
-                     f"(white) and the {len(data.neighbours)} nearest frames' chunks (grey); "
+                     f"(green) and the {len(data.neighbours)} nearest frames' chunks (grey); "
                      "the scene behind is the live one, not the recorded state.")
         camera = self.state.data_camera if shown else None
         cam = f" · data camera <i>{camera[0]}</i>" if camera is not None else ""

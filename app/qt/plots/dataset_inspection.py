@@ -5,7 +5,7 @@ with the same demonstrated and neighbour chunks drawn there.)
 
 - per-dimension curves over the horizon: one small plot per action dimension; the K nearest
   frames' chunks grey and dashed, the plans at the chain step shown coloured by their FINAL local
-  data mode (grey = none), the demonstrated chunk white and thick, the selected plan white;
+  data mode (grey = none), the demonstrated chunk chartreuse and thick, the selected plan white;
 - a 2-D PCA projection of the chunks (one point per chunk), its basis fitted once per batch on
   the final plans, the neighbours and the demo together in normalised units (the axes say how
   much variance they hold); scrubbing the chain moves the plans' points on that fixed basis, so
@@ -26,7 +26,7 @@ from PySide6 import QtCore, QtWidgets
 from app.qt.plots.mode_colors import SELECTED_HEX, UNLABELLED_HEX, mode_hex
 
 NEIGHBOUR_HEX = "#9A9A9A"
-DEMO_HEX = "#FFFFFF"
+DEMO_HEX = "#C6FF00"     # chartreuse: unlike every mode colour and the selected plan's white
 MAX_DIMS = 8                # per-dimension plots shown (the rest are named in a note, not drawn)
 
 
@@ -86,12 +86,15 @@ class DataPlanView(QtWidgets.QWidget):
         super().__init__(parent)
         self.context: Any = None
         self.basis: PcaBasis | None = None
+        self._data_points = np.zeros((0, 2))      # neighbours' and demo's PCA points
         self.curves = pg.GraphicsLayoutWidget()
         self.curves.setObjectName("dataset_dim_curves")
         self.plane = pg.PlotWidget()
         self.plane.setObjectName("dataset_projection")
         self.plane.showGrid(x=True, y=True, alpha=0.2)
         self.plane.setMenuEnabled(False)
+        for axis in ("bottom", "left"):          # normalised units: no "(x0.001)" prefix
+            self.plane.getAxis(axis).enableAutoSIPrefix(False)
         self.note = QtWidgets.QLabel("")
         self.note.setStyleSheet("color: #B8BEC6;")
         self.note.hide()
@@ -170,14 +173,20 @@ class DataPlanView(QtWidgets.QWidget):
         p.addItem(pg.ScatterPlotItem(pd[:, 0], pd[:, 1], size=16, symbol="star",
                                      brush=pg.mkBrush(DEMO_HEX), pen=pg.mkPen("#000000")))
         p.addItem(self._plane_selected)
-        final = self.basis.project(inspection.plans)
-        pts = np.concatenate([a for a in (final, pn, pd) if len(a)])
+        self._data_points = np.concatenate([a for a in (pn, pd) if len(a)])
+        self._fit_plane(self.basis.project(inspection.plans))
+
+    def _fit_plane(self, plans_xy: np.ndarray) -> None:
+        """The plane's range: the data's points and the plans at the step shown (the noise of
+        early steps spreads wider; the basis stays, so the contraction is what one sees)."""
+        pts = np.concatenate([a for a in (self._data_points, plans_xy) if len(a)]) \
+            if len(self._data_points) or len(plans_xy) else np.zeros((0, 2))
         pts = pts[np.isfinite(pts).all(axis=1)]
-        if len(pts):          # the range of the final plans and the data: noise may leave it
+        if len(pts):
             lo, hi = pts.min(axis=0), pts.max(axis=0)
-            pad = 0.1 * np.maximum(hi - lo, 1e-6)
-            p.setRange(xRange=(lo[0] - pad[0], hi[0] + pad[0]),
-                       yRange=(lo[1] - pad[1], hi[1] + pad[1]), padding=0)
+            pad = 0.08 * np.maximum(hi - lo, 1e-6)
+            self.plane.setRange(xRange=(lo[0] - pad[0], hi[0] + pad[0]),
+                                yRange=(lo[1] - pad[1], hi[1] + pad[1]), padding=0)
 
     # ---- the plans at the chain step shown
     def set_plans(self, plans: np.ndarray | None, labels: np.ndarray | None,
@@ -204,6 +213,7 @@ class DataPlanView(QtWidgets.QWidget):
         brushes = [pg.mkBrush(mode_hex(int(m)) if m >= 0 else UNLABELLED_HEX)
                    for m in labels[visible]]
         self._plane_plans.setData(xy[:, 0], xy[:, 1], brush=brushes)
+        self._fit_plane(xy)
         self.set_selected(plans[selected] if selected is not None and selected < n else None)
 
     def set_selected(self, plan: np.ndarray | None) -> None:
