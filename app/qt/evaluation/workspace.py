@@ -119,11 +119,19 @@ def install(window) -> EvaluationWorkspace:
     ws.docks = {"summary": left, "charts": right}
     sized = []
 
+    def fit() -> None:
+        # the charts are drawn for 760 px: near that width their text is legible; the 3-D view
+        # (idle here) keeps what is left
+        width = max(window.width(), 1000)
+        window.resizeDocks([left, right], [int(width * 0.33), int(width * 0.46)], Qt.Horizontal)
+
     def size_docks(name: str) -> None:
-        # the tables and charts need more width than the default dock size, once per session
+        # the tables and charts need more width than the default dock size, once per session,
+        # after the window has its real size
         if name == "evaluation" and not sized:
             sized.append(True)
-            window.resizeDocks([left, right], [560, 620], Qt.Horizontal)
+            fit()
+            QtCore.QTimer.singleShot(0, fit)
     window.workspaceChanged.connect(size_docks)
     action = QtGui.QAction("Open Evaluation…", window)
     action.triggered.connect(ws.choose_file)

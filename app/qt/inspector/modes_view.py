@@ -27,7 +27,8 @@ POSITION_BINS = np.linspace(-0.25, 1.25, 13)   # signed averaging position histo
 BAR_WIDTH = 0.38
 BAR_WIDTH_3 = 0.27      # three bars per mode (policy, baseline, data) when a baseline was sampled
 REASON_LINES = 2        # a verdict's reason and the metrics line get at most this many lines;
-METRIC_LINES = 2        # the rest is in the tooltip (the dock is ~200 px high at 1280x800)
+METRIC_LINES = 2        # the rest is in the tooltip (the dock is ~250 px high at 1280x800)
+ROOMY_HEIGHT = 380      # px: a Modes view this tall gives reasons 2 more lines, the metrics 1
 
 
 class FitLabel(QtWidgets.QLabel):
@@ -362,6 +363,19 @@ class ModesView(QtWidgets.QWidget):
 
     def _set_metrics(self, parts: list[str]) -> None:
         self.metrics.set_pieces(parts)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802  Qt API
+        """A tall dock (1600x1000) shows the reasons whole, up to 4 lines; a short one (the
+        inspector at 1280x800) 2 lines each. The threshold is above the tall layout's minimum,
+        so the longer texts never make the dock (and the window) grow."""
+        super().resizeEvent(event)
+        tall = event.size().height() >= ROOMY_HEIGHT
+        reason, metric = (REASON_LINES + 2, METRIC_LINES + 1) if tall else (REASON_LINES, METRIC_LINES)
+        for label, lines in ((self.policy_verdict.reason, reason),
+                             (self.baseline_verdict.reason, reason), (self.metrics, metric)):
+            if label.max_lines != lines:
+                label.max_lines = lines
+                label.set_pieces(label._pieces)
 
     def _show_baseline_legend(self, on: bool) -> None:
         shown = "baseline" in self._legend.labels

@@ -223,7 +223,7 @@ class ReviewWorkspace(QtCore.QObject):
         """Default proportions (the 3-D view keeps the middle); saved layouts override them."""
         d, w = self.docks, self.window
         width, height = max(w.width(), 1000), max(w.height(), 700)
-        w.resizeDocks([d["browser"], d["queue"]], [int(width * 0.29), int(width * 0.25)],
+        w.resizeDocks([d["browser"], d["queue"]], [int(width * 0.26), int(width * 0.28)],
                       Qt.Horizontal)
         w.resizeDocks([d["timeline"], d["plots"]], [76, int(height * 0.24)], Qt.Vertical)
         w.resizeDocks([d["browser"], d["replans"]], [int(height * 0.42), int(height * 0.5)],

@@ -151,7 +151,12 @@ class MainWindow(WindowChromeMixin, FileOpeningMixin, QtWidgets.QMainWindow):
     # ---- feature modules --------------------------------------------------------------------
     def _install_features(self, features: Iterable[Feature]) -> None:
         for feature in features:
+            before = set(self.actions())
             self.features[feature.name] = feature.install(self)
+            # the keys a workspace adds are listed under its name in F1 (Help > Keyboard shortcuts)
+            for action in self.actions():
+                if action not in before and action.property("workspace") is None:
+                    action.setProperty("workspace", WORKSPACES.get(feature.name, feature.name))
 
     def install_pending_features(self) -> None:
         """Install the features deferred by `defer_features=True`, in their order."""

@@ -155,7 +155,8 @@ class WindowChromeMixin:
             text = a.text().replace("&", "")
             group, sep, rest = text.partition(": ")
             if not sep or " " in group:
-                group, rest = "Everywhere", text
+                # an action a workspace installed carries its name (MainWindow._install_features)
+                group, rest = a.property("workspace") or "Everywhere", text
             groups.setdefault(group, []).append((a.shortcut().toString(), rest))
         return {g: sorted(rows) for g, rows in sorted(groups.items(),
                                                       key=lambda kv: kv[0] != "Everywhere")}

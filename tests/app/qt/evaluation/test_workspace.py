@@ -107,3 +107,32 @@ def test_charts_follow_a_dark_theme(qapp):
         assert not light.dark and light.text == svg
     finally:
         qapp.setPalette(old)
+
+
+def test_clicking_a_chart_tab_gives_the_keys_back_from_the_seed_box(window, artifact, qtbot):
+    """Issue 20, item 2: after the seed box had focus, clicking the Evaluation workspace's chart
+    tabs (e.g. "Modes") leaves it, so a digit never edits the seed; in review the same digit
+    then tags."""
+    from PySide6 import QtWidgets
+
+    from tests.app.qt.review.test_keyboard_review import click_tab, focus_by_click, key
+    ws = window.features["evaluation"]
+    ws.open(artifact)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=2000)
+    seed = window.seed_box.value()
+    bar = ws.charts_view.tabBar()
+    assert bar.isVisible() and bar.count() == 4
+    for index in range(bar.count()):
+        focus_by_click(qtbot, window, window.seed_box)
+        click_tab(qtbot, bar, index)
+        assert not window.seed_box.hasFocus(), bar.tabText(index)
+        key(qtbot, Qt.Key_3)
+        assert window.seed_box.value() == seed, f"tab {bar.tabText(index)!r} kept the seed box"
+    review = window.features["review"]
+    review.open(artifact)                             # also a recording: review opens it
+    assert window.workspace == "review"
+    QtWidgets.QApplication.processEvents()
+    before = len(review.session.tags())
+    key(qtbot, Qt.Key_3)
+    assert len(review.session.tags()) == before + 1 and window.seed_box.value() == seed
