@@ -42,6 +42,7 @@ SIZES = {
     "lerobot": ((512, 1024, 2048), 128, 2, 132),
 }
 HORIZON = 16
+ROUNDS_BUDGET_S = 900      # a cell gets 3 alternating rounds unless they would take longer than this
 NS = (1, 32, 128)
 SOLVERS = (("ddim", 16), ("ddpm", 100))
 
@@ -151,10 +152,12 @@ def run_size(size: str, quick: bool, policy: str | None = None) -> dict:
                              lambda model_fn=model_fn: sample_chain(
                                  model_fn, settings, num_samples=n, horizon=HORIZON, action_dim=action_dim, seed=0,
                                  solver=solver, steps=steps, to_actions=unit)))
+            per_call = results["calibration"][n]["seconds"].get("native float32")
             results["cells"] += _cell(
                 lambda: sample_reference(reference, make_scheduler(settings, solver), cond.expand(n, -1), noise,
                                          steps, generator=torch.Generator().manual_seed(0)),
-                owns, solver, steps, n, flops[n], gemm, quick)
+                owns, solver, steps, n, flops[n], gemm, quick,
+                estimate_s=None if per_call is None else per_call * steps * n / max(n, cal_bucket(n)))
     if policy:
         results["adapter"] = run_adapter(policy, quick, gemm)
     if results["trimmed"]:
@@ -280,8 +283,8 @@ def _wanted(solver: str, steps: int, n: int, quick: bool, results: dict) -> bool
         if not keep:
             results["trimmed"].append(f"{solver.upper()} {steps} N={n} (PLANSCOPE_BENCH_CELLS)")
         return keep
-    if quick and solver == "ddpm" and n == 128:
-        results["trimmed"].append("DDPM 100 at N=128 (--quick)")
+    if quick and solver == "ddpm" and n == max(NS):
+        results["trimmed"].append(f"DDPM {steps} at N={n} (--quick)")
         return False
     return True
 
@@ -311,13 +314,20 @@ def _print_floor(reference, gemm: dict, quick: bool, results: dict) -> None:
           f"(~{weights / 2 / rate / 1e6:.1f} ms in bfloat16), whatever the kernel", flush=True)
 
 
-def _cell(ref_run, owns, solver, steps, n, flops, gemm, quick) -> list[dict]:
+def cal_bucket(n: int) -> int:
+    from planners.acceleration.calibration import batch_bucket
+    return batch_bucket(n)
+
+
+def _cell(ref_run, owns, solver, steps, n, flops, gemm, quick, estimate_s: float | None = None) -> list[dict]:
     """Time the reference and each of planscope's runs `owns` [(precision, variant name, run)]
-    ALTERNATELY (ref, own 1, own 2, ref, ...): 3 rounds (1 with --quick); each ratio is the median of
-    the per-round ratios ref_i / own_i with their min..max, plus the same from process CPU time
-    (steadier on a shared machine: other processes' load does not count)."""
-    single = (flops * steps / 1e9) / (gemm["float32"] * 0.25)        # a rough guess of one run's seconds
-    rounds = 1 if quick else 3
+    ALTERNATELY (ref, own 1, own 2, ref, ...): 3 rounds (1 with --quick, or when 3 rounds would
+    take over ROUNDS_BUDGET_S by the reference's calibrated time `estimate_s`: a 250 M model's
+    DDPM 100 at N=128); each ratio is the median of the per-round ratios ref_i / own_i with their
+    min..max, plus the same from process CPU time (steadier on a shared machine: other processes'
+    load does not count)."""
+    single = estimate_s or (flops * steps / 1e9) / (gemm["float32"] * 0.25)   # one reference run, seconds
+    rounds = 1 if quick or single * (1 + len(owns)) * 3 > ROUNDS_BUDGET_S else 3
     if single < 3:   # first calls pay one-off costs (oneDNN primitives, allocator): not the loop's speed
         ref_run()
         for _, _, run in owns:
@@ -340,7 +350,8 @@ def _cell(ref_run, owns, solver, steps, n, flops, gemm, quick) -> list[dict]:
         ratio = statistics.median(ratios)
         rate = flops * steps / own / 1e9
         limit = gemm["bfloat16" if precision == "bfloat16" else "float32"]
-        spread = f"{min(ratios):.2f}-{max(ratios):.2f}, " if rounds > 1 else ""
+        spread = f"{min(ratios):.2f}-{max(ratios):.2f}, " if rounds > 1 else \
+            ("" if quick else f"one round: ~{single:.0f} s per reference run, ")
         print(f"{solver.upper()} {steps:3d}  N={n:3d}  {precision:8s} reference {ref * 1000:8.0f} ms   planscope "
               f"{own * 1000:8.0f} ms ({variant}, chain kept)   {ratio:4.2f}x [{spread}median of {rounds}; CPU time "
               f"{cpu_ratio:.2f}x]   denoiser {rate:5.0f} GFLOP/s = {rate / limit:.2f} of the "

@@ -42,13 +42,16 @@ class _Packed:
     """A float32 [O, K] weight packed by MKL once, with its bias: packed(x [..., K]) -> [..., O]."""
 
     def __init__(self, w: torch.Tensor, b: torch.Tensor) -> None:
-        self.weight, self.bias = w.contiguous(), b.contiguous()
-        self.packed = torch.ops.mkl._mkl_reorder_linear_weight(self.weight, 1)
+        self.packed = torch.ops.mkl._mkl_reorder_linear_weight(w.contiguous(), 1)
+        self.bias = b.contiguous()
+        # _mkl_linear reads only the shape of its plain weight argument when the row count matches
+        # the one passed (always, below): a zero-stride stand-in keeps one copy of the weights, not two
+        self.shape_only = w.new_zeros(()).expand(w.shape)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         rows = x.numel() // x.shape[-1]
         # prepack_batch_size == rows: MKL computes with the packed copy (any other value falls back)
-        return torch.ops.mkl._mkl_linear(x, self.packed, self.weight, self.bias, rows)
+        return torch.ops.mkl._mkl_linear(x, self.packed, self.shape_only, self.bias, rows)
 
 
 class FastUnet:

@@ -9,6 +9,7 @@ import re
 import pytest
 
 from app.bench import _sampling_sizes as sizes
+from planners.acceleration import fidelity as fid
 
 
 @pytest.fixture
@@ -16,7 +17,8 @@ def tiny(monkeypatch, tmp_path):
     monkeypatch.setenv("PLANSCOPE_CACHE_DIR", str(tmp_path))
     monkeypatch.setitem(sizes.SIZES, "tiny", ((16, 32), 16, 2, 6))
     monkeypatch.setattr(sizes, "NS", (1, 4))
-    monkeypatch.setattr(sizes, "SOLVERS", (("ddim", 3), ("ddpm", 100)))
+    monkeypatch.setattr(sizes, "SOLVERS", (("ddim", 3), ("ddpm", 5)))
+    monkeypatch.setattr(fid, "CHECK_SAMPLES", 16)       # the fidelity check's own tests are elsewhere
     monkeypatch.setattr(sizes, "gemm_rates", lambda quick: {"float32": 100.0, "bfloat16": 400.0})
     monkeypatch.setattr(sizes, "memory_read_rate", lambda megabytes=256: 10.0)
 
@@ -39,13 +41,13 @@ def test_every_cell_is_printed_with_ratio_spread_and_gemm_fractions(tiny, capsys
 
 def test_cells_can_be_picked_and_quick_trims_ddpm_at_the_largest_n(tiny, monkeypatch, capsys):
     monkeypatch.setattr(sizes, "NS", (1, 128))
-    monkeypatch.setattr(sizes, "SOLVERS", (("ddim", 2), ("ddpm", 100)))
+    monkeypatch.setattr(sizes, "SOLVERS", (("ddim", 2), ("ddpm", 5)))
     monkeypatch.setenv("PLANSCOPE_BENCH_CELLS", "ddim2:1")
     out = sizes.run_size("tiny", quick=True)
     assert {(c["solver"], c["n"]) for c in out["cells"]} == {("ddim", 1)}
-    assert "DDPM 100 N=128 (PLANSCOPE_BENCH_CELLS)" in capsys.readouterr().out
+    assert "DDPM 5 N=128 (PLANSCOPE_BENCH_CELLS)" in capsys.readouterr().out
     monkeypatch.delenv("PLANSCOPE_BENCH_CELLS")
     monkeypatch.setattr(sizes, "NS", (128,))
-    monkeypatch.setattr(sizes, "SOLVERS", (("ddpm", 100),))
+    monkeypatch.setattr(sizes, "SOLVERS", (("ddpm", 5),))
     out = sizes.run_size("tiny", quick=True)
-    assert out["cells"] == [] and "DDPM 100 at N=128 (--quick)" in out["trimmed"]
+    assert out["cells"] == [] and "DDPM 5 at N=128 (--quick)" in out["trimmed"]
