@@ -365,12 +365,15 @@ class ModesView(QtWidgets.QWidget):
         self.metrics.set_pieces(parts)
 
     def resizeEvent(self, event) -> None:  # noqa: N802  Qt API
-        """A tall dock (1600x1000) shows the reasons whole, up to 4 lines; a short one (the
-        inspector at 1280x800) 2 lines each. The threshold is above the tall layout's minimum,
-        so the longer texts never make the dock (and the window) grow."""
+        """A tall dock (1600x1000, the demo) shows more of the reasons — 4 lines from
+        ROOMY_HEIGHT, one more per 50 px, up to 8 — a short one (the inspector at 1280x800) 2
+        lines each. The lines added are far fewer pixels than the room that allows them, so the
+        longer texts never make the dock (and the window) grow."""
         super().resizeEvent(event)
-        tall = event.size().height() >= ROOMY_HEIGHT
-        reason, metric = (REASON_LINES + 2, METRIC_LINES + 1) if tall else (REASON_LINES, METRIC_LINES)
+        room = event.size().height() - ROOMY_HEIGHT
+        # each line is ~16 px: one more per 50 px of room keeps the minimum well below the height
+        reason = REASON_LINES if room < 0 else min(8, REASON_LINES + 2 + room // 50)
+        metric = METRIC_LINES if room < 0 else min(4, METRIC_LINES + 1 + room // 100)
         for label, lines in ((self.policy_verdict.reason, reason),
                              (self.baseline_verdict.reason, reason), (self.metrics, metric)):
             if label.max_lines != lines:
