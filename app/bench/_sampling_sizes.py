@@ -354,9 +354,9 @@ def _cell(ref_run, owns, solver, steps, n, flops, gemm, quick, estimate_s: float
             ("" if quick else f"one round: ~{single:.0f} s per reference run, ")
         print(f"{solver.upper()} {steps:3d}  N={n:3d}  {precision:8s} reference {ref * 1000:8.0f} ms   planscope "
               f"{own * 1000:8.0f} ms ({variant}, chain kept)   {ratio:4.2f}x [{spread}median of {rounds}; CPU time "
-              f"{cpu_ratio:.2f}x]   denoiser {rate:5.0f} GFLOP/s = {rate / limit:.2f} of the "
-              f"{'bfloat16' if precision == 'bfloat16' else 'float32'} GEMM rate, {rate / gemm['bfloat16']:.2f} of "
-              f"the bfloat16 GEMM rate", flush=True)
+              f"{cpu_ratio:.2f}x]   denoiser {rate:5.0f} GFLOP/s = "
+              + (f"{rate / limit:.2f} of the float32 GEMM rate, " if precision != "bfloat16" else "")
+              + f"{rate / gemm['bfloat16']:.2f} of the bfloat16 GEMM rate", flush=True)
         rows.append({"solver": solver, "steps": steps, "n": n, "precision": precision, "variant": variant,
                      "reference_ms": ref * 1000, "planscope_ms": own * 1000, "ratio": ratio,
                      "ratio_min": min(ratios), "ratio_max": max(ratios), "cpu_ratio": cpu_ratio, "gflops": rate,

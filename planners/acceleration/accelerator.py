@@ -100,7 +100,8 @@ class Accelerator:
         self.on_calibrated: Callable[[cal.Calibration], None] | None = None
         self._pending: set[int] = set()
         self._compute = threading.RLock()     # a denoiser call and a timed calibration call never overlap
-        self._last_call = float("-inf")       # time.monotonic() of the last denoiser call
+        self._last_call = float("-inf")       # time.monotonic() of the last sampling denoiser call
+        self._calibrating_thread: int | None = None
 
     # -- choice -----------------------------------------------------------------------------------
 
@@ -165,6 +166,7 @@ class Accelerator:
         self.background(lambda: self._background_job(bucket))
 
     def _background_job(self, bucket: int) -> None:
+        self._calibrating_thread = threading.get_ident()   # its own timed calls are not "sampling"
         try:
             found = self._calibrate(bucket, hold=self._quiet)
             if self.on_calibrated is not None:
@@ -321,7 +323,8 @@ class DenoiserFn:
             try:
                 return self._call(x, t)
             finally:
-                acc._last_call = time.monotonic()
+                if threading.get_ident() != acc._calibrating_thread:
+                    acc._last_call = time.monotonic()
 
     def _call(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         n, chunk = x.shape[0], self.variant.chunk
