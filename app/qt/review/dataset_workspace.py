@@ -33,6 +33,7 @@ class DatasetWorkspace(QtCore.QObject):
         self.ds: Any = None
         self.browser = DatasetBrowser()
         self.camera = CameraFrames()
+        self._following = False
         self.browser.frame_changed.connect(self._on_frame)
         self.browser.inspect_button.clicked.connect(lambda: self.inspect())
 
@@ -102,8 +103,22 @@ class DatasetWorkspace(QtCore.QObject):
         self.browser.select_episode(episode)
         self.browser.set_frame(frame)
         length = self.ds.episodes[episode].length if 0 <= episode < len(self.ds.episodes) else None
-        self._inspector().open_data_frame(str(self.ds.path), episode, frame, policy_ref,
-                                          length=length, wait=wait)
+        inspector = self._inspector()
+        if not self._following:          # the browser's cursor follows the inspector's ◀ / ▶
+            inspector.state.events.source.connect(self._follow)
+            self._following = True
+        inspector.open_data_frame(str(self.ds.path), episode, frame, policy_ref,
+                                  length=length, wait=wait)
+
+    def _follow(self, source: Any) -> None:
+        """The inspector moved to another recorded frame of this data set: show it here too."""
+        if source is None or self.ds is None or \
+                os.path.abspath(source.data) != os.path.abspath(str(self.ds.path)):
+            return
+        if self.browser.episode != source.episode:
+            self.browser.select_episode(source.episode)
+        if self.browser.frame != source.frame:
+            self.browser.set_frame(source.frame)
 
     @property
     def result(self) -> Any:

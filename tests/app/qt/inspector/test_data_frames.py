@@ -121,6 +121,7 @@ def test_a_data_frame_samples_in_the_inspector_and_back_to_the_scene(
                     timeout=60_000)
     idle(qtbot, ws)
     assert "frame 11" in ws.banner.banner_text()
+    assert (datasets.browser.episode, datasets.browser.frame) == (2, 11)   # the browser follows
     # one click back: the live scene's policy and plans as they were, no data drawn
     qtbot.mouseClick(ws.banner.back_button, QtCore.Qt.MouseButton.LeftButton)
     idle(qtbot, ws)
