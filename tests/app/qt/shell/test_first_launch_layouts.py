@@ -38,7 +38,7 @@ def filled(request, qtbot, qapp, monkeypatch, tmp_path, fifty_seeds_once):  # no
         ws = win.features["inspector"]
         win.open_policy(PLUGIN)
         qtbot.waitUntil(lambda: ws.state.result is not None and not ws.controller.runner.busy
-                        and not ws.state.sampling, timeout=15000)
+                        and not ws.state.sampling, timeout=60000)
         win.open_paths([write_scan(tmp_path / "scan.h5", episodes=40, length=60)])
         win.open_paths([shutil.copy(fifty_seeds_once, tmp_path / "eval50.h5")])
         win.set_workspace("inspector")
