@@ -43,16 +43,16 @@ def test_episode_table_of_10000_is_a_sorted_model():
     eps = [Episode(i, 5 + (i * 7919) % 301, f"task {i % 3}", None if i % 5 == 0 else i % 2 == 0)
            for i in range(10_000)]
     model = EpisodeTableModel()
-    t0 = time.perf_counter()
+    t0 = time.thread_time()            # this thread's CPU time: a loaded machine does not count
     model.set_episodes(eps)
     model.sort(1, Qt.DescendingOrder)
-    took = time.perf_counter() - t0
+    took = time.thread_time() - t0
     assert model.rowCount() == 10_000 and model.columnCount() == 5
     lengths = [int(model.data(model.index(r, 1))) for r in range(0, 10_000, 997)]
     assert lengths == sorted(lengths, reverse=True) and lengths[0] == 305
     assert model.data(model.index(model.row_of(0), 3)) == "–"       # success unknown
     assert model.data(model.index(model.row_of(2), 3)) == "yes"
-    assert took < 2.0, took          # generous: a loaded 2-core machine; ~20 ms when quiet
+    assert took < 2.0, took          # CPU seconds, generous; ~20 ms when quiet
 
 
 def test_lerobot_folder_opens_in_review_and_browses(qtbot, lerobot_dir):
