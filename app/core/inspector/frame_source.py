@@ -95,6 +95,15 @@ class FrameSampler:
             self._sources[key] = DatasetSource(self.dataset(path), StreamingPlanner(planner))
         return self._sources[key]
 
+    def close(self) -> None:
+        """Close every data set opened here (the inspector's worker, when the window closes)."""
+        for ds in self._datasets.values():
+            close = getattr(ds, "close", None)
+            if close is not None:
+                close()
+        self._datasets.clear()
+        self._sources.clear()
+
     def sample(self, planner: Any, source: DataFrameSource, settings: Any, *,
                on_step: Callable[[int, int, Any], None] | None = None,
                cancel: Callable[[], bool] | None = None,

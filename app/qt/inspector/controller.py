@@ -447,6 +447,7 @@ class InspectorController(QtCore.QObject):
             if self._scene is not None:
                 self._scene.close()
                 self._scene = None
+            self.frames.close()          # the data sets recorded frames were read from
         self.runner.cancel_all()
         self.runner.submit(close, name="close")
         self.runner.shutdown()
