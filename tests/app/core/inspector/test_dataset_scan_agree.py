@@ -62,7 +62,9 @@ def test_sample_at_a_frame_reads_what_the_scan_read(scanned, capsys, policy, bim
                      "--seed", str(SEED), "--json"]) == 0
         s = json.loads(capsys.readouterr().out)
         r = source.inspect(EPISODE, frame, NUM, seed=SEED)
-        np.testing.assert_array_equal(r.plans, scanned["plans"][row, policy])   # same noise
+        # same noise: the same plans, up to float rounding (the scan may batch several frames
+        # into one sampler call, which changes the summation order)
+        np.testing.assert_allclose(r.plans, scanned["plans"][row, policy], atol=1e-5)
         assert s["verdict"] == r.verdict and s["reason"] == r.reason
         for flag, value in _flag_of(s["verdict"]).items():
             assert scanned[flag][row, policy] == value, (frame, s["verdict"], flag)
