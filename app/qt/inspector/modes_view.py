@@ -28,7 +28,7 @@ BAR_WIDTH = 0.38
 BAR_WIDTH_3 = 0.27      # three bars per mode (policy, baseline, data) when a baseline was sampled
 REASON_LINES = 2        # a verdict's reason and the metrics line get at most this many lines;
 METRIC_LINES = 2        # the rest is in the tooltip (the dock is ~250 px high at 1280x800)
-ROOMY_HEIGHT = 380      # px: a Modes view this tall gives reasons 2 more lines, the metrics 1
+ROOMY_HEIGHT = 340      # px: a Modes view this tall gives reasons 2 more lines, the metrics 1
 
 
 class FitLabel(QtWidgets.QLabel):
@@ -66,7 +66,7 @@ class FitLabel(QtWidgets.QLabel):
         if not self.isVisible() or width < 40 or not self._pieces:
             self.shown_text = full          # not laid out yet: the next resize fits it
             return
-        line = QtGui.QFontMetrics(self.font()).lineSpacing()
+        line = self._document("X").size().height()     # the document's own line height
         shown, pieces = full, self._pieces
         for k in range(len(pieces), 0, -1):
             shown = self.sep.join(pieces[:k]) + ("" if k == len(pieces) else self.sep + "…")
@@ -74,7 +74,7 @@ class FitLabel(QtWidgets.QLabel):
                 break
         self.shown_text = shown
         self.setToolTip(full if shown != full else "")
-        height = int(min(self._document(shown).size().height(), self.max_lines * line)) + 2
+        height = int(min(self._document(shown).size().height(), self.max_lines * line) + 0.999) + 2
         margins = self.contentsMargins()
         self.setFixedHeight(height + margins.top() + margins.bottom())
         self.update()
