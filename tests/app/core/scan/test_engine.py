@@ -61,7 +61,7 @@ def test_batched_frames_equal_one_frame_at_a_time(tmp_path, bimodal_h5, bimodal_
 
     base = dict(episodes=(0, 2), every=3, num_samples=8, neighbours=8, keep_plans=True)
     files = {}
-    for name, per_call in (("one", 1), ("four", 4), ("auto", 0)):
+    for name, per_call in (("one", 1), ("auto", 0)):
         _, files[name] = scan(tmp_path, name, [bimodal_ckpt], bimodal_h5,
                               ScanSettings(**base, frames_per_call=per_call))
     config = ScanConfig((str(bimodal_ckpt),), bimodal_h5, ScanSettings(**base, frames_per_call=4))
@@ -81,7 +81,7 @@ def test_batched_frames_equal_one_frame_at_a_time(tmp_path, bimodal_h5, bimodal_
     assert calls and max(calls) == 4                 # it was asked for 4 frames at once
     with files["one"] as one:
         plans = one.rows("plans", range(one.num_rows))
-        for name in ("four", "auto", "fallback"):
+        for name in ("auto", "fallback"):
             with files[name] as other:
                 assert other.num_rows == one.num_rows > 8
                 np.testing.assert_allclose(other.rows("plans", range(other.num_rows)), plans,
