@@ -238,6 +238,8 @@ class ModesView(QtWidgets.QWidget):
         self.position_plot.setMinimumHeight(90)
         self.position_plot.setMinimumWidth(90)
         self.position_plot.getAxis("bottom").label.setFont(_small_font())
+        # three fixed ticks: automatic ones ran together ("-0.20.2") in a narrow, empty plot
+        self.position_plot.getAxis("bottom").setTicks([[(0.0, "0"), (0.5, "0.5"), (1.0, "1")], []])
         self.position_plot.getAxis("left").setStyle(showValues=False)
         self.position_plot.setXRange(POSITION_BINS[0], POSITION_BINS[-1], padding=0)
         self._positions = pg.BarGraphItem(x=[], height=[], width=float(np.diff(POSITION_BINS)[0]) * 0.9,
@@ -324,6 +326,7 @@ class ModesView(QtWidgets.QWidget):
             self._data_bars.setOpts(x=x + right, height=100 * np.asarray(summary.data_shares), width=w)
         else:
             self._data_bars.setOpts(x=[], height=[])
+        self._legend_entry(self._data_bars, "data", summary.data_shares is not None)
         self._show_baseline_legend(based is not None)
         if summary.low is not None and summary.high is not None:
             self._whiskers.setData(x=x + left, y=shares,
@@ -381,11 +384,15 @@ class ModesView(QtWidgets.QWidget):
                 label.set_pieces(label._pieces)
 
     def _show_baseline_legend(self, on: bool) -> None:
-        shown = "baseline" in self._legend.labels
+        self._legend_entry(self._base_bars, "baseline", on)
+
+    def _legend_entry(self, item, label: str, on: bool) -> None:
+        """The legend names only the bars that are drawn (no 'data' without data shares)."""
+        shown = label in self._legend.labels
         if on and not shown:
-            self._legend.addItem(self._base_bars, "baseline")
+            self._legend.addItem(item, label)
         elif shown and not on:
-            self._legend.removeItem(self._base_bars)
+            self._legend.removeItem(item)
 
     def _draw_positions(self, summary: ModeSummary | None) -> None:
         positions = None if summary is None else summary.positions
