@@ -51,8 +51,12 @@ class FitLabel(QtWidgets.QLabel):
         self._refit()
 
     def _document(self, html: str):
+        """The label's one text document (a child: never garbage another thread collects),
+        laid out for `html` at the label's width."""
         from PySide6 import QtGui
-        doc = QtGui.QTextDocument()
+        doc = getattr(self, "_doc", None)
+        if doc is None:
+            doc = self._doc = QtGui.QTextDocument(self)
         doc.setDefaultFont(self.font())
         doc.setDocumentMargin(0)
         doc.setTextWidth(max(self.contentsRect().width(), 1))
@@ -97,8 +101,7 @@ class FitLabel(QtWidgets.QLabel):
         context.palette.setColor(QtGui.QPalette.ColorRole.Text,
                                  self.palette().color(self.foregroundRole()))
         painter.translate(self.contentsRect().topLeft())
-        doc = self._document(self.shown_text)      # kept alive while its layout draws
-        doc.documentLayout().draw(painter, context)
+        self._document(self.shown_text).documentLayout().draw(painter, context)
         painter.end()
 
 

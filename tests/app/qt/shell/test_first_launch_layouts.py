@@ -8,7 +8,7 @@ the default size, the scan heat map, curves and queue on screen)."""
 from __future__ import annotations
 
 import pytest
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 from tests.app.qt.review.test_keyboard_review import fifty_seeds_once  # noqa: F401  (fixture)
 
@@ -93,11 +93,7 @@ def test_inspector_chain_plots_and_modes_dock(filled, qapp):
     assert modes._legend.labels == ["policy", "data"]
     for label in (modes.policy_verdict.reason, modes.metrics):
         rect = on_screen(label, win)
-        doc = QtGui.QTextDocument()
-        doc.setDefaultFont(label.font())
-        doc.setDocumentMargin(0)
-        doc.setTextWidth(label.contentsRect().width())
-        doc.setHtml(label.shown_text)
+        doc = label._document(label.shown_text)        # laid out at the label's width
         assert doc.size().height() <= rect.height() + 1, (label.shown_text, rect)   # not cut
         full = label.text()
         assert label.shown_text == full or (label.shown_text.endswith("…")
