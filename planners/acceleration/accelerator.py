@@ -60,18 +60,19 @@ class Accelerator:
       runs its own forward, float32 or autocast: still calibrated, never lowered).
     native_call(model, x [B,H,D], t, cond [B,G]) -> [B,H,D]: how to call the model's own forward.
     kernels: candidate kernels; reduced: the reduced precision to try (default: what the device
-      supports; None = float32 only). timer: seconds (tests inject a fake clock).
+      supports; None = float32 only). timer: seconds (default cal.default_timer: CPU time of the
+      calling thread when torch runs one thread on a CPU, else wall time; tests inject a fake clock).
     """
 
     def __init__(self, model: torch.nn.Module, *, horizon: int, native_call: Callable, device: str | torch.device = "cpu",
-                 cache_dir=None, timer: Callable[[], float] = time.perf_counter,
+                 cache_dir=None, timer: Callable[[], float] | None = None,
                  kernels: tuple[str, ...] = ("native", "gemm", "packed", "conv2d"), reduced: str | None = "auto",
                  cuda_graphs: bool = True) -> None:
         self.model = model.eval()
         self.horizon = int(horizon)
         self.device = torch.device(device)
         self.native_call = native_call
-        self.timer = timer
+        self.timer = timer or cal.default_timer(self.device)
         self.directory = cal.cache_dir(cache_dir)
         self.signature = cal.machine_signature(self.device)
         self.arch_key = architecture_key(model)

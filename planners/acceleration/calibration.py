@@ -96,6 +96,16 @@ def batch_bucket(n: int) -> int:
     return min(1 << (int(n) - 1).bit_length(), MAX_CALIBRATION_BATCH)
 
 
+def default_timer(device: torch.device) -> Timer:
+    """The clock calibration reads: with ONE torch thread on a CPU every kernel runs in the calling
+    thread, so its CPU time (time.thread_time) is what the kernel costs, and other processes
+    loading a shared machine do not reorder the candidates; otherwise wall time (several threads,
+    or a GPU, whose work is not this thread's CPU time)."""
+    if device.type == "cpu" and torch.get_num_threads() == 1:
+        return time.thread_time
+    return time.perf_counter
+
+
 def nearest_bucket(bucket: int, known: Iterable[int]) -> int | None:
     """The calibrated bucket closest to `bucket` in log2 (ties: the larger, whose kernels suit the
     bigger calls), or None when nothing is known."""

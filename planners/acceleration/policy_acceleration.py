@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from typing import Callable, Sequence
 
 import numpy as np
@@ -49,7 +48,7 @@ class PolicyAcceleration:
     def __init__(self, model: torch.nn.Module, *, native_call: Callable, horizon: int, device,
                  settings, solver: str, steps: int, action_range: np.ndarray, to_actions: Callable,
                  fidelity_conds: Sequence[torch.Tensor] | None = None, cache_dir=None,
-                 timer: Callable[[], float] = time.perf_counter, reduced: str | None = "auto",
+                 timer: Callable[[], float] | None = None, reduced: str | None = "auto",
                  kernels: tuple[str, ...] = ("native", "gemm", "packed", "conv2d"), enabled: bool | None = None) -> None:
         if os.environ.get("PLANSCOPE_PRECISION", "").lower() == "float32":
             reduced = None

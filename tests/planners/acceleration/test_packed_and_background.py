@@ -2,6 +2,8 @@
 mode (the GUI's) and is calibrated later, off the sampling path; inline mode still measures first."""
 from __future__ import annotations
 
+import time
+
 import pytest
 import torch
 
@@ -148,3 +150,15 @@ def test_the_inspector_warm_up_switches_the_policy_to_background_calibration(tmp
     accel.acc.background = Recorder()
     accel.model_fn(torch.randn(1, G), 200)
     assert accel.acc.pending == {256}
+
+
+def test_calibration_reads_cpu_time_when_torch_runs_one_thread():
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        assert cal.default_timer(torch.device("cpu")) is time.thread_time
+        assert cal.default_timer(torch.device("cuda")) is time.perf_counter
+        torch.set_num_threads(2)
+        assert cal.default_timer(torch.device("cpu")) is time.perf_counter
+    finally:
+        torch.set_num_threads(threads)
