@@ -13,10 +13,11 @@ frame is reported as that frame's failure and the others are scanned.
 
 How many frames per call (F), the rule, on the same code path for CPU and CUDA:
 - `--frames-per-call K` (ScanSettings.frames_per_call) > 0: K.
-- CPU: F = max(1, CPU_ROWS_PER_CALL // N), at most the job's frames (FRAMES_PER_JOB = 16). On the
-  shipped checkpoint the rate per frame stops improving past ~512 rows per forward (measured with
-  `planscope bench scan --frames-per-call K`, docs/scan.md), and a job of 16 frames keeps N
-  workers balanced.
+- CPU: F = max(1, CPU_ROWS_PER_CALL // N) (16 frames at N=32, one whole job), at most the job's
+  frames (FRAMES_PER_JOB = 16). Measured on the shipped checkpoint (`planscope bench scan` prints
+  the sampling cost per frame for F = 1, 2, 4, 8, 16; docs/scan.md): on the least loaded of four
+  runs F=4 / 8 / 16 were 2.28x / 2.60x / 2.71x F=1 (the gain flattens past ~256-512 rows per
+  forward); under heavier load the larger F were noisier (1.15x-1.79x).
 - CUDA: jobs carry CUDA_FRAMES_PER_JOB frames; the first call of a process runs F_0 (the CPU
   rule) frames and measures its peak memory per frame; after that F = the memory bound
   floor(CUDA_MEMORY_FRACTION x free memory / bytes per frame), capped at CUDA_FRAMES_PER_JOB.
