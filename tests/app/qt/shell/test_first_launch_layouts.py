@@ -8,7 +8,7 @@ the default size, the scan heat map, curves and queue on screen)."""
 from __future__ import annotations
 
 import pytest
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtTest, QtWidgets
 
 from tests.app.qt.review.test_keyboard_review import fifty_seeds_once  # noqa: F401  (fixture)
 
@@ -16,40 +16,47 @@ SIZES = [(1600, 1000), (1280, 800)]
 PLUGIN = "tests.app.inspector_fakes:make_planner"
 
 
-@pytest.fixture(params=SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def filled(request, qtbot, qapp, monkeypatch, tmp_path, fifty_seeds_once):  # noqa: F811
-    """A registry window at the size, with content in every workspace; back in the inspector."""
+@pytest.fixture(scope="module", params=SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def filled(request, qapp, tmp_path_factory, fifty_seeds_once):  # noqa: F811
+    """A registry window at the size, with content in every workspace; back in the inspector.
+    One window per size for the module (each test shows the workspace it checks first)."""
     import shutil
+    import time
 
     from app.core.scene_session import SceneSession
     from app.qt import registry
     from app.qt.shell import dialogs
     from tests.app.core.scan.scan_fixture import write_scan
     from tests.app.inspector_fakes import FakeScene
-    monkeypatch.setenv(dialogs.NON_MODAL_ENV, "1")
     size = request.param
-    win = registry.main_window(SceneSession("mug_grasp", factory=lambda _n: FakeScene()),
-                               restore_layout=False)
-    try:
-        win.resize(*size)
-        win.show()
-        qtbot.waitExposed(win)
-        win.load_scene()
-        ws = win.features["inspector"]
-        win.open_policy(PLUGIN)
-        qtbot.waitUntil(lambda: ws.state.result is not None and not ws.controller.runner.busy
-                        and not ws.state.sampling, timeout=60000)
-        win.open_paths([write_scan(tmp_path / "scan.h5", episodes=40, length=60)])
-        win.open_paths([shutil.copy(fifty_seeds_once, tmp_path / "eval50.h5")])
-        win.set_workspace("inspector")
-        settle(qapp)
-        assert win.size().toTuple() == size
-        yield win, size
-    finally:
-        win.features["scan"].state.close()
-        win.close()
-        win.deleteLater()
-        qapp.processEvents()
+    tmp = tmp_path_factory.mktemp("layouts")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(dialogs.NON_MODAL_ENV, "1")
+        win = registry.main_window(SceneSession("mug_grasp", factory=lambda _n: FakeScene()),
+                                   restore_layout=False)
+        try:
+            win.resize(*size)
+            win.show()
+            QtTest.QTest.qWaitForWindowExposed(win)
+            win.load_scene()
+            ws = win.features["inspector"]
+            win.open_policy(PLUGIN)
+            deadline = time.monotonic() + 60       # the first sample (fake planner, under load)
+            while not (ws.state.result is not None and not ws.controller.runner.busy
+                       and not ws.state.sampling):
+                assert time.monotonic() < deadline, "the first sample never came"
+                QtTest.QTest.qWait(20)
+            win.open_paths([write_scan(tmp / "scan.h5", episodes=40, length=60)])
+            win.open_paths([shutil.copy(fifty_seeds_once, tmp / "eval50.h5")])
+            win.set_workspace("inspector")
+            settle(qapp)
+            assert win.size().toTuple() == size
+            yield win, size
+        finally:
+            win.features["scan"].state.close()
+            win.close()
+            win.deleteLater()
+            qapp.processEvents()
 
 
 def settle(qapp, rounds: int = 6) -> None:
