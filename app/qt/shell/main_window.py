@@ -269,7 +269,9 @@ class MainWindow(WindowChromeMixin, FileOpeningMixin, QtWidgets.QMainWindow):
                     self.resize(size)
                 self._grown = None if self.size() == size else (size, self.size())
             keep()
-            QtCore.QTimer.singleShot(0, keep)
+            # `self` as the context: Qt drops the call if the window is destroyed first (a late
+            # timer under load ran keep() on a deleted window: make test-stress)
+            QtCore.QTimer.singleShot(0, self, keep)
 
     # ---- layout persistence -----------------------------------------------------------------
     def restore_layout(self) -> None:

@@ -28,10 +28,16 @@ def demo(qapp, tmp_path_factory):
     os.environ["PLANSCOPE_SETTINGS_DIR"] = str(tmp / "settings")
     path = demo_data.make_demo_recording(TINY, workers=0)
     assert demo_data.cached_recording(TINY) == path
+    from app.core.clock import ManualClock, using_clock
     from app.qt.demo.session import DemoSession
-    session = DemoSession.create(size=(1280, 800), headless=True, recipe=TINY)
-    yield session
-    session.shutdown()                 # closes and destroys the window
+    # Review playback reads the injectable clock (app/core/clock.py) and stops at the end of the
+    # 24-step rollout: on the real clock, a loaded machine that polls `session.playing` less
+    # often than 2.4 s missed it (make test-stress). The module's views (review is installed
+    # after the first card) read this one, which never moves.
+    with using_clock(ManualClock(100.0)):
+        session = DemoSession.create(size=(1280, 800), headless=True, recipe=TINY)
+        yield session
+        session.shutdown()             # closes and destroys the window
     for key, value in saved.items():
         if value is None:
             os.environ.pop(key, None)
