@@ -145,7 +145,7 @@ def test_snapshot_renders_a_chosen_rollout_and_step(every_kind, tmp_path, capsys
     assert main(["snapshot", "--view", "review", "--recording", every_kind, "--rollout", "1",
                  "--step", "9", "--size", "1280x800", "--out", str(out)]) == 0
     image = QtGui.QImage(str(out))
-    assert image.width() == 1280 and image.height() >= 800
+    assert (image.width(), image.height()) == (1280, 800)     # review fits 1280x800 now (was 807 high)
     assert main(["snapshot", "--view", "review", "--recording", every_kind, "--rollout", "99",
                  "--out", str(tmp_path / "x.png")]) == 2
     assert "has no rollout 99" in capsys.readouterr().err
