@@ -37,6 +37,10 @@ def open_app(files: Sequence[str], policies: Sequence[str], scene: str | None,
     app = ensure_qapp()
     # the starting workspace's feature is installed before the window shows, the others right
     # after it is on screen (before files and policies are opened)
+    from app.qt.plots.plan_curve import hold_warm_up, release_warm_up
+    # numba's warm-up starts 3 s after the first plan view is built; on a loaded machine building
+    # and showing the window can take longer, and it must not compete with the first paint
+    hold_warm_up()
     session = SceneSession(scene or "mug_grasp")
     if options:
         from scenes import make_scene  # lazy: pybullet
@@ -51,8 +55,10 @@ def open_app(files: Sequence[str], policies: Sequence[str], scene: str | None,
 
     def after_shown() -> None:
         if os.environ.get(STARTUP_PROBE_ENV):
-            report_startup(window)
+            report_startup(window)        # paints, then lists the modules loaded at "shown"
+            release_warm_up()
             return
+        release_warm_up()
         window.status(f"Loading scene {window.session.scene_name}…", 0)
         QtWidgets.QApplication.processEvents()  # paint the message before the load blocks
         window.install_pending_features()
