@@ -209,14 +209,15 @@ def test_the_first_card_waits_only_for_the_inspector_the_rest_follow_once_it_is_
         fresh.start(0)
         qtbot.waitUntil(lambda: fresh.is_settled("problem"), timeout=60000)
         qtbot.waitUntil(lambda: set(window.features) == ALL_WORKSPACES, timeout=10000)
-        assert plan_curve.warm_up_holds() == holds
+        # this session's hold is gone (the module's `demo` may release its own meanwhile: <=)
+        assert fresh._ready_done and plan_curve.warm_up_holds() <= holds
         # card 1 keeps exactly its docks (none: the whole window for the scene) and its card
         assert [k for k, d in window.docks.items() if d.isVisible()] == list(CARD_DOCKS["problem"])
         assert fresh.tour.card.isVisible() and window.scene_view.isVisible()
         assert window.workspace == "inspector"
     finally:
         fresh.shutdown()
-    assert plan_curve.warm_up_holds() == holds
+    assert plan_curve.warm_up_holds() <= holds
 
 
 def test_presentation_mode_first_installs_the_deferred_workspaces_then_themes_them(qtbot, demo):
