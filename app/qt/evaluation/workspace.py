@@ -131,7 +131,7 @@ def install(window) -> EvaluationWorkspace:
         if name == "evaluation" and not sized:
             sized.append(True)
             fit()
-            QtCore.QTimer.singleShot(0, fit)
+            QtCore.QTimer.singleShot(0, window, fit)     # dropped if the window is destroyed first
     window.workspaceChanged.connect(size_docks)
     action = QtGui.QAction("Open Evaluation…", window)
     action.triggered.connect(ws.choose_file)

@@ -124,4 +124,4 @@ class FileOpeningMixin:
         paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
         event.acceptProposedAction()
         # let the drop finish before a handler opens a dialog or does slow work
-        QtCore.QTimer.singleShot(0, lambda: self.open_paths(paths))
+        QtCore.QTimer.singleShot(0, self, lambda: self.open_paths(paths))   # dropped with the window
