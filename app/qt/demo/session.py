@@ -183,7 +183,7 @@ class DemoSession(QtCore.QObject):
 
     def _on_presentation(self, on: bool) -> None:
         self.tour.card.restyle()
-        QtCore.QTimer.singleShot(0, self.tour.place_card)
+        QtCore.QTimer.singleShot(0, self.tour, self.tour.place_card)   # dropped with the window
         self.probe_view.set_line_width(2.5 * (self.presentation.line_factor if on else 1.0))
         import pyqtgraph as pg
 
@@ -198,7 +198,7 @@ class DemoSession(QtCore.QObject):
         On a first run the recording starts after the first inspector card has sampled (or
         after RECORDING_DELAY_MS): the two would otherwise fight over the 2 cores, and the
         first import of torch/diffusers must not happen in two threads at once."""
-        QtCore.QTimer.singleShot(0, lambda: self.tour.start(index))
+        QtCore.QTimer.singleShot(0, self.tour, lambda: self.tour.start(index))
         if self.recording_path is not None:
             return
         if self.tour.model.cards[index].workspace != "inspector":

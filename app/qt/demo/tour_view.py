@@ -205,7 +205,8 @@ class Tour(QtCore.QObject):
         self.card.show()
         self.card.raise_()
         self.place_card()
-        QtCore.QTimer.singleShot(0, self.place_card)   # again once the new text is laid out
+        # again once the new text is laid out; `self` as the context: dropped with the window
+        QtCore.QTimer.singleShot(0, self, self.place_card)
         self.card_shown.emit(spec.key)
 
     # -- geometry -------------------------------------------------------------------------
@@ -251,7 +252,7 @@ class Tour(QtCore.QObject):
     def _schedule_place(self) -> None:
         if not self._place_pending:
             self._place_pending = True
-            QtCore.QTimer.singleShot(0, self.place_card)
+            QtCore.QTimer.singleShot(0, self, self.place_card)
 
     def eventFilter(self, obj: QtCore.QObject, event: QtCore.QEvent) -> bool:
         # Only the window's own size matters (docks moving change the central area too, and
