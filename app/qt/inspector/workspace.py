@@ -56,6 +56,29 @@ def is_checkpoint(path: str) -> bool:
         return True  # looks like one; loading will say exactly what is wrong with it
 
 
+class _FormScroll(QtWidgets.QScrollArea):
+    """The side panel's scroll area: always as wide as its forms' own minimum (the seed row,
+    Sample | Cancel, a loaded policy's facts) plus the vertical bar — narrower, with the
+    horizontal bar off, the buttons were cut ("Canc"). Follows the forms as they change."""
+
+    def setWidget(self, widget: QtWidgets.QWidget) -> None:
+        super().setWidget(widget)
+        widget.installEventFilter(self)
+        self._fit_width()
+
+    def eventFilter(self, obj: QtCore.QObject, event: QtCore.QEvent) -> bool:
+        if obj is self.widget() and event.type() == QtCore.QEvent.Type.LayoutRequest:
+            self._fit_width()
+        return super().eventFilter(obj, event)
+
+    def _fit_width(self) -> None:
+        inner = self.widget()
+        need = max(330, inner.minimumSizeHint().width()
+                   + self.verticalScrollBar().sizeHint().width() + 2 * self.frameWidth() + 2)
+        if need != self.minimumWidth():
+            self.setMinimumWidth(need)
+
+
 class InspectorWorkspace(QtCore.QObject):
     """Everything the inspector adds to a MainWindow (kept in window.features["inspector"])."""
 
@@ -92,10 +115,9 @@ class InspectorWorkspace(QtCore.QObject):
         for panel in (self.sampling_panel, self.policy_panel, self.whatif):
             layout.addWidget(panel)
         layout.addStretch(1)
-        scroll = QtWidgets.QScrollArea()
+        scroll = _FormScroll()
         scroll.setWidgetResizable(True)
         scroll.setWidget(left)
-        scroll.setMinimumWidth(330)
         self.docks = {
             "inspector_policy": w.add_dock("inspector_policy", "Policy && Sampling", scroll,
                                            Qt.DockWidgetArea.LeftDockWidgetArea, WORKSPACE),
@@ -111,6 +133,10 @@ class InspectorWorkspace(QtCore.QObject):
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         # the default layout leaves the 3-D view most of the height (the tour's cards live there)
         fit_docks(w, self.docks, chain_share=0.28)
+
+    def fit_default_layout(self) -> None:
+        """The first-launch layout at the window's size (the shell calls it once it is known)."""
+        fit_docks(self.window, self.docks, chain_share=0.28)
 
     def _action(self, text: str, slot, shortcuts: list[str], tip: str = "") -> QtGui.QAction:
         action = QtGui.QAction(text, self.window)

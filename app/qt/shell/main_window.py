@@ -143,6 +143,12 @@ class MainWindow(WindowChromeMixin, FileOpeningMixin, QtWidgets.QMainWindow):
         screen = QtGui.QGuiApplication.primaryScreen()
         room = screen.availableGeometry() if screen is not None else QtCore.QRect(0, 0, 1600, 1000)
         self.resize(min(1500, int(room.width() * 0.92)), min(920, int(room.height() * 0.92)))
+        # workspaces size their docks against the window's real size (they were installed
+        # before it was known), then that becomes the default layout
+        for feature in list(self.features.values()):
+            fit = getattr(feature, "fit_default_layout", None)
+            if callable(fit):
+                fit()
         self._default_state = self.saveState(LAYOUT_VERSION)
         self._apply_workspace(self._workspace)
         if restore_layout:

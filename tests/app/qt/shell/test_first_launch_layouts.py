@@ -87,6 +87,9 @@ def test_inspector_chain_plots_and_modes_dock(filled, qapp):
     ws = win.features["inspector"]
     for plot in (ws.chain_view.top, ws.chain_view.side, ws.chain_view.stats):
         assert plot.height() >= MIN_PLOT_HEIGHT, (size, plot.height())
+    # the side panel's forms fit its width (no horizontal bar: narrower cut "Cancel", "New seed")
+    scroll = ws.docks["inspector_policy"].widget()
+    assert scroll.viewport().width() >= scroll.widget().minimumSizeHint().width(), size
     modes = ws.modes_view
     summary = ws.state.result.summary
     assert summary is not None and summary.num_modes >= 2
