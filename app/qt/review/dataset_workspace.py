@@ -1,5 +1,5 @@
 """Data sets in the review workspace: the docks of app/qt/review/dataset_browser.py (episode
-table, curves, camera), the drop handler, File ▸ Open Data Set Folder…, and "Inspect policy at
+table, curves, camera), the drop handler, File ▸ Open Data Set…, and "Inspect policy at
 this frame", which makes that frame the INSPECTOR's observation (its sampling panel, chain docks,
 plan overlay and Modes dock; the demonstrated chunk and the nearest frames' chunks are drawn with
 the plans): one way to inspect a plan batch, reached at run time through window.features.
