@@ -158,6 +158,13 @@ def install(window: Any) -> DatasetWorkspace:
         window.splitDockWidget(replans, camera, Qt.Vertical)
     if rollouts is not None:
         rollouts.raise_()
+
+    def camera_only_with_data(name: str) -> None:
+        # an empty "Data set camera" dock took a third of review's right column for nothing
+        if name == "review" and ws.ds is None:
+            camera.setVisible(False)
+    window.workspaceChanged.connect(camera_only_with_data)
+    camera_only_with_data(getattr(window, "workspace", ""))
     window.register_drop_handler(is_dataset, ws.open, name="dataset")
     action = QtGui.QAction("Open Data Set…", window)
     action.triggered.connect(ws.open_dialog)
