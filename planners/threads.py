@@ -119,4 +119,17 @@ def apply_worker_threads() -> int:
     threads = worker_threads()
     if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
+    limit_native_threads(threads)
     return threads
+
+
+def limit_native_threads(threads: int) -> None:
+    """Cap the OpenMP/BLAS pools numpy, scipy and scikit-learn use (threadpoolctl, which
+    scikit-learn installs) in a worker process: torch.set_num_threads does not reach them, and W
+    workers each spinning a pool per core made 2 scan workers slower than one (0.5-0.7x on a
+    quiet 2-core machine; 1.8-2.2x with the cap)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:          # no scikit-learn: numpy alone keeps its default
+        return
+    threadpool_limits(limits=int(threads))

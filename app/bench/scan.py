@@ -254,7 +254,7 @@ def run(args) -> dict:
     results: dict = {"load_average": load}
     with tempfile.TemporaryDirectory() as folder:
         if os.path.isdir(DIFFUSION):
-            episodes = 2 if quick else 4
+            episodes = 2 if quick else 8      # 240 frames: 15 jobs, enough for a steady rate on 2 workers
             data = _collect(folder, 20 if quick else 60)
             results["cost"] = _cost_split(data)
             results["frames_per_call"] = _batch_sweep(data, quick)

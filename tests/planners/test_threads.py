@@ -32,3 +32,21 @@ def test_bad_threads_is_one_line():
 
 def test_this_machine():
     assert 1 <= choose_threads(env={}) <= usable_cores()
+
+
+def test_a_scan_worker_caps_numpys_and_sklearns_native_pools_too():
+    """torch.set_num_threads does not reach the OpenMP/BLAS pools of numpy/scipy/sklearn: two
+    scan workers each spinning one per core ran slower than one worker. The worker init caps them."""
+    import subprocess
+    import sys
+    code = ("import numpy, sklearn.cluster, threadpoolctl\n"
+            "from app.core.scan.work import one_torch_thread\n"
+            "one_torch_thread()\n"
+            "info = threadpoolctl.threadpool_info()\n"
+            "assert info, 'no native pool found'\n"
+            "print(sorted({p['num_threads'] for p in info}))\n")
+    env = {k: v for k, v in __import__("os").environ.items()
+           if k not in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         check=True).stdout.strip()
+    assert out == "[1]", out

@@ -212,6 +212,8 @@ def one_torch_thread() -> None:
         torch.set_num_threads(1)
     except ImportError:
         pass
+    from planners.threads import limit_native_threads
+    limit_native_threads(1)      # numpy/scipy/sklearn's OpenMP and BLAS pools too
 
 
 def scan_context(config: ScanConfig) -> ScanContext:
