@@ -37,8 +37,13 @@ def render_window(args: argparse.Namespace, size: tuple[int, int]):
     try:
         window.show()
         session.load()  # a scene that cannot load raises its one-line SceneError here
+        data = getattr(args, "data", None)
+        inspector = window.features.get("inspector") if hasattr(window, "features") else None
         for spec in args.policy:
-            window.open_policy(spec)
+            if data and inspector is not None:   # checked against the data set, not the scene
+                inspector.open_policy(spec, data=data)
+            else:
+                window.open_policy(spec)
         window.open_paths(args.recording)
         _prepare_view(window, args)
         app = QtWidgets.QApplication.instance()

@@ -170,6 +170,23 @@ def load_data_policy(ref: str, scene_name: str, obs_spec: Any, device: str = "cp
                         obs_range=training_range(planner.spec), feature_map=fmap, scene_fed=fed)
 
 
+def load_for_data(ref: str, scene_name: str, obs_spec: Any, device: str = "cpu",
+                  data: str | None = None, sampler: FrameSampler | None = None) -> Any:
+    """load_data_policy, then checked against the data set `data` (when given): a policy the
+    live scene cannot feed must map onto the DATA SET's features, else one line naming the
+    policy's feature and what the data set has (DatasetSource's check). A policy the scene feeds
+    is kept even when this data set cannot feed it (its frames then say so). -> LoadedPolicy"""
+    from recordings.errors import UserFacingError
+    policy = load_data_policy(ref, scene_name, obs_spec, device)
+    if data:
+        try:
+            (sampler or FrameSampler()).source(data, policy.planner)   # cached for sampling
+        except UserFacingError:
+            if not policy.scene_fed:
+                raise
+    return policy
+
+
 def last_frame(obs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The newest frame of an observation history {feature: [To, *shape]} -> {feature: shape}
     for the state features (what the views mark: the end effector); images left out."""
@@ -265,4 +282,5 @@ def normalised_spread(chain: np.ndarray, scale: np.ndarray | None) -> np.ndarray
 
 
 __all__ = ["FrameOutcome", "FrameSampler", "StreamingPlanner", "camera_frame",
-           "inspection_result", "last_frame", "load_data_policy", "mode_names", "normalised_spread"]
+           "inspection_result", "last_frame", "load_data_policy", "load_for_data", "mode_names",
+           "normalised_spread"]

@@ -10,6 +10,7 @@ through `report_error`; the previous policy and plans stay as they were.
 """
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -147,25 +148,39 @@ class InspectorController(FrameSourceControl, QtCore.QObject):
         return getattr(self.session, "scene_name", None) or getattr(self.worker_scene(), "name", "")
 
     # ---- policies ----------------------------------------------------------------------------
-    def open_policy(self, source: str, slot: str | None = None) -> None:
+    def open_policy(self, source: str, slot: str | None = None, *, data: str | None = None) -> None:
         """Load `source` (checkpoint folder or module:attr) off the GUI thread into `slot`
         ("policy" / "baseline"; None = policy, or baseline for a regression model when a
-        diffusion policy is already loaded)."""
+        diffusion policy is already loaded). data: a data set that is open (the browser's,
+        `snapshot --data`): a policy the live scene cannot feed is then loaded for it, checked
+        against the DATA SET's features (one line naming both sides when they do not map)."""
         scene_name = getattr(self.session, "scene_name", None)
         device = self.state.settings.device
-
-        for_frame = self.state.source is not None and slot != "baseline"
+        frame = self.state.source
+        for_frame = frame is not None and slot != "baseline"
+        data_path = data or (frame.data if frame is not None else None)
 
         def job(_h: JobHandle) -> LoadedPolicy:
+            from app.core.inspector.frame_source import load_for_data
             if for_frame:     # a recorded frame feeds it; the scene need not (said on going back)
-                from app.core.inspector.frame_source import load_data_policy
-                policy = load_data_policy(source, scene_name or self.worker_scene().name,
-                                          self._obs_spec(scene_name), device)
+                policy = load_for_data(source, scene_name or self.worker_scene().name,
+                                       self._obs_spec(scene_name), device, data_path, self.frames)
                 configure_torch_threads()
                 return policy
-            policy = load_policy(source, scene_name or self.worker_scene().name,
-                                 self._obs_spec(scene_name), device,
-                                 options=getattr(self.session, "scene_options", None))
+            try:
+                policy = load_policy(source, scene_name or self.worker_scene().name,
+                                     self._obs_spec(scene_name), device,
+                                     options=getattr(self.session, "scene_options", None))
+            except UserFacingError:
+                if not data_path:
+                    raise
+                # the open data set may feed what the scene cannot: judged by ITS features
+                policy = load_for_data(source, scene_name or self.worker_scene().name,
+                                       self._obs_spec(scene_name), device, data_path, self.frames)
+                if policy.scene_fed:
+                    raise          # the scene's features map; what failed is the scene's to say
+                configure_torch_threads()
+                return policy
             from planners.modes import preload
             preload()   # scikit-learn's import (about a second) now, not in the first sampling
             return policy
@@ -176,12 +191,19 @@ class InspectorController(FrameSourceControl, QtCore.QObject):
                     and not self._is_regression(policy) and self.state.baseline is None:
                 self.state.set_policy(self.state.policy, baseline=True)   # keep it as the baseline
             self.state.set_policy(policy, baseline=(target == "baseline"))
-            self.state.events.message.emit(f"loaded {policy.name} into the {target} slot")
+            self.state.events.message.emit(
+                f"loaded {policy.name} into the {target} slot" if policy.scene_fed or
+                self.state.source is not None else
+                f"loaded {policy.name} for {os.path.basename(os.path.normpath(data_path or ''))}: "
+                "the live scene cannot feed it; inspect it at a recorded frame "
+                "(Data set ▸ Inspect policy at this frame)")
             if "torch" in sys.modules:
                 import torch
                 self.cudaAvailable.emit(bool(torch.cuda.is_available()))
 
             def first_sample() -> None:
+                if not policy.scene_fed and self.state.source is None:
+                    return                           # waits for a recorded frame (said above)
                 if self.state.sampling:
                     self._resample_pending = True    # the running sampling lacks this policy
                 elif target == "policy" or self.state.result is not None:
@@ -272,6 +294,10 @@ class InspectorController(FrameSourceControl, QtCore.QObject):
             return
         if self.state.source is not None:
             self._sample_frame()
+            return
+        if not self.state.policy.scene_fed:      # loaded for a data set: no live observation
+            self.state.events.message.emit(f"{self.state.policy.name} cannot be fed by the live "
+                                           "scene: inspect it at a recorded frame of its data set")
             return
         settings = self.state.settings
         policy, baseline = self.state.policy, self.state.baseline

@@ -78,13 +78,14 @@ class FrameSourceControl:
             self.sample(restart=True)
 
     def _load_frame_policy(self, ref: str) -> None:
-        from app.core.inspector.frame_source import load_data_policy
+        from app.core.inspector.frame_source import load_for_data
         scene_name = getattr(self.session, "scene_name", None)
         device = self.state.settings.device
+        data = self.state.source.data if self.state.source is not None else None
 
         def job(_h: JobHandle) -> LoadedPolicy:
-            policy = load_data_policy(ref, scene_name or self.worker_scene().name,
-                                      self._obs_spec(scene_name), device)
+            policy = load_for_data(ref, scene_name or self.worker_scene().name,
+                                   self._obs_spec(scene_name), device, data, self.frames)
             from app.qt.inspector.controller import configure_torch_threads
             configure_torch_threads()
             return policy

@@ -223,14 +223,23 @@ class InspectorWorkspace(QtCore.QObject):
         self._parked.clear()
 
     # ---- behaviour ---------------------------------------------------------------------------
-    def open_policy(self, source: str, slot: str | None = None) -> None:
+    def open_policy(self, source: str, slot: str | None = None, *, data: str | None = None) -> None:
+        """Load a policy (File ▸ Open Policy, a drop, `--policy`). data: the data set it is for
+        (`snapshot --data`); else the data set open in the review workspace's browser, if any,
+        so a policy the live scene cannot feed still loads for that data set's frames."""
         self.controller.synchronous = bool(getattr(self.window, "raise_errors", False))
         if self.window.workspace != WORKSPACE:
             self.window.set_workspace(WORKSPACE)
         if os.path.exists(source):
             source = os.path.abspath(source)
-        self.controller.open_policy(source, slot)
+        self.controller.open_policy(source, slot, data=data or self.open_data_set())
         remember_policy(source)
+
+    def open_data_set(self) -> str | None:
+        """The path of the data set open in the review workspace's browser (reached at run time:
+        rooms never import each other), or None."""
+        ds = getattr(getattr(self.window.features.get("review"), "datasets", None), "ds", None)
+        return None if ds is None else str(ds.path)
 
     def open_data_frame(self, data: str, episode: int, frame: int, policy_ref: str | None = None,
                         *, length: int | None = None, wait: bool = False) -> None:
