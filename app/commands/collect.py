@@ -16,6 +16,10 @@ def register(subparsers) -> None:
     p.add_argument("--mode-mix", default=None, metavar="P1,P2,..",
                    help="probability of each of the scene's modes, in its order "
                         "(mug_grasp: left,right; default uniform)")
+    p.add_argument("--paired", action="store_true",
+                   help="demonstrate every placement (seed) once per mode of the scene, in mode "
+                        "order: --episodes N placements write N x modes episodes, and the mode "
+                        "is independent of the state (not with --mode-mix)")
     p.add_argument("--perturb", action="append", nargs="+", default=[], metavar="KEY=VAL",
                    help="perturbation(s): obs_noise, delay, action_noise, pose_shift, friction, mass")
     p.add_argument("--option", action="append", default=[], metavar="KEY=VAL",
@@ -114,10 +118,12 @@ def run(args: argparse.Namespace) -> int:
     summary = collect(args.scene, args.episodes, args.seed, args.out,
                       mode_mix=_mode_mix(args.mode_mix), perturbation=perturbation,
                       options=_options(args.option), noise=args.noise, workers=workers,
-                      progress=None if args.quiet else progress_bar(sys.stderr))
+                      paired=getattr(args, "paired", False), progress=None if args.quiet else progress_bar(sys.stderr))
     shares = ", ".join(f"{m} {s:.2f}" for m, s in summary.mode_shares().items())
     per_mode = ", ".join(f"{m} {a}/{b}" for m, (a, b) in summary.per_mode_success.items())
-    print(f"wrote {summary.episodes} episodes to {summary.path} in {summary.wall_s:.1f} s")
+    paired = (f" ({args.episodes} placements x {len(summary.mode_counts)} modes)"
+              if getattr(args, "paired", False) else "")
+    print(f"wrote {summary.episodes} episodes{paired} to {summary.path} in {summary.wall_s:.1f} s")
     print(f"success rate {summary.success_rate:.2f} ({summary.successes}/{summary.episodes}; "
           f"per mode: {per_mode})")
     print(f"mode shares: {shares}")

@@ -3,7 +3,11 @@
     summary = collect("mug_grasp", episodes=100, seed=0, mode_mix=(0.5, 0.5), out="demos.h5")
 
 Episode i uses seed `seed + i` for the scene reset, the expert's mode draw and its noise, so
-the file is identical whatever the number of workers: workers only compute rollouts, the parent
+the file is identical whatever the number of workers. With `paired=True` every seed (placement)
+is demonstrated once per mode of the scene, in the scene's mode order (episodes = placements x
+modes, same reset and same waypoint noise, only the mode differs): the mode is then independent
+of the state in the data by construction, so a chance correlation between placement and mode
+cannot be learnt (see docs/scenes.md). Either way, workers only compute rollouts, the parent
 writes them in seed order. Output goes to a temporary name in the target folder and is renamed
 over `out` only when every episode is written: an error or Ctrl+C leaves nothing half-written.
 
@@ -121,14 +125,18 @@ def check_output_path(out: str) -> str:
 def collect(scene: str, episodes: int, seed: int, out: str, *,
             mode_mix: Sequence[float] | None = None, perturbation: dict | None = None,
             options: dict | None = None, noise: float | None = None, workers: int = 1,
+            paired: bool = False,
             progress: Callable[[int, int, int], None] | None = None) -> CollectSummary:
     """Collect `episodes` expert demos (seeds seed .. seed+episodes-1) into `out`.
 
-    progress(done, total, successes) is called after each written episode. Raises SceneError
-    (bad scene / option / perturbation / mode mix) or RecordingError (unwritable path) before
-    any episode runs."""
+    With `paired`, `episodes` counts placements: each seed is demonstrated once per scene mode
+    (in mode order), so the file holds episodes x len(modes) demos. progress(done, total,
+    successes) is called after each written episode. Raises SceneError (bad scene / option /
+    perturbation / mode mix, --paired with a mode mix or a scene with fewer than 2 modes) or
+    RecordingError (unwritable path) before any episode runs."""
     from recordings.writer import RecordingWriter
     from scenes.perturbations import Perturbation
+    from scenes.api import SceneError
     from scenes.registry import make_scene
 
     options = dict(options or {})
@@ -136,23 +144,33 @@ def collect(scene: str, episodes: int, seed: int, out: str, *,
     path = check_output_path(out)
     if episodes < 1:
         raise RecordingError(f"cannot write {path}: --episodes must be >= 1, got {episodes}")
+    if paired and mode_mix is not None:
+        raise SceneError("--paired demonstrates every placement once per mode; it cannot be "
+                         "combined with --mode-mix")
     probe = make_scene(scene, perturb=perturbation, **options)   # validates names up front
     try:
         from scenes import make_expert
         make_expert(probe, mode_mix=mode_mix, noise=noise, seed=seed)   # validates the mix
-        modes, obs_spec = probe.modes, [[k, s] for k, s in probe.obs_spec]
+        modes, obs_spec = tuple(probe.modes), [[k, s] for k, s in probe.obs_spec]
     finally:
         probe.close()
+    if paired and len(modes) < 2:
+        raise SceneError(f"--paired needs a scene with at least 2 modes; {scene} has "
+                         f"{len(modes)}")
     mix = list(np.full(len(modes), 1 / len(modes)) if mode_mix is None else mode_mix)
-    seeds = list(range(int(seed), int(seed) + int(episodes)))
+    placements = list(range(int(seed), int(seed) + int(episodes)))
+    # Paired: one one-hot mix per mode, so the expert's draw always returns that mode.
+    mixes = [list(np.eye(len(modes))[i]) for i in range(len(modes))] if paired else [mix]
+    jobs = [(scene, options, perturbation, s, m, noise) for s in placements for m in mixes]
+    seeds = [job[3] for job in jobs]
     env_args = {"env_name": scene, "type": "planscope",
                 "env_kwargs": {**options, "perturb": perturbation}, "obs_spec": obs_spec}
-    config = {"command": "collect", "scene": scene, "episodes": int(episodes), "seed": int(seed),
+    config = {"command": "collect", "scene": scene, "episodes": len(jobs), "seed": int(seed),
               "mode_mix": dict(zip(modes, map(float, mix))), "noise": noise,
-              "perturbation": perturbation, "options": options, "policy": "expert"}
+              "perturbation": perturbation, "options": options, "policy": "expert",
+              "paired": bool(paired), "placements": len(placements)}
     fd, tmp = tempfile.mkstemp(prefix=".collect-", suffix=".h5", dir=os.path.dirname(path))
     os.close(fd)
-    jobs = [(scene, options, perturbation, s, mix, noise) for s in seeds]
     counts = {m: 0 for m in modes}
     per_mode = {m: [0, 0] for m in modes}
     successes, steps, t0 = 0, 0, time.perf_counter()
