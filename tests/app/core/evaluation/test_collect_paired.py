@@ -77,3 +77,16 @@ def test_paired_needs_at_least_one_placement(tmp_path, capsys, episodes):
                  "--workers", "1", "--out", str(tmp_path / "x.h5")])
     assert code == 2 and "--episodes must be >= 1" in capsys.readouterr().err
     assert os.listdir(tmp_path) == []
+
+
+def test_paired_lerobot_export_keeps_each_episodes_mode(tmp_path, capsys):
+    import glob
+
+    import pyarrow.parquet as pq
+
+    out = tmp_path / "paired"
+    code = main(["collect", "--scene", "mug_grasp", "--paired", "--episodes", "1", "--seed", "3",
+                 "--workers", "1", "--quiet", "--format", "lerobot", "--out", str(out)])
+    assert code == 0 and "2 episodes, 60 frames" in capsys.readouterr().out
+    (episodes,) = glob.glob(str(out / "meta" / "episodes" / "*" / "*.parquet"))
+    assert pq.read_table(episodes).column("planscope/mode").to_pylist() == ["left", "right"]
