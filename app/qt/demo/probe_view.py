@@ -5,7 +5,9 @@ Three pyqtgraph plots side by side, made once and updated with setData:
   - Reverse denoising p(tau_{t-1} | tau_t): from tau_T back to the final plan;
   - Endpoint distance to the goal at every step (rises while noising, falls while denoising).
 `set_step(k)` highlights step k of the 2T+1-step story (0 = clean line, T = pure noise,
-2T = denoised); `play()` walks it with a QTimer so the tour and its MP4 show it moving.
+2T = denoised); `play()` walks it so the tour and its MP4 show it moving: a QTimer only says
+when to look, the step follows the elapsed time of an injectable clock (app/core/clock.py), so
+tests advance a ManualClock instead of waiting on the wall clock.
 
 Data comes from `ProbeTrace` (plain numpy): positions in the probe's unit-less 2-D plane.
 """
@@ -16,6 +18,11 @@ from dataclasses import dataclass
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
+
+from app.core.clock import Clock, default_clock
+
+STEP_SECONDS = 0.7   # one story step per 0.7 s: slow enough to narrate
+POLL_MS = 50         # how often the view looks at the clock while playing
 
 
 @dataclass
@@ -80,15 +87,19 @@ class ProbeView(QtWidgets.QWidget):
 
     step_changed = QtCore.Signal(int)
 
-    def __init__(self, parent: QtWidgets.QWidget | None = None, *, line_width: float = 2.5) -> None:
+    def __init__(self, parent: QtWidgets.QWidget | None = None, *, line_width: float = 2.5,
+                 clock: Clock | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("probe_view")
         self.trace: ProbeTrace | None = None
         self.step = 0
         self._line_width = line_width
+        self.clock = clock or default_clock()
+        self.step_seconds = STEP_SECONDS
+        self._step_started = 0.0       # clock time at which the current step began
         self._timer = QtCore.QTimer(self)
-        self._timer.setInterval(700)   # one step per 0.7 s: slow enough to narrate
-        self._timer.timeout.connect(self._advance)
+        self._timer.setInterval(POLL_MS)
+        self._timer.timeout.connect(self.tick)
 
         # 2 x 2 grid: forward | reverse on top, distance bottom-left; the bottom-right cell is
         # left free on purpose: the tour card sits there without covering a plot.
@@ -228,17 +239,28 @@ class ProbeView(QtWidgets.QWidget):
         return self._timer.isActive()
 
     def play(self, interval_ms: int | None = None) -> None:
+        """Walk the story from the current step, one step per `interval_ms` of clock time
+        (default STEP_SECONDS); it loops back to the clean line after the denoised plan."""
         if interval_ms is not None:
-            self._timer.setInterval(int(interval_ms))
+            self.step_seconds = max(int(interval_ms), 1) / 1000.0
         if self.trace is not None:
+            self._step_started = self.clock.now()
             self._timer.start()
 
     def pause(self) -> None:
         self._timer.stop()
 
-    def _advance(self) -> None:
+    def tick(self) -> None:
+        """Move by the whole steps the clock has passed since the current step began (the
+        timer calls this; a late timer catches up instead of slowing the story down)."""
+        if self.trace is None:
+            return
+        steps = int((self.clock.now() - self._step_started) / self.step_seconds)
+        if steps <= 0:
+            return
+        self._step_started += steps * self.step_seconds
         # Loop with a pause on the clean line, so a narrator can talk over each cycle.
-        self.set_step((self.step + 1) % self.num_story_steps)
+        self.set_step((self.step + steps) % self.num_story_steps)
 
     def set_foreground(self, color) -> None:
         """Colour of the current-step highlight (white on dark plots, near-black on light)."""

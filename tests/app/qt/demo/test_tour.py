@@ -21,20 +21,29 @@ TINY = demo_data.DemoRecipe(seeds=(0,), samples=4, max_steps=24)
 
 
 @pytest.fixture(scope="module")
-def demo(qapp, tmp_path_factory):
+def tour_clock():
+    """The module's injected clock (app/core/clock.py): review and probe playback move only when
+    a test advances it, never with the wall clock."""
+    from app.core.clock import ManualClock
+    return ManualClock(100.0)
+
+
+@pytest.fixture(scope="module")
+def demo(qapp, tmp_path_factory, tour_clock):
     tmp = tmp_path_factory.mktemp("demo")
     saved = {k: os.environ.get(k) for k in (demo_data.DATA_DIR_ENV, "PLANSCOPE_SETTINGS_DIR")}
     os.environ[demo_data.DATA_DIR_ENV] = str(tmp / "data")
     os.environ["PLANSCOPE_SETTINGS_DIR"] = str(tmp / "settings")
     path = demo_data.make_demo_recording(TINY, workers=0)
     assert demo_data.cached_recording(TINY) == path
-    from app.core.clock import ManualClock, using_clock
+    from app.core.clock import using_clock
     from app.qt.demo.session import DemoSession
-    # Review playback reads the injectable clock (app/core/clock.py) and stops at the end of the
-    # 24-step rollout: on the real clock, a loaded machine that polls `session.playing` less
-    # often than 2.4 s missed it (make test-stress). The module's views (review is installed
-    # after the first card) read this one, which never moves.
-    with using_clock(ManualClock(100.0)):
+    # Review playback and the probe's story read the injectable clock (app/core/clock.py); review
+    # playback stops at the end of the 24-step rollout: on the real clock, a loaded machine that
+    # polled `session.playing` less often than 2.4 s missed it (make test-stress). The module's
+    # views (review is installed after the first card) read this clock, which moves only when a
+    # test advances it.
+    with using_clock(tour_clock):
         session = DemoSession.create(size=(1280, 800), headless=True, recipe=TINY)
         yield session
         session.shutdown()             # closes and destroys the window
@@ -57,7 +66,7 @@ def _go(qtbot, demo, key: str, timeout_ms: int = 30000) -> None:
     assert key not in demo.tour.last_error, demo.tour.last_error.get(key)
 
 
-def test_walk_every_card_sets_up_its_views(qtbot, demo):
+def test_walk_every_card_sets_up_its_views(qtbot, demo, tour_clock):
     window = demo.window
     inspector = window.features["inspector"]
 
@@ -73,8 +82,11 @@ def test_walk_every_card_sets_up_its_views(qtbot, demo):
     _go(qtbot, demo, "chain")
     assert inspector.chain_view.playing
     assert window.dock("inspector_chain").isVisible()
-    first = inspector.state.step
-    qtbot.waitUntil(lambda: inspector.state.step != first, timeout=5000)   # it really plays
+    # it really plays: the chain view steps once per timer tick (app/qt/inspector), so wait for
+    # states, not for time: the final plans, then the card plays the chain again from the noise
+    qtbot.waitUntil(lambda: inspector.state.step == inspector.state.num_steps, timeout=30000)
+    qtbot.waitUntil(lambda: inspector.chain_view.playing
+                    and inspector.state.step < inspector.state.num_steps, timeout=30000)
 
     _go(qtbot, demo, "modes")
     assert not inspector.chain_view.playing
@@ -89,6 +101,7 @@ def test_walk_every_card_sets_up_its_views(qtbot, demo):
     assert session.rollout is not None and session.rollout.policy == "diffusion"
     assert session.playing
     assert window.dock("review_replans").isVisible()
+    _rollout_playback_advances_with_the_clock_and_stops_at_the_end(qtbot, session, tour_clock)
 
     _go(qtbot, demo, "review")
     assert not session.playing
@@ -101,12 +114,46 @@ def test_walk_every_card_sets_up_its_views(qtbot, demo):
     assert not window.scene_view.isVisible()
     assert demo.probe_view.playing
     assert demo.probe_view.trace.reverse_dist[-1] < 0.05                  # back at the goal
+    _probe_story_advances_with_the_clock_and_loops(qtbot, demo.probe_view, tour_clock)
 
     # back to the first card: the scene comes back, nothing is re-sampled
     batch = inspector.state.result.batch
     _go(qtbot, demo, "problem")
     assert window.scene_view.isVisible() and not window.dock("probe").isVisible()
     assert inspector.state.result.batch is batch
+
+
+def _rollout_playback_advances_with_the_clock_and_stops_at_the_end(qtbot, session, clock) -> None:
+    """Card 4 replays its rollout from step 0: the step follows the injected clock (10 Hz control
+    x speed), never the wall clock, and playback stops on the last step."""
+    from app.core.review.state import CONTROL_HZ
+    assert session.step == 0 and session.num_steps > 10
+    clock.advance(0.55)
+    expected = int(0.55 * CONTROL_HZ * session.speed)
+    assert 0 < expected < session.num_steps - 1
+    # the timeline's timer only says when to read the clock: wait for the state it must reach
+    qtbot.waitUntil(lambda: session.step == expected, timeout=10000)
+    assert session.playing
+    clock.advance(3600.0)
+    qtbot.waitUntil(lambda: not session.playing, timeout=10000)
+    assert session.step == session.num_steps - 1
+
+
+def _probe_story_advances_with_the_clock_and_loops(qtbot, probe, clock) -> None:
+    """Card 6's probe walks its 2T+1-step story one step per STEP_SECONDS of the injected clock
+    and loops back to the clean line after the denoised plan."""
+    from app.qt.demo.probe_view import STEP_SECONDS
+    n = probe.num_story_steps
+    start = probe.step
+    assert start == 0 and n > 3
+    clock.advance(3.5 * STEP_SECONDS)              # three whole steps and half of the fourth
+    qtbot.waitUntil(lambda: probe.step == 3, timeout=10000)
+    clock.advance(0.4 * STEP_SECONDS)              # still inside step 3: the view does not move
+    probe.tick()
+    assert probe.step == 3
+    clock.advance((n - 3) * STEP_SECONDS)          # past the denoised plan: back to the start
+    qtbot.waitUntil(lambda: probe.step == 0, timeout=10000)
+    assert probe.playing
 
 
 def test_leave_tour_keeps_the_window_working_and_resume_returns(qtbot, demo):
