@@ -119,11 +119,74 @@ def run_sweep(planner: Any, scene: Any, obs: Any, *, num_samples: int, seed: int
               progress: Callable[[int, int, SweepResult], None] | None = None,
               cancelled: Callable[[], bool] = lambda: False) -> SweepResult:
     """Sample every (solver, steps) once with the same seed; progress(done, total, partial).
-    obs: the planner's dict observation (planners.protocol.observation_from_frames)."""
-    from planners.protocol import run_planner
-
+    obs: the planner's dict observation (planners.protocol.observation_from_frames). Modes and
+    feasibility are the scene's (app.core.analysis.analyse)."""
     names = list(getattr(scene, "modes", ()) or ())
-    result = SweepResult(names=names, num_samples=int(num_samples))
+
+    def read(batch: Any) -> tuple[np.ndarray, float, float]:
+        analysed = analyse(batch, scene, data_shares, chain_labels=False)
+        summary, feas = analysed.summary, analysed.feasibility
+        shares = summary.shares if summary is not None else np.zeros(0)
+        none = float(np.mean(summary.labels < 0)) if summary is not None else 0.0
+        return (np.asarray(shares, float), none,
+                feas.fraction_feasible if feas is not None else float("nan"))
+    return _sweep(names, lambda solver, s: _plan(planner, obs, num_samples, seed, solver, s,
+                                                 temperature, cancelled),
+                  read, num_samples, solvers, steps, progress, cancelled)
+
+
+def run_frame_sweep(planner: Any, inspection: Any, *, num_samples: int, seed: int,
+                    temperature: float = 1.0, solvers: Sequence[str] = ("ddpm", "ddim", "dpmpp"),
+                    steps: Sequence[int] = STEPS,
+                    progress: Callable[[int, int, SweepResult], None] | None = None,
+                    cancelled: Callable[[], bool] = lambda: False) -> SweepResult:
+    """The sweep at a RECORDED frame: `inspection` (app.core.inspector.dataset_source.
+    DatasetInspection, the reading the inspector holds there) gives the recorded observation
+    history and the local data modes (the K nearest frames' chunks, the Modes dock's reading);
+    every (solver, steps) samples that observation from the frame's own noise
+    (planners.frame_metrics.frame_noise, as `sample --data` and the scan) and each plan is read
+    against those local modes (planners.frame_metrics.label_samples). No scene: feasibility nan."""
+    from app.core.inspector.frame_source import mode_names
+    from planners.frame_metrics import frame_noise, label_samples
+
+    local = inspection.local
+    spec = planner.spec
+    horizon, dim = int(spec.horizon), int(spec.action_dim)
+    frame_seed, noise = frame_noise(int(seed), int(inspection.episode), int(inspection.frame),
+                                    int(num_samples), horizon, dim)
+    initial = noise if getattr(spec, "kind", "") == "diffusion" else None
+    scale = inspection.action_scale if inspection.action_scale is not None else np.ones(dim)
+
+    def read(batch: Any) -> tuple[np.ndarray, float, float]:
+        plans = np.asarray(batch.plans, np.float64)
+        labels = label_samples(plans, local, scale)
+        finite = np.isfinite(plans).reshape(len(plans), -1).all(axis=1)
+        valid = max(int(finite.sum()), 1)
+        shares = np.array([sum(1 for lab, ok in zip(labels, finite) if ok and lab == m) / valid
+                           for m in local.names], float)
+        return shares, float(max(0.0, 1.0 - shares.sum())), float("nan")
+    return _sweep(mode_names(inspection),
+                  lambda solver, s: _plan(planner, inspection.obs, num_samples, frame_seed, solver,
+                                          s, temperature, cancelled, initial),
+                  read, num_samples, solvers, steps, progress, cancelled)
+
+
+def _plan(planner: Any, obs: Any, num: int, seed: int, solver: str, steps: int,
+          temperature: float, cancelled: Callable[[], bool], initial_noise: Any = None) -> Any:
+    from planners.protocol import run_planner
+    kwargs = {} if initial_noise is None else {"initial_noise": initial_noise}
+    return run_planner(planner, obs, num, seed=seed, solver=solver, steps=int(steps),
+                       temperature=temperature, cancel=cancelled, **kwargs)
+
+
+def _sweep(names: list[str], plan: Callable[[str, int], Any],
+           read: Callable[[Any], tuple[np.ndarray, float, float]], num_samples: int,
+           solvers: Sequence[str], steps: Sequence[int],
+           progress: Callable[[int, int, SweepResult], None] | None,
+           cancelled: Callable[[], bool]) -> SweepResult:
+    """The sweep's loop: plan(solver, steps) -> batch, read(batch) -> (shares [M], no-mode
+    share, feasible fraction); scored against the pooled reference as it goes."""
+    result = SweepResult(names=list(names), num_samples=int(num_samples))
     total = len(solvers) * len(steps)
     for solver in solvers:
         for s in steps:
@@ -131,23 +194,17 @@ def run_sweep(planner: Any, scene: Any, obs: Any, *, num_samples: int, seed: int
                 result.cancelled = True
                 return score(result)
             t0 = time.perf_counter()
-            batch = run_planner(planner, obs, num_samples, seed=seed, solver=solver, steps=int(s),
-                                temperature=temperature, cancel=cancelled)
+            batch = plan(solver, int(s))
             ms = (time.perf_counter() - t0) * 1000.0
             if batch.cancelled:
                 result.cancelled = True
                 return score(result)
-            analysed = analyse(batch, scene, data_shares, chain_labels=False)
-            summary, feas = analysed.summary, analysed.feasibility
-            shares = summary.shares if summary is not None else np.zeros(0)
-            none = float(np.mean(summary.labels < 0)) if summary is not None else 0.0
-            result.points.append(SweepPoint(solver, int(s), np.asarray(shares, float), none,
-                                            feas.fraction_feasible if feas is not None else float("nan"),
-                                            ms))
+            shares, none, feasible = read(batch)
+            result.points.append(SweepPoint(solver, int(s), shares, none, feasible, ms))
             if progress is not None:
                 snapshot = score(result)
                 progress(len(result.points), total,
-                         SweepResult(names, list(snapshot.points), snapshot.reference,
+                         SweepResult(list(names), list(snapshot.points), snapshot.reference,
                                      dict(snapshot.fewest), num_samples=result.num_samples,
                                      tv_tolerance=snapshot.tv_tolerance))
     return score(result)

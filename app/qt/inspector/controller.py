@@ -366,6 +366,11 @@ class InspectorController(FrameSourceControl, QtCore.QObject):
         return self._submit(lambda h: fn(h, self._sync_scene(live_state, seed)), on_done, title,
                             on_progress=on_progress, name=name)
 
+    def submit_plain(self, fn: Callable[[JobHandle], Any], on_done: Callable[[Any], None], title: str,
+                     on_progress: Callable[[Any], None] | None = None, name: str = "job"):
+        """Run fn(job) on the worker thread, no scene (the solver sweep at a recorded frame)."""
+        return self._submit(fn, on_done, title, on_progress=on_progress, name=name)
+
     def shutdown(self) -> None:
         """Stop the worker and close its scene (call when the window closes)."""
         def close(_h: JobHandle) -> None:

@@ -13,7 +13,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
 from app.core.inspector.state import InspectorState
-from app.core.inspector.sweep import STEPS, SweepResult, run_sweep
+from app.core.inspector.sweep import STEPS, SweepResult, run_frame_sweep, run_sweep
 from app.qt.plots.mode_colors import UNLABELLED_HEX, mode_hex
 
 Qt = QtCore.Qt
@@ -89,17 +89,29 @@ class SweepView(QtWidgets.QWidget):
             return
         if self._job is not None:
             return
-        if state.source is not None:
-            # its mode labels and feasibility are the live scene's: at a recorded frame they
-            # would describe another observation than the plans'
-            state.events.message.emit("the solver sweep runs on the live scene: press Back to live "
-                                      "scene on the 3-D view's banner first")
-            return
         policy = state.policy
         planner, shares = policy.planner, policy.data_shares
         settings, n = state.settings, int(self.num.value())
         solvers = [s for s in ("ddpm", "ddim", "dpmpp")] if state.policy.spec.kind == "diffusion" \
             else [settings.solver]
+        progress = self._progress
+
+        if state.source is not None:
+            # at a recorded frame: its observation, modes = the local data modes the Modes dock reads
+            inspection = state.data
+            if inspection is None or inspection.policy != policy.spec.name:
+                state.events.message.emit("sample at this recorded frame first: the sweep reads "
+                                          "its plans against that sampling's local data modes")
+                return
+
+            def frame_job(handle):
+                return run_frame_sweep(planner, inspection, num_samples=n, seed=settings.seed,
+                                       temperature=settings.temperature, solvers=solvers,
+                                       progress=lambda done, total, r: handle.progress((done, total, r)),
+                                       cancelled=lambda: handle.cancelled)
+            self._start(len(solvers), self.controller.submit_plain(
+                frame_job, self._done, "Solver sweep failed", on_progress=progress, name="sweep"))
+            return
 
         def job(handle, scene):
             from app.qt.inspector.controller import policy_observation   # the scene-feature mapping
@@ -109,15 +121,20 @@ class SweepView(QtWidgets.QWidget):
                              progress=lambda done, total, r: handle.progress((done, total, r)),
                              cancelled=lambda: handle.cancelled)
 
+        self._start(len(solvers), self.controller.submit(job, self._done, "Solver sweep failed",
+                                                         on_progress=progress, name="sweep"))
+
+    def _start(self, num_solvers: int, job) -> None:
+        """Show a submitted sweep running (`job` None: it already ran, synchronously)."""
+        self._job = job
         self.run_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
-        self.progress.setRange(0, len(solvers) * len(STEPS))
-        self.progress.setValue(0)
-        self.answer.setText("sweeping…")
-        self._job = self.controller.submit(job, self._done, "Solver sweep failed",
-                                           on_progress=self._progress, name="sweep")
-        if self._job is None:  # synchronous controller (snapshots, scripts)
+        self.progress.setRange(0, num_solvers * len(STEPS))
+        self.progress.setValue(0 if job is not None else num_solvers * len(STEPS))
+        if self._job is None:  # synchronous controller (snapshots, scripts): done already
             self._finish()
+        else:
+            self.answer.setText("sweeping…")
 
     def cancel(self) -> None:
         if self._job is not None:
@@ -144,6 +161,9 @@ class SweepView(QtWidgets.QWidget):
         for plot in (self.shares_plot, self.feasible_plot, self.ms_plot):
             plot.clear()
         self.ms_legend.clear()
+        no_scene = bool(result.points) and not any(np.isfinite(p.feasible) for p in result.points)
+        self.feasible_plot.setTitle("feasible plans" + (": no scene checks a recorded frame"
+                                                        if no_scene else ""), size="9pt")
         for solver in result.solvers:
             series = result.series(solver)
             steps = np.array([p.steps for p in series], dtype=float)
@@ -159,9 +179,10 @@ class SweepView(QtWidgets.QWidget):
                                       symbol=symbol, symbolSize=5, symbolBrush=UNLABELLED_HEX,
                                       name=f"no mode · {solver}")
             colour = SOLVER_COLOUR.get(solver, "#C8C8C8")
-            self.feasible_plot.plot(steps, [100 * p.feasible for p in series],
-                                    pen=pg.mkPen(colour, width=2, style=style), symbol=symbol,
-                                    symbolSize=6, symbolBrush=colour, name=solver)
+            if any(np.isfinite(p.feasible) for p in series):   # at a recorded frame: no scene
+                self.feasible_plot.plot(steps, [100 * p.feasible for p in series],
+                                        pen=pg.mkPen(colour, width=2, style=style), symbol=symbol,
+                                        symbolSize=6, symbolBrush=colour, name=solver)
             self.ms_plot.plot(steps, [max(p.ms, 1e-3) for p in series],
                               pen=pg.mkPen(colour, width=2, style=style), symbol=symbol,
                               symbolSize=6, symbolBrush=colour, name=solver)

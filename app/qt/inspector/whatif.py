@@ -5,7 +5,9 @@ while a sampling runs cancels it and starts again when it has stopped, so the GU
 stale work and stays smooth. Positions are world metres, yaw in degrees (the scene's convention:
 -90° points the handle away from the robot). Under the spin boxes: the policy's training range
 of the mug pose (from its checkpoint), so a pose outside it is seen to be before the reading
-says `out-of-distribution`.
+says `out-of-distribution`. At a recorded frame (a data set's observation) the panel is off
+with a one-line reason: a moved mug would no longer be the state whose nearest frames the Modes
+dock reads the plans against.
 """
 from __future__ import annotations
 
@@ -18,6 +20,8 @@ from PySide6 import QtCore, QtWidgets
 from app.core.inspector.state import InspectorState
 
 THROTTLE_MS = 150
+FRAME_REASON = ("Off at a recorded frame: the observation is the data set's, read against its "
+                "nearest frames. Back to live scene to move the mug.")
 
 
 class WhatIfPanel(QtWidgets.QGroupBox):
@@ -50,6 +54,14 @@ class WhatIfPanel(QtWidgets.QGroupBox):
         row.addWidget(self.reset_button)
         form.addRow(row)
         form.addRow(hint)
+        # at a recorded frame the observation is the data's: one visible line says why the
+        # panel is off (editing it would detach it from the K nearest frames it is read against)
+        self.reason = QtWidgets.QLabel(FRAME_REASON)
+        self.reason.setWordWrap(True)
+        self.reason.setStyleSheet("color: #E0B050;")
+        self.reason.setVisible(False)
+        form.addRow(self.reason)
+        self._controls = (self.x, self.y, self.yaw, self.live, self.apply_button, self.reset_button, hint)
         self._form = form
         self._throttle = QtCore.QTimer(self)
         self._throttle.setSingleShot(True)
@@ -59,6 +71,7 @@ class WhatIfPanel(QtWidgets.QGroupBox):
             spin.valueChanged.connect(self._changed)
         state.events.observation.connect(self._show_observation)
         state.events.policy.connect(self._show_training_range)
+        state.events.source.connect(self._show_source)
         self._dragger = None
         if window is not None and hasattr(window, "scene_view"):
             from app.qt.inspector.scene_mouse import SceneMouse
@@ -94,13 +107,26 @@ class WhatIfPanel(QtWidgets.QGroupBox):
             self._throttle.start()
 
     def _dragged(self, x: float, y: float, finished: bool) -> None:
+        if self.state.source is not None:      # the mug is the live scene's, not the frame's
+            return
         self.set_pose(x, y, None, apply=finished or self.live.isChecked())
 
     def _changed(self) -> None:
         if self.live.isChecked():
             self._throttle.start()   # restarts: a burst of edits gives one re-sample
 
+    def _show_source(self, source) -> None:
+        """Off at a recorded frame, with the reason shown; on again on the live scene."""
+        at_frame = source is not None
+        if at_frame:
+            self._throttle.stop()
+        for widget in self._controls:
+            widget.setEnabled(not at_frame)
+        self.reason.setVisible(at_frame)
+
     def apply(self) -> None:
+        if self.state.source is not None:      # a drag or a late timer at a recorded frame
+            return
         self.controller.set_object_pose(self.pose())
         if self.window is not None and hasattr(self.window, "scene_view"):
             self.window.scene_view.refresh_poses()
@@ -108,6 +134,8 @@ class WhatIfPanel(QtWidgets.QGroupBox):
 
     def reset(self) -> None:
         self._throttle.stop()
+        if self.state.source is not None:
+            return
         self.controller.set_object_pose(None)
         if self.state.policy is not None:
             self.controller.sample(restart=True)

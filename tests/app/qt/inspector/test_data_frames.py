@@ -110,11 +110,21 @@ def test_a_data_frame_samples_in_the_inspector_and_back_to_the_scene(
     state.set_step(s)
     state.select(0)
     assert "plan #0" in ws.chain_view.selection_label.text()
-    messages: list = []
-    state.events.message.connect(messages.append)
-    ws.sweep_view.run()                      # the sweep's labels are the live scene's: refused
-    state.events.message.disconnect(messages.append)
-    assert ws.sweep_view._job is None and "live scene" in messages[-1]
+    # the solver sweep runs at the recorded observation, read against the same local data modes
+    ws.sweep_view.num.setValue(8)
+    ws.sweep_view.run()
+    assert ws.sweep_view._job is not None
+    qtbot.waitUntil(lambda: ws.sweep_view._job is None, timeout=60_000)
+    sweep = ws.sweep_view.result
+    assert sweep is not None and sweep.names == summary.names and len(sweep.points) == 3 * 7
+    assert all(np.isnan(p.feasible) for p in sweep.points)      # no scene to check them
+    assert ws.sweep_view.answer.text().startswith(("Fewest", "No setting"))
+    assert window.dialogs == []
+    # the what-if panel edits the live scene's mug: off here, with its reason shown
+    assert not ws.whatif.x.isEnabled() and not ws.whatif.apply_button.isEnabled()
+    assert ws.whatif.reason.isVisibleTo(ws.whatif) and "recorded frame" in ws.whatif.reason.text()
+    ws.whatif.apply()                        # a late timer / drag: nothing sampled on the scene
+    assert not state.sampling and state.source is not None
     # ▶ samples at the next frame
     ws.banner.next_button.click()
     qtbot.waitUntil(lambda: ws.state.data is not None and ws.state.data.frame == 11,
@@ -129,6 +139,7 @@ def test_a_data_frame_samples_in_the_inspector_and_back_to_the_scene(
     assert state.policy is live_policy and state.result is live_result
     assert ws.overlay.data_demo.pos.shape[0] == 0 and ws.overlay.plans.pos.shape[0] > 0
     assert len(ws.chain_view._data_items[0][1].getData()[0] or []) == 0
+    assert ws.whatif.x.isEnabled() and not ws.whatif.reason.isVisibleTo(ws.whatif)
     assert window.dialogs == []
 
 
