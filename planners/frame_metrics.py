@@ -4,6 +4,7 @@ local data distribution (the chunks of the K nearest recorded frames). docs/scan
     local = frame_local_modes(chunks [K,H,D], state distances [K], action_scale=[D],
                               states=[K,F], query=[F])                       once per frame
     m = frame_metrics(samples [N,H,D], demo [H',D], local, action_scale=[D])   once per policy
+    m.label                    the verdict as shown: verdict_label(m.verdict, m.off_data_share)
     r = read_frame(samples, demo, local, ...)     the same metrics + shares with intervals + text
     change = compare(m_a, m_b)                                                  two policies
 
@@ -49,6 +50,9 @@ RADIUS_GAP_MIN = 0.4    # ... or this share of the gap to the nearest other mode
 RADIUS_GAP = 0.45       # ... and never past this share of that gap
 MAJOR_SHARE = 0.10      # local data modes this common count for coverage and collapse
 COLLAPSE_SHARE = 0.02   # a major mode with fewer samples than this share is missed
+OFF_DATA_NOTE = 0.20    # a verdict other than no-mode (which needs half the plans) is qualified
+                        # when this share of the plans lies in no local data mode: at the
+                        # README's frame 36 % sat in none while the badge read plain "multimodal"
 
 
 @dataclass
@@ -123,9 +127,34 @@ class FrameMetrics:
     reason: str = ""
     hit: list[str] = field(default_factory=list)
 
+    @property
+    def label(self) -> str:
+        """The verdict as badges and summaries show it (verdict_label)."""
+        return verdict_label(self.verdict, self.off_data_share)
+
     def columns(self) -> dict[str, float]:
         """The numeric fields, as scan-file columns."""
         return {k: v for k, v in asdict(self).items() if k not in ("verdict", "reason", "hit")}
+
+
+def verdict_label(verdict: str, off_data_share: float) -> str:
+    """The one wording of a frame's verdict for every reader (the Modes dock's badge, `sample
+    --data` text and JSON, the scan's reason): the verdict, qualified when a large share of the
+    plans lies in no local data mode without making it no-mode (>= OFF_DATA_NOTE, < half):
+    "multimodal · 36 % off the data's modes". no-mode, invalid and "" stay as they are."""
+    off = float(off_data_share) if off_data_share is not None else float("nan")
+    if verdict in ("", "no-mode", "invalid") or not np.isfinite(off) or off < OFF_DATA_NOTE:
+        return verdict
+    return f"{verdict} · {100 * off:.0f} % off the data's modes"
+
+
+def off_data_note(off_data_share: float) -> str:
+    """The reason's opening clause when verdict_label qualifies the verdict, else ""."""
+    off = float(off_data_share) if off_data_share is not None else float("nan")
+    if not np.isfinite(off) or off < OFF_DATA_NOTE:
+        return ""
+    return (f"{100 * off:.0f} % of the plans lie in no local data mode (a verdict is qualified "
+            f"from {100 * OFF_DATA_NOTE:.0f} %; no-mode needs half); ")
 
 
 def distances(plans: np.ndarray, ref: np.ndarray, scale: np.ndarray,
@@ -257,6 +286,11 @@ def frame_metrics(samples: np.ndarray, demo: np.ndarray, local: LocalModes, *,
                   f"{dict(zip(local.names, local.shares.tolist())).get(worst, 0.0):.0%}) is "
                   f"not credibly >= {MAJOR_SHARE:.0%} here (lower bound "
                   f"{lower.get(worst, 0.0):.0%} of {local.effective:.1f} effective neighbours)")
+    off_share = off if local.num_neighbours and len(good) else nan
+    reason = reading.reason if verdict == reading.verdict else unsure or \
+        f"the plans leave the one local data mode ({reading.reason})"
+    if verdict_label(verdict, off_share) != verdict:
+        reason = off_data_note(off_share) + reason
     return FrameMetrics(
         demo_dist_nearest=nearest, demo_dist_mean=to_mean,
         sample_modes=float(getattr(reading, "shape_clusters", reading.num_clusters)) if len(good)
@@ -265,13 +299,11 @@ def frame_metrics(samples: np.ndarray, demo: np.ndarray, local: LocalModes, *,
         coverage=len(hit) / len(major) if major else nan,
         missed_share=float(max(missed)) if missed else (0.0 if major else nan),
         averaging=nan if reading.averaging_score is None else float(reading.averaging_score),
-        off_data_share=off if local.num_neighbours and len(good) else nan,
+        off_data_share=off_share,
         spread=spread, nonfinite=float(n - finite.sum()),
         collapsed=int(verdict == "collapsed"), averaged=int(verdict == "averaging"),
         off_data=int(verdict == "no-mode"), invalid=int(verdict == "invalid"),
-        latency_ms=float(latency_ms), verdict=verdict,
-        reason=reading.reason if verdict == reading.verdict else unsure or
-        f"the plans leave the one local data mode ({reading.reason})", hit=hit)
+        latency_ms=float(latency_ms), verdict=verdict, reason=reason, hit=hit)
 
 
 def frame_seed(seed: int, episode: int, frame: int) -> int:

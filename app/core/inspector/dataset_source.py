@@ -109,7 +109,7 @@ class DatasetInspection:
             "frame": self.frame, "num_samples": int(len(self.plans)),
             "horizon": int(self.plans.shape[1]), "action_dim": int(self.plans.shape[2]),
             "neighbours": int(len(self.neighbours)), "compared_against": self.compared_against,
-            "verdict": m.verdict, "reason": m.reason,
+            "verdict": m.verdict, "verdict_label": m.label, "reason": m.reason,
             "seed": self.seed, "shares_state_conditional": bool(self.local.state_conditional),
             "effective_neighbours": num(self.local.effective),
             "modes": [{"mode": k, "share": round(self.shares[k], 4),
@@ -339,7 +339,7 @@ def format_inspection(r: DatasetInspection) -> str:
     s = r.summary()
     lines = [f"policy {s['policy']} at episode {r.episode}, frame {r.frame} of {s['data']}: "
              f"{s['num_samples']} plans of {s['horizon']} x {s['action_dim']}",
-             f"verdict: {s['verdict']} - {s['reason']}",
+             f"verdict: {s['verdict_label']} - {s['reason']}",
              f"local data modes (of {s['neighbours']} nearest frames):"]
     for m in s["modes"]:
         named = f" = {m['data_labels']}" if m["data_labels"] else ""

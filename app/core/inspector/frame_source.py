@@ -223,7 +223,8 @@ def mode_names(inspection: Any) -> list[str]:
 def inspection_result(inspection: Any) -> SampleResult:
     """The inspector's SampleResult for a DatasetInspection: modes = the local data modes (the
     K nearest frames' chunks clustered), each plan's and each x0-estimate's local mode (commit
-    steps, per-step mode counts), shares with 95 % Wilson intervals, the reading's verdict and
+    steps, per-step mode counts), shares with 95 % Wilson intervals, the reading's verdict (as
+    planners.frame_metrics.verdict_label words it: "multimodal · 36 % off the data's modes") and
     reason (which names the K nearest frames it compared against). No feasibility: no scene."""
     from planners.frame_metrics import label_samples
     from planners.mode_verdicts import wilson
@@ -250,7 +251,7 @@ def inspection_result(inspection: Any) -> SampleResult:
     summary = ModeSummary(
         names=names, labels=labels, shares=shares,
         data_shares=np.array([float(inspection.data_shares[k]) for k in local_names]),
-        entropy=normalized_entropy(shares), coverage=coverage, verdict=m.verdict,
+        entropy=normalized_entropy(shares), coverage=coverage, verdict=m.label,   # qualified
         reason=judged_first(m.reason, inspection.compared_against), commit_step=commit, step_labels=step_labels,
         low=np.array([b[0] for b in bounds]), high=np.array([b[1] for b in bounds]),
         reference=inspection.compared_against)

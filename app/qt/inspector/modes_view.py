@@ -117,7 +117,8 @@ def baseline_shares(summary: ModeSummary, base: ModeSummary | None) -> tuple[np.
 
 
 def badge_style(verdict: str) -> str:
-    colour = VERDICT_COLOURS.get(verdict, "#5A5F66")
+    # a qualified verdict ("multimodal · 36 % off the data's modes") keeps its verdict's colour
+    colour = VERDICT_COLOURS.get(verdict.split(" · ")[0], "#5A5F66")
     return (f"QLabel {{ background: {colour}; color: #101215; font-weight: bold; "
             f"border-radius: 6px; padding: 3px 10px; }}")
 

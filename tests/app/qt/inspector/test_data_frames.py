@@ -308,3 +308,18 @@ def test_banner_shows_the_data_camera_and_the_way_back(qtbot):
     assert step.args == [-1]
     state.set_source(None)
     assert not banner.isVisible()
+
+
+def test_the_badge_qualifies_a_verdict_with_many_plans_off_the_data(qtbot):
+    from app.qt.inspector.modes_view import VERDICT_COLOURS, ModesView
+    from tests.app.core.inspector.test_verdict_label import _inspection
+
+    state = InspectorState()
+    view = ModesView(state)
+    qtbot.addWidget(view)
+    data = _inspection(off=10)
+    state.set_source(DataFrameSource("pushes", 0, 0))
+    state.set_result(inspection_result(data), observation={}, data=data)
+    badge = view.policy_verdict.badge
+    assert badge.text() == "multimodal · 31 % off the data's modes"
+    assert VERDICT_COLOURS["multimodal"] in badge.styleSheet()      # the verdict's own colour
