@@ -38,6 +38,29 @@ def _cell_point(heatmap, row: int, column: int) -> QtCore.QPoint:
     return heatmap.plot.mapFromScene(scene)
 
 
+def _settled_points(qtbot, heatmap, cells: list[tuple[int, int]]) -> list[QtCore.QPoint]:
+    """The viewport pixels of `cells` once the plot has stopped moving: every pending layout pass
+    is delivered (sendPostedEvents: the dock and the plot's graphics layout are laid out in
+    posted LayoutRequest events) and the view box's deferred auto-range and matrix update is
+    applied (prepareForPaint: what its next paint would do), until two readings agree and every
+    cell is inside the viewport. A state to wait for, not a time (it replaced a
+    `qtbot.wait(50)`, which only hoped a paint would come within 50 ms)."""
+    viewbox = heatmap.plot.getViewBox()
+    readings: list[list[QtCore.QPoint]] = []
+
+    def settled() -> bool:
+        QtCore.QCoreApplication.sendPostedEvents()
+        viewbox.prepareForPaint()
+        points = [_cell_point(heatmap, row, column) for row, column in cells]
+        stable = bool(readings) and readings[-1] == points
+        readings.append(points)
+        rect = heatmap.plot.viewport().rect()
+        return stable and all(rect.contains(p) for p in points)
+
+    qtbot.waitUntil(settled)
+    return readings[-1]
+
+
 def double_click(viewport, point: QtCore.QPoint) -> None:
     """What the window system delivers for a double-click: press, release, double-click,
     release (QTest.mouseDClick sends the double-click event alone; pyqtgraph's scene hands the
@@ -62,16 +85,18 @@ def test_click_selects_and_double_click_opens_the_frame_in_the_inspector(
     heatmap = scan.heatmap
     qtbot.waitUntil(lambda: heatmap.plot.viewport().isVisible()
                     and heatmap.plot.viewport().height() > 50)
-    qtbot.wait(50)                     # the view's range settles on the image
     assert scan.state.cell(2, 1) == (2, 10) and scan.state.cell(0, 0) == (0, 0)
     inspector.state.set_result(None)
 
-    QTest.mouseClick(heatmap.plot.viewport(), Qt.LeftButton, Qt.NoModifier,
-                     _cell_point(heatmap, 0, 0))
+    # the click is sent right after the reading, with no event processed in between
+    first, = _settled_points(qtbot, heatmap, [(0, 0)])
+    QTest.mouseClick(heatmap.plot.viewport(), Qt.LeftButton, Qt.NoModifier, first)
     qtbot.waitUntil(lambda: scan.state.selection == (0, 0))
     assert window.workspace == "scan" and inspector.state.data is None   # a click only selects
 
-    double_click(heatmap.plot.viewport(), _cell_point(heatmap, 2, 1))
+    # the selection marker may move the auto-range by its pixel padding: read the cell again
+    second, = _settled_points(qtbot, heatmap, [(2, 1)])
+    double_click(heatmap.plot.viewport(), second)
     qtbot.waitUntil(lambda: inspector.state.data is not None, timeout=60_000)
     qtbot.waitUntil(lambda: not inspector.controller.runner.busy
                     and not inspector.state.sampling, timeout=60_000)
