@@ -315,7 +315,6 @@ class InspectorController(FrameSourceControl, QtCore.QObject):
         progress = self._progress_handler()
 
         def done(outcome: SampleOutcome) -> None:
-            self._sample_job = None
             if outcome.result is None:
                 self.state.set_observation(outcome.obs)
                 k, total = outcome.cancelled_at or self.state.progress
@@ -326,17 +325,24 @@ class InspectorController(FrameSourceControl, QtCore.QObject):
                 if outcome.baseline is not None or baseline is None:
                     self.state.set_result(outcome.baseline, baseline=True)
                 self.state.end_sampling(_timing_message(outcome.result))
-            if self._resample_pending:
-                self._resample_pending = False
-                self.sample()
-
-        def failed(_exc: BaseException, _text: str) -> None:
-            self._sample_job = None
-            self._resample_pending = False
-            self.state.end_sampling()
+            self._sampling_finished()
 
         self._sample_job = self._submit(job, done, "Sampling failed", on_progress=progress,
-                                        on_error=failed, name="sample")
+                                        on_error=self._sampling_failed, name="sample")
+
+    def _sampling_finished(self) -> None:
+        """The tail of every sampling (live scene or recorded frame): the sampling a change asked
+        for while this one ran (a new policy, reference, what-if pose) starts now."""
+        self._sample_job = None
+        if self._resample_pending:
+            self._resample_pending = False
+            self.sample()
+
+    def _sampling_failed(self, _exc: BaseException, _text: str) -> None:
+        """A sampling that raised (its dialog is _submit's): idle again, nothing re-queued."""
+        self._sample_job = None
+        self._resample_pending = False
+        self.state.end_sampling()
 
     def _progress_handler(self) -> Callable[[tuple], None]:
         last_drawn = [0.0]

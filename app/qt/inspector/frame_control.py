@@ -38,7 +38,6 @@ class FrameSourceControl:
 
         def done(outcome) -> None:
             from app.qt.inspector.controller import _timing_message
-            self._sample_job = None
             if outcome.result is None or self.state.source != source:   # cancelled / left
                 k, total = outcome.cancelled_at or self.state.progress
                 self.state.end_sampling(f"sampling cancelled at step {k}/{total}; previous plans kept")
@@ -49,18 +48,11 @@ class FrameSourceControl:
                 self.state.set_result(outcome.baseline, baseline=True)
                 self.state.end_sampling(f"{source.describe()}: " + _timing_message(outcome.result)
                                         + (f" · {outcome.note}" if outcome.note else ""))
-            if self._resample_pending:
-                self._resample_pending = False
-                self.sample()
-
-        def failed(_exc: BaseException, _text: str) -> None:
-            self._sample_job = None
-            self._resample_pending = False
-            self.state.end_sampling()
+            self._sampling_finished()         # the controller's one tail (a queued re-sample)
 
         self._sample_job = self._submit(job, done, "Sampling at a recorded frame failed",
-                                        on_progress=self._progress_handler(), on_error=failed,
-                                        name="sample-frame")
+                                        on_progress=self._progress_handler(),
+                                        on_error=self._sampling_failed, name="sample-frame")
 
     def open_frame(self, source, policy_ref: str | None = None) -> None:
         """Make the recorded frame `source` (a DataFrameSource) the observation and sample there;
