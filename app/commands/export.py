@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     from app.commands.output import check_out
     if args.to == "rerun":
         return run_rerun(args)
-    check_out(args.out, kind="dir", force=args.overwrite, flag="DIR")
+    check_out(args.out, kind="dir", force=args.overwrite, flag="OUT")
     path, episodes, frames = export_to_lerobot(args.source, args.out, camera=args.camera,
                                                codec=args.codec or "av1", fps=args.fps,
                                                overwrite=args.overwrite)

@@ -24,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--force", action="store_true", help="replace an existing PNG")
     p.add_argument("--size", default=f"{DEFAULT_SIZE[0]}x{DEFAULT_SIZE[1]}", help="WxH pixels")
     p.add_argument("--view", default="scene",
-                   help="scene (default) or a workspace: inspector, review, evaluation")
+                   help="scene (default) or a workspace: inspector, review, evaluation, scan")
     p.add_argument("--scene", default="mug_grasp", help="scene name (default mug_grasp)")
     p.add_argument("--option", action="append", default=[], metavar="KEY=VAL",
                    help="scene option, e.g. rows=2 for obstacle_reach")
@@ -37,7 +37,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--scan", default=None, metavar="SCAN.h5",
                    help="scan file to open (with --view scan)")
     p.add_argument("--data", default=None, metavar="DS",
-                   help="data set folder to browse (with --view review); with --policy, inspected at --episode/--frame")
+                   help="data set (LeRobot v3 folder, zarr buffer or .h5) to browse (--view review) "
+                        "or to inspect at --episode/--frame (--view inspector, or a --policy; "
+                        "without --policy: the shipped diffusion checkpoint)")
     p.add_argument("--rollout", type=int, default=None, metavar="N",
                    help="with --view review --recording F: show rollout id N (default: the "
                         "hardest failure)")

@@ -52,3 +52,21 @@ def test_collect_format_lerobot(tmp_path, capsys):
     assert all(e.success is not None for e in ds.episodes)
     assert ds.features["observation.state"].names[:3] == ("ee_pos.0", "ee_pos.1", "ee_pos.2")
     assert sorted(os.listdir(tmp_path)) == ["demos"]        # the temporary recording is gone
+
+
+def test_export_over_an_existing_folder_names_the_out_argument(tmp_path, capsys):
+    """The usage line calls the output OUT; the refusal used to call it DIR. An existing
+    non-empty folder is kept untouched unless --force."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "mine.txt").write_text("keep me")
+    assert main(["export", DEMOS, "--to", "lerobot", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0
+    assert err.startswith(f"planscope: error: OUT {out}: folder exists; pass --force")
+    assert sorted(os.listdir(out)) == ["mine.txt"]
+    (tmp_path / "f.txt").write_text("x")
+    assert main(["export", DEMOS, "--to", "lerobot", str(tmp_path / "f.txt")]) == 2
+    assert "OUT " in capsys.readouterr().err
+    assert main(["export", DEMOS, "--to", "lerobot", str(out), "--force"]) == 0
+    assert sorted(os.listdir(out)) == ["data", "meta"]
