@@ -194,7 +194,9 @@ def sample_chain(model_fn: ModelFn, settings: SchedulerSettings, *, num_samples:
 
     model_fn(x_t, t): x_t [N, H, D] normalised float32 tensor on `device` (already passed through
       `scale_model_input`), t a 0-d int64 tensor on `device` -> model output [N, H, D] (epsilon,
-      x0 or v as `settings.prediction_type` says). Conditioning is the caller's closure.
+      x0 or v as `settings.prediction_type` says). Conditioning is the caller's closure. When
+      model_fn has a `prepare(timesteps [S])` method it is called once before the first step
+      with every timestep of the call (planners.acceleration precomputes its FiLM there).
     to_actions(x): normalised [N, H, D] tensor -> numpy [N, H, D] float32 in action units.
     on_step(k, S, partial) after every step k (1-based), partial a PlanBatch of steps 1..k;
     cancel() polled before each step (True -> return now with `cancelled=True`); model_fn may also
@@ -219,6 +221,9 @@ def sample_chain(model_fn: ModelFn, settings: SchedulerSettings, *, num_samples:
     scheduler = make_scheduler(settings, solver)
     scheduler.set_timesteps(steps, device=device)
     timesteps = scheduler.timesteps.detach().cpu().numpy().astype(np.int64)
+    prepare = getattr(model_fn, "prepare", None)
+    if prepare is not None:   # a model_fn that precomputes what does not depend on x (the fast path's FiLM)
+        prepare(scheduler.timesteps)
     s_total = len(timesteps)
     k_noise = int((timesteps > 0).sum()) if solver == "ddpm" else 0
 

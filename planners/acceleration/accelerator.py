@@ -49,6 +49,7 @@ def reduced_precision(device: torch.device) -> str | None:
 
 
 GRAPH = "+graph"
+JIT = "+jit"          # the FastUnet body as a TorchScript trace per input shape (kernels.FastUnet(jit=True))
 IDLE_S = 0.5          # background calibration starts once no denoiser call ran for this long
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
@@ -88,6 +89,7 @@ class Accelerator:
         self.allow_reduced = False               # set by the fidelity check (fidelity.py)
         self.precision_reason = "float32: the reduced-precision fidelity check has not run yet"
         self._fast: dict[tuple[str, str], FastUnet] = {}
+        self._pinned: set[tuple[str, str]] = set()   # executors a rule (not a calibration) runs
         self._calibrations: dict[int, cal.Calibration] = {}
         self._graphs: dict[tuple, _CudaGraphCall] = {}
         # the inspector's worker and a rollout may sample at once: one calibration per bucket
@@ -135,7 +137,8 @@ class Accelerator:
 
     def _calibrate(self, bucket: int, hold=contextlib.nullcontext) -> cal.Calibration:
         key = cal.calibration_key(self.arch_key, self.horizon, bucket, self.signature)
-        found = cal.calibrate(key, bucket, self.candidates(), self._timed_call, timer=self.timer, hold=hold)
+        found = cal.calibrate(key, bucket, self.candidates(), self._timed_call, timer=self.timer, hold=hold,
+                              refine=self.jit_of)
         cal.write_cached(self.directory, found, self.signature)
         self._remember(bucket, found)
         return found
@@ -243,13 +246,24 @@ class Accelerator:
         return self.fast(variant.kernel, variant.precision)(x, t, cond)
 
     def fast(self, kernel: str, precision: str) -> FastUnet:
+        """The executor of kernel ("gemm", "conv2d+jit", ...) in `precision`, prepared once."""
         key = (kernel, precision)
         found = self._fast.get(key)   # a background calibration may drop unused ones meanwhile
         if found is None:
             if self.graph is None:
                 raise PlannerError(f"the fast path cannot run this model ({self.lowering_note})")
-            found = self._fast[key] = FastUnet(self.graph, conv=kernel, dtype=_DTYPES[precision])
+            found = self._fast[key] = FastUnet(self.graph, conv=kernel.removesuffix(JIT), dtype=_DTYPES[precision],
+                                               jit=kernel.endswith(JIT))
         return found
+
+    def jit_of(self, variant: cal.Variant) -> cal.Variant | None:
+        """The traced (+jit) form of a FastUnet variant, tried by the calibration when the eager
+        form came within KEEP_WITHIN of the best (per-op Python overhead is what it removes:
+        it pays at small sizes, where one call is hundreds of tiny ops)."""
+        # MKL's packed weights are opaque to the tracer: "packed" stays eager
+        if variant.kernel in ("native", "packed") or variant.kernel.endswith((JIT, GRAPH)) or self.graph is None:
+            return None
+        return cal.Variant(variant.kernel + JIT, variant.precision, variant.chunk)
 
     def _timed_call(self, variant: cal.Variant, n: int) -> Callable[[], object]:
         """A zero-argument denoiser call on n random samples, for calibration."""
@@ -270,7 +284,7 @@ class Accelerator:
         """Free the prepared weights of kernels no calibration picked (a 250 M model's bfloat16
         copy is 0.5 GB)."""
         keep = {(v.kernel.removesuffix(GRAPH), v.precision) for c in self._calibrations.values()
-                for v in (c.best, c.best_float32)}
+                for v in (c.best, c.best_float32)} | set(self._pinned)
         for key in [k for k in self._fast if k not in keep]:
             del self._fast[key]
 
@@ -317,6 +331,22 @@ class DenoiserFn:
         self.cond = None if cond is None else cond.to(acc.device, torch.float32)
         self.meta = {"device": str(acc.device), "precision": variant.precision, "kernel": variant.kernel,
                      "batch_split": variant.chunk}
+        self._films: torch.Tensor | None = None      # [S, 1 | N, sum F] after prepare()
+        self._film_index: dict[int, int] = {}
+
+    def prepare(self, timesteps: torch.Tensor) -> None:
+        """Called by the sampler with every timestep of the call before the loop: the FiLM scale
+        and bias of every block for every step are computed here in one matrix product
+        (kernels.FastUnet.films_for_steps), so a step runs only the x-dependent work. The
+        model's own forward (native) and CUDA-graph variants compute them per call as before."""
+        kernel = self.variant.kernel
+        if kernel == "native" or kernel.endswith(GRAPH):
+            return
+        fast = self.acc.fast(kernel, self.variant.precision)
+        steps = torch.as_tensor(timesteps).reshape(-1).to(self.acc.device)
+        with torch.inference_mode():
+            self._films = fast.films_for_steps(steps, self.cond)
+        self._film_index = {int(t): k for k, t in enumerate(steps.tolist())}
 
     def __call__(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         acc = self.acc
@@ -330,8 +360,12 @@ class DenoiserFn:
     def _call(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         n, chunk = x.shape[0], self.variant.chunk
         whole = self.variant.with_chunk(0)
+        films = None
+        if self._films is not None and t.numel() == 1:
+            k = self._film_index.get(int(t))
+            films = None if k is None else self._films[k]              # [1 | N, sum F]
         if not chunk or chunk >= n:
-            return self.acc.run(whole, x, t, self.cond)
+            return self._run(whole, x, t, self.cond, films)
         out = torch.empty(x.shape, dtype=torch.float32, device=x.device)
         shared = self.cond is None or self.cond.shape[0] == 1
         for lo in range(0, n, chunk):
@@ -339,8 +373,14 @@ class DenoiserFn:
                 raise StepCancelled()
             hi = min(lo + chunk, n)
             cond = self.cond if shared else self.cond[lo:hi]
-            out[lo:hi] = self.acc.run(whole, x[lo:hi], t, cond)
+            rows = films if films is None or films.shape[0] == 1 else films[lo:hi]
+            out[lo:hi] = self._run(whole, x[lo:hi], t, cond, rows)
         return out
+
+    def _run(self, variant: cal.Variant, x, t, cond, films) -> torch.Tensor:
+        if films is None:
+            return self.acc.run(variant, x, t, cond)
+        return self.acc.fast(variant.kernel, variant.precision).body(x, films)
 
 
 class _CudaGraphCall:

@@ -28,7 +28,7 @@ from typing import Callable, ContextManager, Iterable
 import torch
 
 SCHEMA = 1
-CANDIDATES = 2                     # bump when the candidate kernels change (2: MKL-packed "packed")
+CANDIDATES = 3                     # bump when the candidate kernels change (2: MKL-packed "packed", 3: +jit)
 MAX_CALIBRATION_BATCH = 256        # larger N is split into calls of at most this many samples
 SLOW_CALL_S = 0.25                 # candidates slower than this are timed once (calibration cost)
 KEEP_WITHIN = 1.3                  # candidates this much slower than the best after one timing drop out
@@ -202,7 +202,8 @@ def measure(run: Callable[[], object], timer: Timer, *, reps: int, warmup: bool)
 
 def calibrate(key: str, n: int, candidates: Iterable[Variant], make_call: Callable[[Variant, int], Callable[[], object]],
               timer: Timer = time.perf_counter,
-              hold: Callable[[], ContextManager] = contextlib.nullcontext) -> Calibration:
+              hold: Callable[[], ContextManager] = contextlib.nullcontext,
+              refine: Callable[[Variant], Variant | None] | None = None) -> Calibration:
     """Time each candidate at batch n; make_call(variant, n) -> a zero-argument call running one
     denoiser step on n samples (it is built, and its weights prepared, before timing starts).
 
@@ -210,6 +211,9 @@ def calibrate(key: str, n: int, candidates: Iterable[Variant], make_call: Callab
     warm-up took over SLOW_CALL_S); those within KEEP_WITHIN of the best are timed twice more in
     alternating passes (best kept). Then the winner and the best float32 variant are tried with N split in two and in
     four (calls of n/2, n/4) when n >= 64.
+    refine(v) -> a refined form of v (the traced "+jit" executor) or None: timed after round 1 for
+    every candidate within KEEP_WITHIN of the best, and a candidate like the others from then on
+    (a refinement that only pays at small sizes costs a 250 M model no extra timing).
     hold(): entered around each candidate's timed calls (a background calibration waits there
     until sampling is idle and keeps sampling out while it times; see Accelerator).
     """
@@ -235,6 +239,13 @@ def calibrate(key: str, n: int, candidates: Iterable[Variant], make_call: Callab
     for v in candidates:
         time_variant(v)
     best_time = min(seconds.values())
+    if refine is not None:
+        for v in [v for v in candidates if seconds[v.name] <= KEEP_WITHIN * best_time]:
+            refined = refine(v)
+            if refined is not None and refined not in candidates:
+                candidates.append(refined)
+                time_variant(refined)
+        best_time = min(seconds.values())
     close = [v for v in candidates if seconds[v.name] <= KEEP_WITHIN * best_time]
     calls = {v: make_call(v, n) for v in close}
     for _ in range(2):   # alternating passes: a busy spell on a shared machine hits them all

@@ -25,12 +25,16 @@ when every sample shares the condition, as in sampling) stay float32.
 """
 from __future__ import annotations
 
+import threading
+import warnings
+
 import torch
 import torch.nn.functional as F
 
 from planners.acceleration.lowering import ConvBlock, Resample, ResidualBlock, UnetGraph
 
 CONV_KERNELS = ("gemm", "packed", "conv2d")
+MAX_TRACES = 8          # jit: traced bodies kept per executor (one per input shape)
 
 
 def packing_available() -> bool:
@@ -58,12 +62,15 @@ class FastUnet:
     """A callable U-Net over prepared weights (see the module doc). Holds no autograd state: use
     it under torch.inference_mode()/no_grad for sampling only."""
 
-    def __init__(self, graph: UnetGraph, *, conv: str = "gemm", dtype: torch.dtype = torch.float32) -> None:
+    def __init__(self, graph: UnetGraph, *, conv: str = "gemm", dtype: torch.dtype = torch.float32,
+                 jit: bool = False) -> None:
         if conv not in CONV_KERNELS:
             raise ValueError(f"conv kernel {conv!r} is not one of {', '.join(CONV_KERNELS)}")
         if conv == "packed" and (dtype != torch.float32 or not packing_available()):
             raise ValueError("the packed kernel needs float32 and a torch built with MKL")
-        self.graph, self.conv, self.dtype = graph, conv, dtype
+        self.graph, self.conv, self.dtype, self.jit = graph, conv, dtype, bool(jit)
+        self._traces: dict[tuple, object] = {}
+        self._trace_lock = threading.Lock()
         self._act = F.silu if graph.activation == "silu" else F.mish
         with torch.no_grad():
             self._prepared = {id(b): self._prepare_block(b) for b in graph.blocks}
@@ -103,7 +110,8 @@ class FastUnet:
         res = None
         if b.residual_weight is not None:
             res = self._linear_weights(b.residual_weight, b.residual_bias)
-        return self._prepare_conv(b.conv1), self._prepare_conv(b.conv2), res
+        # plain ints: a traced body must not read a parameter's shape (it would become a constant)
+        return self._prepare_conv(b.conv1), self._prepare_conv(b.conv2), res, b.out_channels, bool(b.predict_scale)
 
     def _prepare_resample(self, r: Resample | None, transposed: bool):
         if r is None:
@@ -124,41 +132,84 @@ class FastUnet:
     def __call__(self, x: torch.Tensor, t: torch.Tensor | float | int, cond: torch.Tensor | None) -> torch.Tensor:
         """x [B, H, D] float32, t scalar or [B], cond [1 | B, global_cond_dim] (None: no global
         condition) -> [B, H, D] float32. Rows of t / cond broadcast over the batch when 1."""
+        return self.body(x, self.films(t, cond))
+
+    def films(self, t: torch.Tensor | float | int, cond: torch.Tensor | None) -> torch.Tensor:
+        """Every block's FiLM scale and bias for step(s) t: [R, sum F] in the executor's dtype,
+        R = max(rows of t, rows of cond). It does not depend on x, so a sampler that knows its
+        timesteps computes all of them before the loop (films_for_steps)."""
         g = self.graph
-        t = torch.as_tensor(t, device=x.device)
+        t = torch.as_tensor(t, device=self._film_w.device)
         rows = max(t.numel(), 1 if cond is None else cond.shape[0])
         steps = t.reshape(-1).expand(rows) if t.numel() == 1 else t.reshape(-1)
         feature = g.step_encoder(steps).float()
         if cond is not None and cond.shape[-1]:
             feature = torch.cat([feature, cond.float().expand(rows, -1)], dim=-1)
         feature = F.silu(feature) if g.activation == "silu" else F.mish(feature)
-        films = iter(F.linear(feature, self._film_w, self._film_b).to(self.dtype)
-                     .split(self._film_sizes, dim=1))
+        return F.linear(feature, self._film_w, self._film_b).to(self.dtype)
+
+    def films_for_steps(self, timesteps: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
+        """films() for every step of a sampling call at once: timesteps [S] (the scheduler's), cond
+        [1 | B, G] -> [S, 1 | B, sum F]. The activation precedes the FiLM Linear elementwise, so
+        the S x rows feature rows go through ONE matrix product (at N=1 on a 250 M model the FiLM
+        weights are then read once per sampling, not once per step)."""
+        timesteps = timesteps.reshape(-1)
+        steps = timesteps.numel()
+        rows = 1 if cond is None else cond.shape[0]
+        t = timesteps.repeat_interleave(rows)                              # [S * rows]
+        c = None if cond is None else cond.repeat(steps, 1)                # [S * rows, G]
+        return self.films(t, c).reshape(steps, rows, -1)
+
+    def body(self, x: torch.Tensor, films: torch.Tensor) -> torch.Tensor:
+        """The U-Net on x [B, H, D] float32 given films [1 | B, sum F] -> [B, H, D] float32; with
+        jit=True, a TorchScript trace of this function per input shape (see the module doc)."""
+        if not self.jit:
+            return self._body(x, films)
+        key = (tuple(x.shape), tuple(films.shape))
+        traced = self._traces.get(key)
+        if traced is None:
+            traced = self._trace(key, x, films)
+        return traced(x, films)
+
+    def _trace(self, key: tuple, x: torch.Tensor, films: torch.Tensor):
+        with self._trace_lock:
+            traced = self._traces.get(key)
+            if traced is None:
+                with torch.no_grad(), warnings.catch_warnings():
+                    warnings.simplefilter("ignore")   # TorchScript's deprecation notice
+                    traced = torch.jit.trace(self._body, (x, films), check_trace=False)
+                while len(self._traces) >= MAX_TRACES:   # a long session's many N: keep the newest
+                    self._traces.pop(next(iter(self._traces)))
+                self._traces[key] = traced
+        return traced
+
+    def _body(self, x: torch.Tensor, films: torch.Tensor) -> torch.Tensor:
+        g = self.graph
+        split = iter(films.split(self._film_sizes, dim=1))
         blocks = iter(g.blocks)
         h = x.to(self.dtype).contiguous()
         skips = []
         for down in self._down:
             for _ in range(2):
-                h = self._residual(h, next(blocks), next(films))
+                h = self._residual(h, next(blocks), next(split))
             skips.append(h)
             if down is not None:
                 h = self._downsample(h, *down)
         for _ in g.mid:
-            h = self._residual(h, next(blocks), next(films))
+            h = self._residual(h, next(blocks), next(split))
         for up in self._up:
             h = torch.cat([h, skips.pop()], dim=-1)
             for _ in range(2):
-                h = self._residual(h, next(blocks), next(films))
+                h = self._residual(h, next(blocks), next(split))
             if up is not None:
                 h = self._upsample(h, *up)
         h = self._conv_block(h, self._final)
         return _linear(h, self._final_proj).float()
 
     def _residual(self, h: torch.Tensor, block: ResidualBlock, film: torch.Tensor) -> torch.Tensor:
-        conv1, conv2, res = self._prepared[id(block)]
+        conv1, conv2, res, c, predict_scale = self._prepared[id(block)]
         out = self._conv_block(h, conv1)
-        c = block.out_channels
-        if block.predict_scale:
+        if predict_scale:
             out = torch.addcmul(film[:, None, c:], out, film[:, None, :c])
         else:
             out = out.add_(film[:, None, :])

@@ -11,10 +11,12 @@ comes up whose fastest variant is reduced precision (or on `check_fidelity()`, e
 loader's worker), once per policy and machine (cached on disk), with the planner's default
 solver at no more than FIDELITY_MAX_STEPS steps (DDIM when the default is DDPM: the check compares
 distributions, and a 100-step DDPM check on a 250 M model would take minutes).
-PLANSCOPE_PRECISION=float32 turns reduced precision off; PLANSCOPE_ACCELERATION=off, or a model
-under MIN_PARAMETERS, runs the model's own float32 forward without calibrating (at that size a
-call is dominated by per-layer overhead the variants share, and calibrating costs more than it
-can save; `planscope bench sampling --size shipped` prints the shipped model's calibration).
+PLANSCOPE_PRECISION=float32 turns reduced precision off; PLANSCOPE_ACCELERATION=off runs the
+model's own float32 forward. A model under MIN_PARAMETERS is not calibrated (tens of
+milliseconds a sampling: calibrating would cost more than it saves): on a CPU it runs a fixed
+variant, SMALL_MODEL (the conv2d executor traced by TorchScript per batch shape, FiLM precomputed
+per sampling call; per-op Python overhead is most of a call at that size), which `planscope
+bench sampling --size shipped` measures against the model's own forward in every run.
 """
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ import torch
 
 from planners.acceleration import fidelity as fid
 from planners.acceleration.accelerator import Accelerator, DenoiserFn, StepCancelled
-from planners.acceleration.calibration import REFERENCE
+from planners.acceleration.calibration import REFERENCE, Variant
 from planners.protocol import PlannerError
 
 __all__ = ["PolicyAcceleration", "StepCancelled"]
@@ -37,6 +39,7 @@ def _daemon_thread(job: Callable[[], None]) -> None:
     threading.Thread(target=job, name="planscope-calibration", daemon=True).start()
 
 MIN_PARAMETERS = 1_000_000
+SMALL_MODEL = Variant("conv2d+jit", "float32")   # what a model under MIN_PARAMETERS runs on a CPU
 FIDELITY_MAX_STEPS = 16
 
 
@@ -63,6 +66,14 @@ class PolicyAcceleration:
         self.enabled = not why_off
         self.acc = Accelerator(model, horizon=horizon, native_call=native_call, device=device, cache_dir=cache_dir,
                                timer=timer, kernels=kernels, reduced=reduced if self.enabled else None)
+        # Under MIN_PARAMETERS on a CPU: a rule, not a calibration - the traced channels-last
+        # executor (SMALL_MODEL) with FiLM precomputed per sampling call. `bench sampling --size
+        # shipped` prints the per-call table that justifies it (0.56 M: 1.3-3.5x the model's own
+        # forward at N=1..128, docs/speed.md), and it is the same arithmetic as the conv2d kernel.
+        self.small_variant: Variant | None = None
+        if why_off.startswith("under") and self.acc.graph is not None and self.acc.device.type == "cpu":
+            self.small_variant = SMALL_MODEL
+            self.acc._pinned.add((SMALL_MODEL.kernel, SMALL_MODEL.precision))
         if solver == "ddpm":
             solver, steps = "ddim", FIDELITY_MAX_STEPS
         self.settings, self.solver = settings, solver
@@ -71,7 +82,10 @@ class PolicyAcceleration:
         self.to_actions = to_actions
         self.fidelity_conds = list(fidelity_conds) if fidelity_conds is not None else self._default_conds()
         self.fidelity: fid.FidelityReport | None = None
-        if not self.enabled:
+        if self.small_variant is not None:
+            self.acc.precision_reason = (f"float32, traced channels-last kernel ({why_off}: a fixed rule, "
+                                         "no calibration)")
+        elif not self.enabled:
             self.acc.precision_reason = f"float32, the model's own forward: fast path off ({why_off})"
         elif self.acc.reduced is None:
             self.acc.precision_reason = ("float32: no reduced precision on this device"
@@ -85,7 +99,7 @@ class PolicyAcceleration:
         if isinstance(num_samples, bool) or not isinstance(num_samples, (int, np.integer)) or num_samples < 1:
             raise PlannerError(f"num_samples must be a positive integer, got {num_samples!r}")
         if not self.enabled:
-            return DenoiserFn(self.acc, REFERENCE, cond, cancel)
+            return DenoiserFn(self.acc, self.small_variant or REFERENCE, cond, cancel)
         if self.fidelity is None and self.acc.reduced and self.acc.background is None \
                 and self.acc.calibration(num_samples).best.reduced:
             self.check_fidelity()   # inline mode only; the GUI's warm-up runs it while loading

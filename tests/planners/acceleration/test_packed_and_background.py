@@ -69,7 +69,7 @@ def spy_calibrate(monkeypatch):
     """Count cal.calibrate calls; each returns a calibration whose winner is 'gemm float32'."""
     calls = []
 
-    def fake(key, n, candidates, make_call, timer=None, hold=None):
+    def fake(key, n, candidates, make_call, timer=None, hold=None, refine=None):
         calls.append(n)
         if hold is not None:
             with hold():
