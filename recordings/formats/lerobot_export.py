@@ -24,6 +24,7 @@ from recordings.formats.lerobot_v3_writer import LeRobotV3Writer
 
 STATE, ENV, ACTION = "observation.state", "observation.environment_state", "action"
 SCENE_IMAGE_KEY, SCENE_CAMERA = "image", "front"   # what `collect --option camera=true` records
+LEROBOT_IMAGE_PREFIX = "observation.images."
 _EE_ACTION_NAMES = ("x", "y", "z", "gripper")
 
 
@@ -71,6 +72,10 @@ def lerobot_layout(ds: Dataset, camera: str | None = None
     if camera is not None:
         images = [k for k, f in ds.features.items() if f.kind == "image"]
         key = camera
+        if camera.startswith(LEROBOT_IMAGE_PREFIX):       # the full LeRobot name was given
+            camera = camera[len(LEROBOT_IMAGE_PREFIX):]
+        elif camera not in images and LEROBOT_IMAGE_PREFIX + camera in images:
+            key = LEROBOT_IMAGE_PREFIX + camera     # a LeRobot source names "front" this way
         if camera not in images and images == [SCENE_IMAGE_KEY] and camera == SCENE_CAMERA:
             key = SCENE_IMAGE_KEY           # planscope scenes record their front camera as "image"
         if key not in images:
