@@ -26,6 +26,11 @@ _CACHED_FRAMES = 64      # decoded frames kept per file (history windows reuse t
 
 
 def _first_line(exc: BaseException) -> str:
+    # FFmpeg's errors (av.error.*) carry a plain strerror; their str() repeats the errno and
+    # the file name, which the message already starts with
+    strerror = getattr(exc, "strerror", None)
+    if isinstance(strerror, str) and strerror.strip():
+        return strerror.strip().splitlines()[0]
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
 
