@@ -50,8 +50,15 @@ class ZarrReplayBuffer(Dataset):
         except Exception as exc:  # noqa: BLE001
             raise DatasetError(f"{self.path}: meta/episode_ends unreadable "
                                f"({_first_line(exc)})") from None
-        if len(ends) and (ends[0] < 0 or np.any(np.diff(ends) < 0)):
-            raise DatasetError(f"{self.path}: meta/episode_ends is not non-decreasing")
+        if len(ends) and ends[0] < 0:
+            raise DatasetError(f"{self.path}: meta/episode_ends starts at {int(ends[0])}; episode "
+                               f"ends are cumulative step counts (>= 0)")
+        drops = np.flatnonzero(np.diff(ends) < 0)
+        if drops.size:
+            e = int(drops[0]) + 1
+            raise DatasetError(f"{self.path}: meta/episode_ends decreases at episode {e} "
+                               f"({int(ends[e - 1])} then {int(ends[e])}); episode ends are "
+                               f"cumulative step counts and never decrease")
         total = int(ends[-1]) if len(ends) else 0
         self._arrays: dict[str, Any] = {}
         self.features = {}
