@@ -41,11 +41,17 @@ class EpisodeCurvesView(QtWidgets.QWidget):
         state.events.opened.connect(self._opened)
 
     def _opened(self, path: str) -> None:
+        """Legend rows only for the scan's own policies: a one-policy scan showed a second,
+        empty "policy 1" row beside the cursor's colour."""
         legend = self.plot.plotItem.legend
+        labels = self.state.policy_labels
         for i, curve in enumerate(self.curves):
             curve.setData([], [])
-            if legend is not None and i < len(self.state.policy_labels):
-                legend.getLabel(curve).setText(self.state.policy_labels[i])
+            if legend is None:
+                continue
+            legend.removeItem(curve)
+            if i < len(labels):
+                legend.addItem(curve, labels[i])
         self.flags.setData([], [])
 
     def refresh(self) -> None:
@@ -60,7 +66,8 @@ class EpisodeCurvesView(QtWidgets.QWidget):
             else:
                 curve.setData([], [])
         flagged = self._flagged(episode)
-        y = values[:, -1].astype(float)
+        # on the curve of the policy whose flags they are (the title names it), not the last one
+        y = values[:, min(self.state.policy, values.shape[1] - 1)].astype(float)
         self.flags.setData(frames[flagged].astype(float), np.nan_to_num(y[flagged]))
         self.cursor.setValue(frame)
         unit = METRICS[metric][1] if metric in METRICS else ""
