@@ -39,7 +39,8 @@ import numpy as np
 from planners.local_shares import (CREDIBLE_Z, MODE_FIT_C, MODE_FIT_MIN_GAIN,  # noqa: F401
                                     Z95, conditional_fit, conditional_shares, state_weights,
                                     wilson_lower)
-from planners.modes import analyze_modes
+from planners.mode_verdicts import NO_MODE_MAX as NO_MODE_SHARE   # from this share in no mode
+from planners.modes import analyze_modes                           # the verdict is averaging/no-mode
 
 RADIUS_SPREAD = 3.0     # a mode reaches this many RMS spreads of its own chunks ...
 RADIUS_FLOOR = 0.1      # ... at least this far (normalised units: a 20th of the data range) ...
@@ -140,18 +141,20 @@ class FrameMetrics:
 def verdict_label(verdict: str, off_data_share: float) -> str:
     """The one wording of a frame's verdict for every reader (the Modes dock's badge, `sample
     --data` text and JSON, the scan's reason): the verdict, qualified when a large share of the
-    plans lies in no local data mode without making it no-mode (>= OFF_DATA_NOTE, < half):
+    plans lies in no local data mode but under the half at which the verdict is averaging or
+    no-mode anyway (OFF_DATA_NOTE <= share < NO_MODE_SHARE):
     "multimodal · 36 % off the data's modes". no-mode, invalid and "" stay as they are."""
     off = float(off_data_share) if off_data_share is not None else float("nan")
-    if verdict in ("", "no-mode", "invalid") or not np.isfinite(off) or off < OFF_DATA_NOTE:
-        return verdict
+    if verdict in ("", "no-mode", "invalid") or not np.isfinite(off) or not \
+            OFF_DATA_NOTE <= off < NO_MODE_SHARE:
+        return verdict          # from half on the verdict itself is about the plans off the data
     return f"{verdict} · {100 * off:.0f} % off the data's modes"
 
 
 def off_data_note(off_data_share: float) -> str:
     """The reason's opening clause when verdict_label qualifies the verdict, else ""."""
     off = float(off_data_share) if off_data_share is not None else float("nan")
-    if not np.isfinite(off) or off < OFF_DATA_NOTE:
+    if not np.isfinite(off) or not OFF_DATA_NOTE <= off < NO_MODE_SHARE:
         return ""
     return (f"{100 * off:.0f} % of the plans lie in no local data mode (a verdict is qualified "
             f"from {100 * OFF_DATA_NOTE:.0f} %; no-mode needs half); ")

@@ -20,7 +20,9 @@ def test_verdict_label_thresholds():
     assert verdict_label("skewed", 0.20) == "skewed · 20 % off the data's modes"
     assert verdict_label("multimodal", 0.19) == "multimodal"
     assert verdict_label("collapsed", math.nan) == "collapsed"      # nothing to compare with
-    assert verdict_label("no-mode", 0.7) == "no-mode" and verdict_label("", 0.5) == ""
+    assert verdict_label("no-mode", 0.7) == "no-mode" and verdict_label("", 0.3) == ""
+    assert verdict_label("averaging", 1.0) == "averaging"     # from half it is the verdict's own
+    assert verdict_label("averaging", 0.3) == "averaging · 30 % off the data's modes"
 
 
 def _inspection(off: int) -> DatasetInspection:
