@@ -6,8 +6,9 @@
     model_fn.meta    # {"device", "precision", "kernel", "batch_split"}: merged into PlanBatch.meta
 
 Candidates (calibration.Variant): the model's own eager forward ("native": the reference, so the
-choice is never slower than it), kernels.FastUnet with the im2col-GEMM or channels-last conv2d
-kernel, each in float32 and in the reduced precision the device supports (bfloat16 on a CPU with
+choice is never slower than it), kernels.FastUnet with the im2col-GEMM, MKL-packed GEMM,
+channels-last conv2d or Conv1d kernel (and, for the candidates within KEEP_WITHIN of the best after
+the first round, the same executor traced by TorchScript: "+jit"), each in float32 and in the reduced precision the device supports (bfloat16 on a CPU with
 AVX-512 BF16 / AMX, bfloat16 or float16 on CUDA; torch.autocast for "native"), and N split into
 smaller calls. Reduced precision is used only after the policy's fidelity check passed
 (`allow_reduced`, fidelity.py); until then, or when it failed, the fastest float32 variant runs.
@@ -67,7 +68,7 @@ class Accelerator:
 
     def __init__(self, model: torch.nn.Module, *, horizon: int, native_call: Callable, device: str | torch.device = "cpu",
                  cache_dir=None, timer: Callable[[], float] | None = None,
-                 kernels: tuple[str, ...] = ("native", "gemm", "packed", "conv2d"), reduced: str | None = "auto",
+                 kernels: tuple[str, ...] = ("native", "gemm", "packed", "conv2d", "conv1d"), reduced: str | None = "auto",
                  cuda_graphs: bool = True) -> None:
         self.model = model.eval()
         self.horizon = int(horizon)
@@ -274,9 +275,12 @@ class Accelerator:
         cond = torch.zeros((1, cond_dim), device=self.device) if cond_dim else None
         sync = torch.cuda.synchronize if self.device.type == "cuda" else (lambda: None)
 
+        fn = DenoiserFn(self, variant, cond, None)
+        fn.prepare(t)    # what a sampling step runs: the FiLM precomputed (prepare) for the fast kernels
+
         def call() -> None:
             with torch.inference_mode():
-                DenoiserFn(self, variant, cond, None)(x, t)
+                fn(x, t)
             sync()
         return call
 

@@ -1,7 +1,10 @@
 """The fast U-Net executor: one lowered graph (lowering.py) run with a chosen kernel and precision.
 
-    FastUnet(graph, conv="gemm" | "packed" | "conv2d", dtype=torch.float32 | torch.bfloat16)
+    FastUnet(graph, conv="gemm" | "packed" | "conv2d" | "conv1d", dtype=torch.float32 | torch.bfloat16,
+             jit=False)
     fast(x [B, H, D] float32, t scalar | [B], cond [1 | B, global_cond_dim] float32) -> [B, H, D] float32
+    fast.body(x, films [1 | B, sum F])          # the same, FiLM given (fast(x, t, c) = body(x, films(t, c)))
+    fast.films_for_steps(timesteps [S], cond)   # [S, 1 | B, sum F]: every step's FiLM in ONE product
 
 Activations live as [B, L, C] contiguous tensors throughout, which is x's own layout ([B, H, D])
 and, viewed as [B, C, 1, L], PyTorch's channels-last layout, so both kernels read the same memory:
@@ -19,6 +22,17 @@ and, viewed as [B, C, 1, L], PyTorch's channels-last layout, so both kernels rea
     the number of rows, so one copy serves every N.
   - "conv2d": the (1, k) 2-D convolution on channels-last views (planscope's own U-Net's path,
     fastest at 48-96 channels).
+  - "conv1d": torch's Conv1d kernels (oneDNN), as the model's own forward calls them, on [B, C, L]
+    views: at N=1 they split a large layer's weights over threads better than MKL's small-M GEMM;
+    what the executor adds is everything else (FiLM precomputed, in-place activations).
+FiLM: the condition's half and the step's half of every block's FiLM Linear do not depend on x, and
+the activation before the Linear is elementwise, so a sampler that knows its timesteps computes every
+block's scale and bias for every step in one product before the loop (films_for_steps; the
+Accelerator's DenoiserFn.prepare does it): a step runs only the x-dependent work, and at N=1 on a
+large model the FiLM weights are read once per sampling instead of once per step.
+jit=True: `body` is traced by TorchScript once per input shape (0.1-0.2 s at 0.56 M parameters;
+up to MAX_TRACES kept) and the trace replayed: the same aten calls without the Python between them,
+which is most of a call at small sizes (hundreds of ops on 48-96 channels). Bit-equal to jit=False.
 In bfloat16 the weights are a bfloat16 copy made once and activations stay bfloat16 between layers
 (GroupNorm accumulates in float32 internally); the step embedding and the FiLM products (one row
 when every sample shares the condition, as in sampling) stay float32.
@@ -33,7 +47,7 @@ import torch.nn.functional as F
 
 from planners.acceleration.lowering import ConvBlock, Resample, ResidualBlock, UnetGraph
 
-CONV_KERNELS = ("gemm", "packed", "conv2d")
+CONV_KERNELS = ("gemm", "packed", "conv2d", "conv1d")
 MAX_TRACES = 8          # jit: traced bodies kept per executor (one per input shape)
 
 
@@ -89,6 +103,8 @@ class FastUnet:
         """[O, I, k] -> gemm: [O, k*I] (tap-major, matching the gathered columns);
         conv2d: [O, I, 1, k] channels-last."""
         w = w.detach().to(self.dtype)
+        if self.conv == "conv1d":
+            return w.contiguous()
         if self.conv != "conv2d":
             return w.permute(0, 2, 1).reshape(w.shape[0], -1).contiguous()
         return w.unsqueeze(2).contiguous(memory_format=torch.channels_last)
@@ -119,6 +135,8 @@ class FastUnet:
         w, b = r.weight.detach().to(self.dtype), r.bias.detach().to(self.dtype)
         if self.conv == "conv2d":
             return w.unsqueeze(2).contiguous(memory_format=torch.channels_last), b
+        if self.conv == "conv1d":
+            return w.contiguous(), b
         if not transposed:   # [O, I, 3] -> [O, 3I]
             return self._linear_weights(w.permute(0, 2, 1).reshape(w.shape[0], -1), b)
         # ConvTranspose1d weight [I, O, 4]: out[2m] = x[m-1] W3 + x[m] W1, out[2m+1] = x[m] W2 + x[m+1] W0
@@ -227,6 +245,8 @@ class FastUnet:
     def _conv(self, h: torch.Tensor, w: torch.Tensor, b: torch.Tensor, k: int) -> torch.Tensor:
         if self.conv == "conv2d":
             return _as_nlc(F.conv2d(_as_nchw(h), w, b, padding=(0, k // 2)))
+        if self.conv == "conv1d":
+            return F.conv1d(h.transpose(1, 2), w, b, padding=k // 2).transpose(1, 2).contiguous()
         p = k // 2
         length = h.shape[1]
         padded = F.pad(h, (0, 0, p, p))
@@ -236,6 +256,8 @@ class FastUnet:
     def _downsample(self, h: torch.Tensor, *weights) -> torch.Tensor:
         if self.conv == "conv2d":
             return _as_nlc(F.conv2d(_as_nchw(h), *weights, stride=(1, 2), padding=(0, 1)))
+        if self.conv == "conv1d":
+            return F.conv1d(h.transpose(1, 2), *weights, stride=2, padding=1).transpose(1, 2).contiguous()
         length = h.shape[1]
         padded = F.pad(h, (0, 0, 1, 1))
         cols = torch.cat([padded[:, j:j + length:2] for j in range(3)], dim=-1)
@@ -244,6 +266,8 @@ class FastUnet:
     def _upsample(self, h: torch.Tensor, *weights) -> torch.Tensor:
         if self.conv == "conv2d":
             return _as_nlc(F.conv_transpose2d(_as_nchw(h), *weights, stride=(1, 2), padding=(0, 1)))
+        if self.conv == "conv1d":
+            return F.conv_transpose1d(h.transpose(1, 2), *weights, stride=2, padding=1).transpose(1, 2).contiguous()
         bsz, length, _ = h.shape
         padded = F.pad(h, (0, 0, 1, 1))
         cols = torch.cat([padded[:, j:j + length] for j in range(3)], dim=-1)

@@ -52,7 +52,7 @@ class PolicyAcceleration:
                  settings, solver: str, steps: int, action_range: np.ndarray, to_actions: Callable,
                  fidelity_conds: Sequence[torch.Tensor] | None = None, cache_dir=None,
                  timer: Callable[[], float] | None = None, reduced: str | None = "auto",
-                 kernels: tuple[str, ...] = ("native", "gemm", "packed", "conv2d"), enabled: bool | None = None) -> None:
+                 kernels: tuple[str, ...] = ("native", "gemm", "packed", "conv2d", "conv1d"), enabled: bool | None = None) -> None:
         if os.environ.get("PLANSCOPE_PRECISION", "").lower() == "float32":
             reduced = None
         why_off = ""

@@ -50,7 +50,7 @@ MODELS = {"planscope": planscope_unet, "dp": lambda: dp_unet(cond_predict_scale=
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))
-@pytest.mark.parametrize("kernel", ["gemm", "conv2d"])
+@pytest.mark.parametrize("kernel", ["gemm", "conv2d", "conv1d"])
 def test_fast_unet_equals_the_eager_model(name, kernel):
     model = MODELS[name]()
     x, t, cond = torch.randn(4, H, D), torch.tensor(37), torch.randn(1, G)
@@ -65,7 +65,7 @@ def test_fast_unet_equals_the_eager_model(name, kernel):
     assert fast16.dtype == torch.float32
 
 
-@pytest.mark.parametrize("variant", [Variant(k, p) for k in ("native", "gemm", "conv2d")
+@pytest.mark.parametrize("variant", [Variant(k, p) for k in ("native", "gemm", "conv2d", "conv1d", "gemm+jit")
                                      for p in ("float32", "bfloat16")], ids=lambda v: v.name)
 def test_every_accelerator_variant_runs_the_same_model(variant, tmp_path):
     model = dp_unet(cond_predict_scale=True)
