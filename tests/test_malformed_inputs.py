@@ -24,6 +24,8 @@ from tests.malformed.materials import build, register_plugins  # noqa: E402
 P = "malformed_plugins"
 SAMPLE = ["sample", "--scene", "mug_grasp", "--num", "8", "--threads", "1", "--policy"]
 TRAIN = ["train", "--kind", "regression", "--epochs", "1", "--out", "{out}", "--data"]
+AT = ["sample", "--policy", "{ckpt_good}", "--num", "4", "--threads", "1"]      # + --data --episode --frame
+AT_FRAME = [*AT, "--episode", "0", "--frame", "0", "--data"]
 
 
 class Row(NamedTuple):
@@ -92,7 +94,36 @@ ROWS: list[Row] = [
     Row("data set", "unsupported codebase version", ["export", "{ds_version}", "--to", "lerobot", "{out}"], "v9.0"),
     Row("data set", "data/ folder missing", ["export", "{ds_no_data}", "--to", "lerobot", "{out}"], "ds_no_data"),
     Row("data set", "corrupt parquet file", ["export", "{ds_bad_parquet}", "--to", "lerobot", "{out}"], "parquet"),
+    Row("data set", "LeRobot v2.1 layout (per-episode parquet, meta/episodes.jsonl)", [*AT_FRAME, "{ds_v21}"],
+        "LeRobotDataset v2.1 is the older per-episode layout; convert it with LeRobot's convert_dataset_v21_to_v30"),
+    Row("data set", "meta/info.json without codebase_version", [*AT_FRAME, "{ds_no_version}"],
+        "info.json: unknown codebase_version ''; planscope reads LeRobotDataset v3.x"),
+    Row("data set", "a data parquet file missing", [*AT_FRAME, "{ds_no_data_file}"],
+        "file-000.parquet: missing parquet file"),
+    Row("data set", "truncated mp4 video segment", ["export", "{ds_bad_video}", "--to", "lerobot", "--camera", "front",
+                                                    "{out}"],
+        "file-000.mp4: cannot open video (Invalid data found when processing input); truncated or not a video"),
+    Row("data set", "zarr store without meta/episode_ends", [*AT_FRAME, "{zarr_no_ends}"],
+        "zarr_no_ends.zarr: no meta/episode_ends; not a diffusion_policy replay buffer"),
+    Row("data set", "zarr meta/episode_ends that decrease", [*AT_FRAME, "{zarr_ends_order}"],
+        "meta/episode_ends decreases at episode 1 (19 then 7)"),
+    Row("data set", "sample --data with a policy whose keys the data lacks", [*AT_FRAME, "{zarr_good}"],
+        "policy 'mug_grasp_regression' needs ee_pos (size 3) but the data set has no such feature"),
+    Row("data set", "sample --data --episode out of range", [*AT, "--data", "{ds_good}", "--episode", "99",
+                                                             "--frame", "0"],
+        "ds_good: no episode 99 (the data set has 3 episodes, 0..2)"),
+    Row("data set", "sample --data --frame out of range", [*AT, "--data", "{ds_good}", "--episode", "0",
+                                                           "--frame", "999"],
+        "ds_good: episode 0 has no frame 999 (it has 8 frames, 0..7)"),
+    Row("data set", "scan --data on a text file", ["scan", "--policy", "{ckpt_good}", "--data", "{text}",
+                                                   "--out", "{out}.h5"], "text.h5: not an HDF5 file"),
+    Row("data set", "scan --data on a folder that is not a data set", ["scan", "--policy", "{ckpt_good}",
+                                                                       "--data", "{folder}", "--out", "{out}.h5"],
+        "a_folder: not a data set planscope reads"),
     # ---- command-line options ----
+    Row("option", "export --to lerobot into an existing folder, no --force", ["export", "{good}", "--to", "lerobot",
+                                                                               "{ds_exists}"],
+        "ds_exists: folder exists; pass --force"),
     Row("option", "--out in a folder that does not exist", ["report", "{good}", "--out", "{missing}"],
         "does not exist (create it first)"),
     Row("option", "--out that already exists, no --force", ["train", "--kind", "regression", "--data", "{good}",
@@ -140,7 +171,8 @@ def test_malformed_input_is_one_line_and_exit_2(row, materials, tmp_path, capsys
     assert "Traceback" not in captured.err + captured.out
     assert err.startswith("planscope: error: ") and len(err.splitlines()) == 1, err
     assert row.message in err, err
-    assert not (tmp_path / "out").exists(), "a refused run left its --out behind"
+    left = sorted(p.name for p in tmp_path.iterdir() if p.name != "user-tags")
+    assert left == [], f"a refused run left {left} behind (its --out, a temporary file)"
     assert not os.path.exists(materials["pickle_marker"]), "the pickle's payload ran"
     after = {p: sorted(os.listdir(p)) for p in before}
     assert after == before, "something was created next to the inputs"

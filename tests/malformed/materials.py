@@ -134,7 +134,55 @@ def build(root: Path) -> dict[str, str]:
     m["ds_version"] = dataset("ds_version", lambda f: _edit_json(f / "meta" / "info.json", codebase_version="v9.0"))
     m["ds_no_data"] = dataset("ds_no_data", lambda f: shutil.rmtree(f / "data"))
     m["ds_bad_parquet"] = dataset("ds_bad_parquet", _break_parquet)
+    m["ds_good"] = dataset("ds_good", lambda f: None)
+    m["ds_v21"] = dataset("ds_v21", _to_v21_layout)
+    m["ds_no_version"] = dataset("ds_no_version", lambda f: _edit_json(f / "meta" / "info.json",
+                                                                       codebase_version=None))
+    m["ds_no_data_file"] = dataset("ds_no_data_file", lambda f: next((f / "data").rglob("*.parquet")).unlink())
+    m["ds_bad_video"] = dataset("ds_bad_video", _truncate_video)
+    m["ds_exists"] = dataset("ds_exists", lambda f: None)
+    m.update(_zarr_buffers(root))
     return m
+
+
+def _to_v21_layout(folder: Path) -> None:
+    """What LeRobot <= 0.3 wrote (codebase_version v2.1): one parquet file per episode named
+    data/chunk-000/episode_000000.parquet and meta/episodes.jsonl, no meta/episodes/ parquet."""
+    _edit_json(folder / "meta" / "info.json", codebase_version="v2.1",
+               data_path="data/chunk-{episode_chunk:03d}/episode_{episode_index:06d}.parquet")
+    data = next((folder / "data").rglob("*.parquet"))
+    data.rename(data.with_name("episode_000000.parquet"))
+    shutil.rmtree(folder / "meta" / "episodes")
+    (folder / "meta" / "episodes.jsonl").write_text('{"episode_index": 0, "length": 11}\n')
+
+
+def _truncate_video(folder: Path) -> None:
+    video = next((folder / "videos").rglob("*.mp4"))
+    video.write_bytes(video.read_bytes()[:1500])      # cut inside the stream: FFmpeg cannot open it
+
+
+def _zarr_buffers(root: Path) -> dict[str, str]:
+    """diffusion_policy replay buffers (zarr) copied from the committed fixture, one broken each."""
+    import zarr
+    src = ROOT / "tests" / "recordings" / "formats" / "data" / "dp_replay" / "buffer_v2.zarr"
+    out: dict[str, str] = {}
+
+    def buffer(name: str, change) -> str:
+        folder = root / f"{name}.zarr"
+        shutil.copytree(src, folder)
+        change(folder)
+        return str(folder)
+
+    def not_increasing(folder: Path) -> None:
+        ends = zarr.open(str(folder / "meta" / "episode_ends"), mode="r+")
+        values = ends[...]
+        values[[0, 1]] = values[[1, 0]]
+        ends[...] = values
+
+    out["zarr_good"] = buffer("zarr_good", lambda f: None)
+    out["zarr_no_ends"] = buffer("zarr_no_ends", lambda f: shutil.rmtree(f / "meta" / "episode_ends"))
+    out["zarr_ends_order"] = buffer("zarr_ends_order", not_increasing)
+    return out
 
 
 def _break_parquet(folder: Path) -> None:
