@@ -29,10 +29,11 @@ test-acceptance: install
 
 # The full GUI suite (tests/app/qt and every test using qtbot/qapp) with Qt timer/paint events
 # delivered late, under one busy-loop process per core that the target starts and ends itself,
-# STRESS_RUNS (3) runs in a row; prints each run's time and pass counts (tests/stress.py; not in
-# CI). STRESS_ARGS go to pytest (test paths there replace the suite).
+# RUNS (or STRESS_RUNS; default 3) runs in a row: `make test-stress RUNS=3`; prints one line per
+# run (time, pass counts) and a last summary line (tests/stress.py; not in CI). STRESS_ARGS go
+# to pytest (test paths there replace the suite).
 test-stress: install
-	$(PY) -m tests.stress --runs $${STRESS_RUNS:-3} $(STRESS_ARGS)
+	$(PY) -m tests.stress --runs $(or $(RUNS),$${STRESS_RUNS:-3}) $(STRESS_ARGS)
 
 system:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do \

@@ -1,13 +1,14 @@
 """`make test-stress`: the full GUI suite with the process slowed, under a CPU hog, RUNS times.
 
-    python -m tests.stress [--runs 3] [--hogs N] [pytest args ...]
+    python -m tests.stress [--runs 3] [--hogs N] [pytest args ...]      (make test-stress RUNS=3)
 
 Starts N busy-loop processes (default: one per usable core) so every core is loaded, then runs
 `pytest tests -m "not acceptance" --gui-only -p tests.stress_plugin` RUNS times in a row: the GUI
 suite (every test in tests/app/qt and any other test using pytest-qt's qtbot/qapp; see
 tests/stress_plugin.py) with Qt timer and paint events delivered 0-8 ms late. Stops at the first
-failing run, ends the hogs it started (also on Ctrl+C), and prints each run's wall time and
-passed/failed/error/skipped counts. Test paths or node ids on the command line replace `tests`.
+failing run (naming its failed tests), ends the hogs it started (also on Ctrl+C), and prints one
+line per run: its wall time and passed/failed/error/skipped counts. Test paths or node ids on
+the command line replace `tests`.
 Not part of `make test` or CI: it exists to prove the GUI tests do not depend on timing.
 """
 from __future__ import annotations
@@ -58,6 +59,18 @@ def read_counts(junit: Path) -> tuple[int, int, int, int]:
     return total[0], total[1], total[2], total[3]
 
 
+def read_failures(junit: Path) -> list[str]:
+    """The ids (file::test) of the junit file's failed or erroring test cases."""
+    if not junit.exists():
+        return []
+    failed = []
+    for case in ET.parse(junit).getroot().iter("testcase"):
+        if case.find("failure") is not None or case.find("error") is not None:
+            module = case.get("classname", "").replace(".", "/")
+            failed.append(f"{module}.py::{case.get('name', '?')}")
+    return failed
+
+
 def pytest_command(pytest_args: list[str], junit: Path) -> list[str]:
     """The pytest command line of one run: the GUI suite unless paths are given."""
     has_paths = any(a.startswith("tests") for a in pytest_args)
@@ -84,6 +97,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"test-stress run {run}/{args.runs} ({args.hogs} CPU hogs): {result.describe()}",
                       flush=True)
                 if code != 0:
+                    for test in read_failures(junit):
+                        print(f"test-stress run {run}: FAILED {test}", flush=True)
+                    print(f"test-stress: run {run} of {args.runs} failed after "
+                          f"{len(results) - 1} passing run(s) in a row", flush=True)
                     return code
     finally:
         for hog in hogs:
