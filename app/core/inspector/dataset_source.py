@@ -153,8 +153,11 @@ class DatasetSource:
             raise DatasetError(f"{self.ds.path}: {who} plans {spec.action_dim}-D actions but the "
                                f"data set's {key} is {dim}-D")
         self.action_names = list(action.names or (f"{key}.{i}" for i in range(dim)))
+        # a hand position: named x, y, z, or a policy of one of planscope's scenes (whose
+        # actions are hand targets) on unnamed columns; a policy trained on data without a scene
+        # (spec.scene "": a real robot's recording) is not assumed to command hand positions
         self.end_effector = tuple(n.split(".")[-1] for n in self.action_names[:3]) == \
-            EE_ACTION_NAMES or (spec.scene is not None and dim >= 3)
+            EE_ACTION_NAMES or (bool(spec.scene) and dim >= 3)
         self.horizon = int(spec.horizon)
         self.k = int(neighbours)
         self._local: LocalData | None = None

@@ -55,8 +55,14 @@ class SourceBanner(QtWidgets.QFrame):
         row.setContentsMargins(8, 4, 8, 4)
         row.addWidget(self.thumb)
         row.addWidget(self.text, 1)
-        for button in (self.prev_button, self.next_button, self.back_button):
-            row.addWidget(button, 0, QtCore.Qt.AlignmentFlag.AlignVCenter)
+        # the buttons stacked (◀ ▶ over Back): in one row they took half of a narrow scene
+        # view and the text wrapped into a tall column
+        buttons = QtWidgets.QGridLayout()
+        buttons.setSpacing(4)
+        buttons.addWidget(self.prev_button, 0, 0)
+        buttons.addWidget(self.next_button, 0, 1)
+        buttons.addWidget(self.back_button, 1, 0, 1, 2)
+        row.addLayout(buttons)
         self.hide()
         view.installEventFilter(self)
         state.events.source.connect(lambda _s: self.refresh())

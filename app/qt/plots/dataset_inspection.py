@@ -111,7 +111,7 @@ class DataPlanView(QtWidgets.QWidget):
         self._dim_plots: list[pg.PlotItem] = []
         self._plan_items: list[dict[int, pg.PlotDataItem]] = []    # [dim] {mode: item}
         self._selected_items: list[pg.PlotDataItem] = []
-        self._plane_plans = pg.ScatterPlotItem(size=6, pen=None)
+        self._plane_plans = pg.ScatterPlotItem(size=6, pen=None, brush=pg.mkBrush(UNLABELLED_HEX))
         self._plane_selected = pg.ScatterPlotItem(size=13, brush=None,
                                                   pen=pg.mkPen(SELECTED_HEX, width=2))
 
@@ -123,13 +123,21 @@ class DataPlanView(QtWidgets.QWidget):
         self.curves.clear()
         self._dim_plots, self._plan_items, self._selected_items = [], [], []
         d = inspection.plans.shape[2]
-        cols = 2 if d > 2 else d
-        for j in range(min(d, MAX_DIMS)):
+        shown = min(d, MAX_DIMS)
+        # one row up to 4 dimensions: the chain dock is short, two rows left each plot ~50 px
+        # and a single y tick (seen on a 4-D delta-action data set)
+        cols = shown if shown <= 4 else (shown + 1) // 2
+        rows = (shown + cols - 1) // cols
+        for j in range(shown):
             plot = self.curves.addPlot(row=j // cols, col=j % cols)
             name = inspection.action_names[j] if j < len(inspection.action_names) else f"a{j}"
-            plot.setTitle(name, size="9pt")
+            plot.setTitle(name, size="9pt")      # the data set's own name for the dimension
             plot.showGrid(x=True, y=True, alpha=0.2)
             plot.setMenuEnabled(False)
+            plot.getAxis("left").enableAutoSIPrefix(False)
+            plot.getAxis("left").setWidth(44)    # aligned columns whatever the tick text
+            if j // cols == rows - 1:             # the bottom row says what x is
+                plot.setLabel("bottom", "horizon step")
             if len(inspection.neighbours):
                 x, y, c = _lines(inspection.neighbours[:, :, j])
                 plot.addItem(pg.PlotDataItem(x, y, connect=c, pen=pg.mkPen(
@@ -163,11 +171,15 @@ class DataPlanView(QtWidgets.QWidget):
         ratio = self.basis.ratio
         p.setLabel("bottom", f"PC 1 ({ratio[0]:.0%} of variance)")
         p.setLabel("left", f"PC 2 ({ratio[1]:.0%})")
-        p.setTitle("chunks, 2-D PCA projection", size="9pt")
+        # the key in the title: a legend inside the plane covered the data's points
+        p.setTitle(f"chunks, 2-D PCA: <span style='color:{NEIGHBOUR_HEX}'>□ nearest frames</span>"
+                   f" · ● plans (mode colour) · <span style='color:{DEMO_HEX}'>★ demonstrated"
+                   "</span>", size="9pt")
         pn = self.basis.project(inspection.neighbours)
         if len(pn):
-            p.addItem(pg.ScatterPlotItem(pn[:, 0], pn[:, 1], size=7, symbol="s",
-                                         brush=pg.mkBrush(NEIGHBOUR_HEX), pen=None))
+            # hollow squares: the data's chunks, never mistaken for grey no-mode plans (dots)
+            p.addItem(pg.ScatterPlotItem(pn[:, 0], pn[:, 1], size=8, symbol="s", brush=None,
+                                         pen=pg.mkPen(NEIGHBOUR_HEX, width=1.2)))
         p.addItem(self._plane_plans)
         pd = self.basis.project(inspection.demo[None])
         p.addItem(pg.ScatterPlotItem(pd[:, 0], pd[:, 1], size=16, symbol="star",
