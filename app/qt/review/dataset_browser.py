@@ -166,6 +166,8 @@ class DatasetBrowser(QtWidgets.QWidget):
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(20)
         self.table.horizontalHeader().setStretchLastSection(True)
+        for col, width in enumerate((64, 56, 110, 64)):   # Mode was off the dock's right edge
+            self.table.horizontalHeader().resizeSection(col, width)
         self.table.selectionModel().currentRowChanged.connect(
             lambda cur, _prev: self.select_episode(self.model.episode_at(cur.row()))
             if cur.isValid() else None)
@@ -194,6 +196,9 @@ class DatasetBrowser(QtWidgets.QWidget):
         row.addWidget(self.slider, 1)
         row.addWidget(self.frame_box)
         row.addWidget(self.inspect_button)
+        # readable at the window's first size: six episode rows, two plots with their axes
+        self.table.setMinimumHeight(140)
+        self.curves.setMinimumHeight(240)
         split = QtWidgets.QSplitter(Qt.Vertical)
         split.addWidget(self.table)
         split.addWidget(self.curves)

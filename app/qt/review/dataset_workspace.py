@@ -34,6 +34,7 @@ class DatasetWorkspace(QtCore.QObject):
         self.browser = DatasetBrowser()
         self.camera = CameraFrames()
         self._following = False
+        self._watching_rollouts = False
         self.browser.frame_changed.connect(self._on_frame)
         self.browser.inspect_button.clicked.connect(lambda: self.inspect())
 
@@ -52,11 +53,11 @@ class DatasetWorkspace(QtCore.QObject):
         self.browser.inspect_button.setEnabled(True)
         if hasattr(self.window, "set_workspace") and self.window.workspace != "review":
             self.window.set_workspace("review")
-        for key in ("dataset", "dataset_camera"):
-            dock = self.window.dock(key)
-            if dock is not None:
-                dock.show()
-                dock.raise_()
+        dock = self.window.dock("dataset")
+        if dock is not None:
+            dock.show()
+            dock.raise_()
+        self.fit_docks()
         self.window.status(f"opened data set {os.path.basename(os.path.normpath(path))}: "
                            f"{len(ds.episodes)} episodes, {ds.num_frames} frames")
 
@@ -73,6 +74,26 @@ class DatasetWorkspace(QtCore.QObject):
             self.window.open_paths([path])
         else:
             self.window.run_guarded(f"Cannot open {os.path.basename(path)}", self.open, path)
+
+    def fit_docks(self) -> None:
+        """Review's docks for what is open: the "Data set camera" dock only for a data set with
+        cameras, and the rollouts' "Plans at replan" dock only when a recording of rollouts is
+        open — with a data set alone it stood empty under the browser and squeezed the episode
+        table to a few rows and the state/action curves to nothing."""
+        if getattr(self.window, "workspace", "review") != "review":
+            return
+        session = getattr(self.window.features.get("review"), "session", None) \
+            if hasattr(self.window, "features") else None
+        if session is not None and not self._watching_rollouts:
+            session.events.recordings_changed.connect(self.fit_docks)
+            self._watching_rollouts = True
+        camera = self.window.dock("dataset_camera")
+        if camera is not None:
+            camera.setVisible(self.ds is not None and bool(self.ds.keys_of_kind("image")))
+        replans = self.window.dock("review_replans")
+        if replans is not None:
+            rollouts = bool(getattr(session, "recordings", None))
+            replans.setVisible(self.ds is None or rollouts)
 
     def _on_frame(self, episode: int, frame: int) -> None:
         try:
@@ -100,9 +121,10 @@ class DatasetWorkspace(QtCore.QObject):
         if current != os.path.abspath(str(data_path)):
             self.open(str(data_path))
         episode, frame = int(episode), int(frame)
+        check_frame(self.ds, episode, frame)
         self.browser.select_episode(episode)
         self.browser.set_frame(frame)
-        length = self.ds.episodes[episode].length if 0 <= episode < len(self.ds.episodes) else None
+        length = self.ds.episodes[episode].length
         inspector = self._inspector()
         if not self._following:          # the browser's cursor follows the inspector's ◀ / ▶
             inspector.state.events.source.connect(self._follow)
@@ -143,6 +165,22 @@ class DatasetWorkspace(QtCore.QObject):
         show_error(self.window, "Inspect policy at this frame", exc)
 
 
+def check_frame(ds: Any, episode: int, frame: int, *, flags: bool = False) -> None:
+    """One line naming the range when (episode, frame) is not in the data set: the browser's
+    slider would clamp a frame silently, and episode -1 picked the last one (flags: name the
+    command line's --episode / --frame)."""
+    name = os.path.basename(os.path.normpath(str(ds.path)))
+    count = len(ds.episodes)
+    if not 0 <= episode < count:
+        what = f"--episode {episode}" if flags else f"episode {episode}"
+        raise UserFacingError(f"{what}: {name} has {count} episodes (0..{count - 1})")
+    length = ds.episodes[episode].length
+    if not 0 <= frame < length:
+        what = f"--frame {frame}" if flags else f"frame {frame}"
+        raise UserFacingError(f"{what}: episode {episode} of {name} has {length} frames "
+                              f"(0..{length - 1})")
+
+
 def install(window: Any) -> DatasetWorkspace:
     ws = DatasetWorkspace(window)
     area = Qt.DockWidgetArea
@@ -159,12 +197,11 @@ def install(window: Any) -> DatasetWorkspace:
     if rollouts is not None:
         rollouts.raise_()
 
-    def camera_only_with_data(name: str) -> None:
-        # an empty "Data set camera" dock took a third of review's right column for nothing
-        if name == "review" and ws.ds is None:
-            camera.setVisible(False)
-    window.workspaceChanged.connect(camera_only_with_data)
-    camera_only_with_data(getattr(window, "workspace", ""))
+    # an empty "Data set camera" dock took a third of review's right column for nothing, and
+    # an empty "Plans at replan" dock half the data set browser's column
+    window.workspaceChanged.connect(lambda name: ws.fit_docks() if name == "review" else None)
+    if getattr(window, "workspace", "") == "review":
+        ws.fit_docks()
     window.register_drop_handler(is_dataset, ws.open, name="dataset")
     action = QtGui.QAction("Open Data Set…", window)
     action.triggered.connect(ws.open_dialog)
@@ -185,13 +222,12 @@ def prepare_snapshot(window: Any, args: Any) -> None:
     if ws.ds is None:
         ws.open(data)
     episode, frame = int(getattr(args, "episode", 0) or 0), int(getattr(args, "frame", 0) or 0)
-    if not 0 <= episode < len(ws.ds.episodes):
-        raise UserFacingError(f"--episode {episode}: {data} has {len(ws.ds.episodes)} episodes")
+    check_frame(ws.ds, episode, frame, flags=True)
     ws.browser.select_episode(episode)
     ws.browser.set_frame(frame)
-    for key in ("dataset", "dataset_camera"):
-        window.dock(key).show()
-        window.dock(key).raise_()
+    window.dock("dataset").show()
+    window.dock("dataset").raise_()
+    ws.fit_docks()
     window.resizeDocks([window.dock("dataset")], [560], Qt.Horizontal)
     QtWidgets.QApplication.processEvents()
     inspector = window.features.get("inspector")
