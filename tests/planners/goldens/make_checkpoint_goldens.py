@@ -1,7 +1,11 @@
-"""Writes checkpoint_plans.npz: plans of the shipped checkpoints (resources/checkpoints) sampled
-with the planner code as it was BEFORE the protocol's next version (commit 9d0a0b8), so
-tests/planners/test_checkpoint.py can prove old checkpoints still give the same plans for the
-same seed. Not part of CI; run once from the project root with the project's own venv:
+"""Writes checkpoint_plans.npz: plans of the shipped checkpoints (resources/checkpoints) for
+fixed seeds, so tests/planners/test_checkpoint.py can prove that later planner code still gives
+the same plans from the same checkpoint. The first goldens were sampled with the code as it was
+before the protocol's next version (commit 9d0a0b8) from the checkpoints trained on one grasp per
+placement; the checkpoints were retrained on paired demonstrations (resources/make_checkpoints.sh,
+`collect --paired`), so the goldens were re-sampled from the new checkpoints with the code of
+that commit (the old checkpoints' goldens pass with it: they are in git history).
+Not part of CI; run once from the project root with the project's own venv:
 
     OMP_NUM_THREADS=1 .venv/bin/python tests/planners/goldens/make_checkpoint_goldens.py
 """
