@@ -106,6 +106,16 @@ class FakeScene(ShellFakeScene):
                          unreachable=np.zeros(len(plan), bool), joint_limit=np.zeros(len(plan), bool))
 
 
+def hold_until(condition, polls: int = 30_000) -> bool:
+    """On a worker thread: wait (1 ms polls, no clock read) until condition() holds; False when it
+    never did within `polls` (~30 s), so a broken test fails on its assertion instead of hanging."""
+    for _ in range(polls):
+        if condition():
+            return True
+        time.sleep(0.001)
+    return condition()
+
+
 class FakeTwoModePlanner:
     """A Planner: `plan` streams steps through on_step and stops when cancel() says so."""
 
@@ -118,6 +128,10 @@ class FakeTwoModePlanner:
         self.step_delay_s = step_delay_s
         self.regression = regression
         self.progress = 0   # chain steps done in the current plan() call (read by tests, no clock)
+        # step_gate(k, cancel): called on the worker after step k is done and streamed (on_step);
+        # a test holds the planner there until a state it waits for (see hold_until), instead of
+        # slowing every step with step_delay_s and hoping the GUI thread acts in time
+        self.step_gate = None
 
     def plan(self, obs, num_samples, *, seed, solver="ddim", steps=10, temperature=1.0,
              on_step=None, cancel=None) -> PlanBatch:
@@ -135,6 +149,8 @@ class FakeTwoModePlanner:
             self.progress = k
             if on_step is not None:
                 on_step(k, steps, _truncate(full, k))
+            if self.step_gate is not None:
+                self.step_gate(k, cancel)
         full.wall_ms = (time.perf_counter() - t0) * 1000
         return full
 

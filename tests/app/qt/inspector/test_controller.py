@@ -12,7 +12,7 @@ from PySide6 import QtCore
 from app.core.inspector.state import InspectorState
 from app.qt.inspector.controller import InspectorController
 from app.qt.shell.workers import JobRunner
-from tests.app.inspector_fakes import FakeScene
+from tests.app.inspector_fakes import FakeScene, hold_until
 
 PLUGIN = "tests.app.inspector_fakes:make_planner"
 
@@ -122,7 +122,9 @@ def test_cancel_keeps_the_previous_plans_and_says_so(qtbot, ctl):
     ctl.open_policy(PLUGIN)
     wait_idle(qtbot, ctl)
     previous = ctl.state.result
-    fake_planner(ctl).step_delay_s = 0.05
+    # the planner holds after step 2 until it is cancelled: however late the GUI thread gets to
+    # cancel() (a starved machine), sampling cannot finish first (it slept 50 ms a step before)
+    fake_planner(ctl).step_gate = lambda k, cancel: hold_until(lambda: k < 2 or cancel())
     messages = []
     ctl.state.events.message.connect(messages.append)
     ctl.state.update_settings(steps=40, seed=11)
@@ -131,7 +133,7 @@ def test_cancel_keeps_the_previous_plans_and_says_so(qtbot, ctl):
     ctl.cancel()
     wait_idle(qtbot, ctl)
     assert ctl.state.result is previous
-    assert any("cancelled at step" in m for m in messages)
+    assert any("cancelled at step 2" in m for m in messages), messages
     assert ctl.errors == []
 
 
@@ -141,9 +143,11 @@ def test_event_loop_keeps_running_while_sampling(qtbot, ctl):
     ctl.open_policy(PLUGIN)
     wait_idle(qtbot, ctl)
     planner = fake_planner(ctl)
-    planner.step_delay_s = 0.02
     ctl.state.update_settings(steps=15)
     seen = []
+    # each step waits until a GUI-thread tick has seen it (it slept 20 ms a step and hoped the
+    # GUI thread got the CPU 3 times in 300 ms): a blocked event loop still fails, a slow one not
+    planner.step_gate = lambda k, _cancel: hold_until(lambda: k in seen, polls=5000)
     timer = QtCore.QTimer()
     timer.setInterval(5)
     timer.timeout.connect(lambda: seen.append(planner.progress))
