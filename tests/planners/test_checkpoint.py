@@ -142,9 +142,10 @@ def test_broken_checkpoints_give_one_clear_error(bimodal_ckpt, tmp_path, breakag
 @pytest.mark.parametrize("key", ["diffusion_ddpm_100_1.0", "diffusion_ddim_10_1.0", "diffusion_dpmpp_16_1.0",
                                  "diffusion_ddpm_20_0.5", "regression"])
 def test_shipped_checkpoints_give_the_plans_they_gave_before(key):
-    """Plans of resources/checkpoints sampled by the planner code before the protocol's next
-    version (tests/planners/goldens/make_checkpoint_goldens.py). Equal to float rounding: the
-    U-Net's kernels may change the last bits (1 thread here)."""
+    """Plans of resources/checkpoints sampled when the goldens were made
+    (tests/planners/goldens/make_checkpoint_goldens.py: first by the planner code before the
+    protocol's next version; re-sampled when the checkpoints were retrained on paired demos).
+    Equal to float rounding: the U-Net's kernels may change the last bits (1 thread here)."""
     from pathlib import Path
 
     import torch
