@@ -171,10 +171,10 @@ class DataPlanView(QtWidgets.QWidget):
         ratio = self.basis.ratio
         p.setLabel("bottom", f"PC 1 ({ratio[0]:.0%} of variance)")
         p.setLabel("left", f"PC 2 ({ratio[1]:.0%})")
-        # the key in the title: a legend inside the plane covered the data's points
-        p.setTitle(f"chunks, 2-D PCA: <span style='color:{NEIGHBOUR_HEX}'>□ nearest frames</span>"
-                   f" · ● plans (mode colour) · <span style='color:{DEMO_HEX}'>★ demonstrated"
-                   "</span>", size="9pt")
+        # the key in the title (a legend inside the plane covered the data's points); short:
+        # a title wider than the plot widens its layout past the widget, which clips the plane
+        p.setTitle(f"chunk PCA: <span style='color:{NEIGHBOUR_HEX}'>□ neighbours</span> · "
+                   f"● plans · <span style='color:{DEMO_HEX}'>★ demo</span>", size="9pt")
         pn = self.basis.project(inspection.neighbours)
         if len(pn):
             # hollow squares: the data's chunks, never mistaken for grey no-mode plans (dots)
