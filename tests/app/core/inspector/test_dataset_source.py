@@ -105,3 +105,20 @@ def test_shares_read_at_the_state_only_where_the_state_decides_the_mode():
             assert r["data_shares"][left] == pytest.approx(0.5)
             assert "plain neighbour shares: the state does not predict" in r["compared_against"]
             assert r["metrics"].verdict == "multimodal"
+
+
+def test_a_policy_without_a_scene_on_unnamed_actions_is_not_drawn_as_hand_positions(
+        bimodal_h5, bimodal_planner):
+    """Unnamed action columns (an HDF5 file) are hand positions only for a policy of a scene;
+    one trained on a scene-less recording (spec.scene "", a real robot's delta or joint
+    commands) gets the per-dimension curves and PCA."""
+    import dataclasses
+    from types import SimpleNamespace
+
+    from app.core.inspector.dataset_source import DatasetSource
+
+    assert DatasetSource(bimodal_h5, bimodal_planner, neighbours=0).end_effector
+    sceneless = SimpleNamespace(spec=dataclasses.replace(bimodal_planner.spec, scene=""),
+                                plan=bimodal_planner.plan)
+    source = DatasetSource(bimodal_h5, sceneless, neighbours=0)
+    assert source.action_names[0] == "actions.0" and not source.end_effector
