@@ -20,7 +20,8 @@ embedding 256, ~65 M parameters), lerobot = LeRobot's default (512/1024/2048, st
 ~250 M): random weights (speed does not depend on them; the fidelity check then compares random
 networks' plans), loaded into planners/nets/unet1d.py — the module LeRobot and diffusion_policy
 checkpoints load into — and into the reference, the same tensors. shipped = the shipped checkpoint
-through DiffusionPlanner.plan (its U-Net is under the acceleration threshold: native path) against
+through DiffusionPlanner.plan (its U-Net is under the calibration threshold: the traced conv2d
+executor by rule, planners/acceleration/policy_acceleration.SMALL_MODEL) against
 the reference with planscope's own activation (SiLU), plus a per-call table beside
 diffusion_policy's code at the same size (Mish), which the first ">= 1.7x" figure was measured against.
 `--policy FILE.ckpt` (with --size dp or lerobot) also runs a diffusion_policy checkpoint loaded
@@ -206,10 +207,15 @@ def run_shipped(checkpoint: str, quick: bool) -> dict:
     # the shipped model's first figure (>= 1.7x) was measured against diffusion_policy's own code at
     # this size, whose activation is Mish: per denoiser call, that reference beside the honest one
     mish = from_planscope(planner.model, cfg, activation="mish").eval()
+    small = planner.acceleration.small_variant or forced.acc.jit_of(cal_variant("conv2d"))
+    small_fast = planner.acceleration.acc.fast(small.kernel, small.precision)
     results["per_call_ms"] = per_call_table(
         {"reference (SiLU, planscope's architecture)": lambda x, t, c: reference(x, t, c),
          "diffusion_policy's code (Mish) at this size": lambda x, t, c: mish(x, t, c),
-         "planscope (its own forward)": lambda x, t, c: planner.model(x, t.expand(x.shape[0]), c.expand(x.shape[0], -1))},
+         "planscope (its own forward)": lambda x, t, c: planner.model(x, t.expand(x.shape[0]), c.expand(x.shape[0], -1)),
+         # what planner.plan runs at this size (policy_acceleration.SMALL_MODEL), FiLM computed in the call
+         # here (sampling computes every step's FiLM before the loop: a little faster still)
+         f"planscope ({small.name}, what plan() runs)": lambda x, t, c: small_fast(x, t, c)},
         cond, cfg.horizon, cfg.action_dim, rounds=3 if quick else 9)
     return results
 
@@ -312,6 +318,11 @@ def _print_floor(reference, gemm: dict, quick: bool, results: dict) -> None:
     print(f"memory read rate {rate:.1f} GB/s: one denoiser call streams {weights / 1e6:.0f} MB of float32 weights, "
           f"so N=1 cannot take under ~{weights / rate / 1e6:.1f} ms per step in float32 "
           f"(~{weights / 2 / rate / 1e6:.1f} ms in bfloat16), whatever the kernel", flush=True)
+
+
+def cal_variant(kernel: str, precision: str = "float32"):
+    from planners.acceleration.calibration import Variant
+    return Variant(kernel, precision)
 
 
 def cal_bucket(n: int) -> int:
