@@ -101,3 +101,23 @@ def test_broken_data_sets_through_file_open_data_set_are_one_dialog_each(qtbot, 
     chosen.append(materials["ds_good"])                    # and the app still works
     action.trigger()
     assert messages() == [] and datasets.ds is not None and len(datasets.ds.episodes) == 3
+
+
+def test_a_truncated_camera_video_is_a_status_line_and_the_browser_goes_on(qtbot, materials, monkeypatch):
+    """The mp4 segment is read only when the camera shows a frame: the data set opens (its
+    metadata and tables are sound), the camera's failure is the status bar's line naming the
+    video file, no dialog per frame, and the episode's curves are there."""
+    from app.qt.review import dataset_workspace
+    from app.qt.review.dataset_browser import DatasetFileDialog
+    window, ws = make_window(qtbot)
+    ws.datasets = dataset_workspace.install(window)
+    said: list[str] = []
+    monkeypatch.setattr(window, "status", lambda message, timeout_ms=5000: said.append(message))
+    monkeypatch.setattr(DatasetFileDialog, "choose", classmethod(lambda cls, parent=None: materials["ds_bad_video"]))
+    next(a for a in window.file_menu.actions() if a.text() == "Open Data Set…").trigger()
+    assert messages() == [] and ws.datasets.ds is not None
+    ws.datasets.browser.set_frame(1)
+    qtbot.waitUntil(lambda: any("cannot open video" in m for m in said))
+    bad = [m for m in said if "cannot open video" in m]
+    assert "file-000.mp4" in bad[0] and "truncated or not a video file" in bad[0], bad
+    assert messages() == []
