@@ -166,7 +166,7 @@ class DatasetBrowser(QtWidgets.QWidget):
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(20)
         self.table.horizontalHeader().setStretchLastSection(True)
-        for col, width in enumerate((64, 56, 110, 64)):   # Mode was off the dock's right edge
+        for col, width in enumerate((76, 56, 110, 68)):   # Mode was off the dock's right edge
             self.table.horizontalHeader().resizeSection(col, width)
         self.table.selectionModel().currentRowChanged.connect(
             lambda cur, _prev: self.select_episode(self.model.episode_at(cur.row()))
