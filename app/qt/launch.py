@@ -31,7 +31,7 @@ def open_app(files: Sequence[str], policies: Sequence[str], scene: str | None,
     from app.core.scene_session import SceneSession
     from app.qt import registry
     from app.qt.shell.dialogs import install_excepthook
-    from app.qt.shell.qt_app import ensure_qapp
+    from app.qt.shell.qt_app import ensure_qapp, exec_until_interrupted
 
     mark("window modules imported (pyqtgraph, OpenGL)")
     app = ensure_qapp()
@@ -69,7 +69,7 @@ def open_app(files: Sequence[str], policies: Sequence[str], scene: str | None,
         window.open_paths(list(files))
 
     QtCore.QTimer.singleShot(0, after_shown)
-    return int(app.exec())
+    return exec_until_interrupted(app)
 
 
 def open_review(paths: Sequence[str], scene: str) -> int:
@@ -79,7 +79,7 @@ def open_review(paths: Sequence[str], scene: str) -> int:
 
     from app.core.scene_session import SceneSession
     from app.qt import registry
-    from app.qt.shell.qt_app import ensure_qapp
+    from app.qt.shell.qt_app import ensure_qapp, exec_until_interrupted
 
     app = ensure_qapp()
     window = registry.main_window(SceneSession(scene))
@@ -92,4 +92,4 @@ def open_review(paths: Sequence[str], scene: str) -> int:
         window.set_workspace("review")
 
     QtCore.QTimer.singleShot(0, after_shown)
-    return int(app.exec())
+    return exec_until_interrupted(app)

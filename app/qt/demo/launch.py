@@ -10,6 +10,7 @@ from PySide6 import QtCore, QtWidgets
 
 from app.qt.demo.session import DemoSession
 from app.qt.demo.tour_export import export_tour
+from app.qt.shell.qt_app import exec_until_interrupted
 from app.qt.shell.startup import mark, phases, process_start_time
 
 STARTUP_TIMEOUT_S = 600.0   # --exit-after-first-card gives up (exit 1) after this long
@@ -54,7 +55,7 @@ def run_demo(size: tuple[int, int], *, present: bool, theme: str, card: int,
         poll.timeout.connect(check)
         poll.start()
     demo.start(card - 1)
-    code = int(app.exec())
+    code = exec_until_interrupted(app)
     demo.shutdown()
     return code
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 from contextlib import contextmanager
@@ -95,3 +97,43 @@ def qt_application(*, virtual_display: bool) -> Iterator[QtWidgets.QApplication]
             if QtWidgets.QApplication.instance() is not None:
                 QtWidgets.QApplication.instance().shutdown()
             display.stop()
+
+
+def exec_until_interrupted(app: QtWidgets.QApplication) -> int:
+    """`app.exec()` that Ctrl+C (SIGINT) ends cleanly: the event loop quits and the exit code is
+    130, with no traceback.
+
+    Python runs a signal handler only between bytecodes, and while Qt idles in C++ there are none:
+    Python's default SIGINT handler then raised KeyboardInterrupt inside whichever Python override
+    ran next (an event filter printed a traceback and the app kept running). The C-level handler
+    writes to a wake-up socket that a QSocketNotifier watches, so Qt wakes, the slot gives the
+    interpreter control, and our handler asks the loop to exit."""
+    reader, writer = socket.socketpair()
+    reader.setblocking(False)
+    writer.setblocking(False)
+    interrupted: list[int] = []
+
+    def on_sigint(_signum: int, _frame: object) -> None:
+        interrupted.append(1)
+        app.exit(130)
+
+    notifier = QtCore.QSocketNotifier(reader.fileno(), QtCore.QSocketNotifier.Type.Read)
+
+    def drain() -> None:  # runs Python, which runs the pending handler; then empty the socket
+        try:
+            reader.recv(64)
+        except BlockingIOError:
+            pass
+
+    notifier.activated.connect(drain)
+    previous_fd = signal.set_wakeup_fd(writer.fileno())
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        code = int(app.exec())
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        signal.set_wakeup_fd(previous_fd)
+        notifier.setEnabled(False)
+        reader.close()
+        writer.close()
+    return 130 if interrupted else code
