@@ -100,3 +100,18 @@ def test_a_policy_neither_the_scene_nor_the_open_data_set_feeds_is_one_dialog(
     (title, text), = window.dialogs
     assert "\n" not in text and "lerobot_v3/dataset" in text and "observation.state" in text
     assert ws.state.policy is held                 # the previous policy stays
+
+
+def test_snapshot_judges_a_lerobot_checkpoint_by_the_data_sets_features(tmp_path, capsys):
+    """A checkpoint LeRobot 0.4.4 wrote (state 4, environment state 6) against the data set
+    LeRobot wrote (environment state 5): refused in one line naming both sides, the data set's
+    and the policy's, not the scene's."""
+    from app.cli import main
+    out = tmp_path / "x.png"
+    assert main(["snapshot", "--view", "inspector", "--policy",
+                 "tests/planners/lerobot/fixtures/lowdim_044_ddpm/pretrained_model", "--data",
+                 LEROBOT_DATA, "--episode", "0", "--frame", "0", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and not out.exists()
+    assert "observation.environment_state" in err and "6" in err and "(5,)" in err
+    assert "lerobot_v3/dataset" in err and "mug_grasp" not in err
