@@ -19,6 +19,7 @@ them), so 10,000 episodes stay smooth; an episode's curves are one slice read pe
 """
 from __future__ import annotations
 
+import html
 import os
 from typing import Any
 
@@ -32,6 +33,17 @@ Qt = QtCore.Qt
 COLUMNS = ("Episode", "Length", "Task", "Success", "Mode")
 DATASET_MARKERS = ("meta/info.json", "zarr.json", ".zgroup")
 NEIGHBOURS = 32
+
+
+def dimension_labels(feature: Any) -> list[str]:
+    """One short label per flattened dimension: the data's own names ('ee_pos.0', 'gripper'),
+    else 'key[i]' ('mug_pos[2]'); LeRobot's 'observation.' prefix dropped to keep them short."""
+    key = feature.name.removeprefix("observation.")
+    n = int(np.prod(feature.shape)) if feature.shape else 1
+    names = list(feature.names or ())
+    if len(names) == n:
+        return [str(v) for v in names]
+    return [key] if n == 1 else [f"{key}[{i}]" for i in range(n)]
 
 
 def is_dataset(path: str) -> bool:
@@ -199,6 +211,12 @@ class DatasetBrowser(QtWidgets.QWidget):
         # readable at the window's first size: six episode rows, two plots with their axes
         self.table.setMinimumHeight(140)
         self.curves.setMinimumHeight(240)
+        # which line is which: the data set's own dimension names in the curves' colours, as
+        # wrapped text under the plots (a pyqtgraph legend covered the curves or outgrew the dock)
+        self.key = QtWidgets.QLabel()
+        self.key.setObjectName("dataset_curve_key")
+        self.key.setWordWrap(True)
+        self.key.setTextFormat(Qt.RichText)
         split = QtWidgets.QSplitter(Qt.Vertical)
         split.addWidget(self.table)
         split.addWidget(self.curves)
@@ -207,6 +225,7 @@ class DatasetBrowser(QtWidgets.QWidget):
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addWidget(self.info)
         lay.addWidget(split, 1)
+        lay.addWidget(self.key)
         lay.addLayout(row)
 
     # ---- data
@@ -236,7 +255,12 @@ class DatasetBrowser(QtWidgets.QWidget):
                 "action": [self.ds.action_key] if self.ds.action_key else []}
         data = self.ds.episode_slice(self.episode, 0, length,
                                      [k for ks in keys.values() for k in ks])
+        key_lines = []
         for group, plot in (("state", self.state_plot), ("action", self.action_plot)):
+            names = [n for k in keys[group] for n in dimension_labels(self.ds.features[k])]
+            key_lines.append(f"<b>{group}</b>: " + " ".join(
+                f"<span style='color:{MODE_HEX[j % len(MODE_HEX)]}'>&#9632;</span>&nbsp;{html.escape(n)}"
+                for j, n in enumerate(names)))
             for item in self._curve_items[group]:
                 plot.removeItem(item)
             self._curve_items[group] = []
@@ -247,6 +271,7 @@ class DatasetBrowser(QtWidgets.QWidget):
                                        pen=pg.mkPen(MODE_HEX[j % len(MODE_HEX)], width=1))
                 plot.addItem(item)
                 self._curve_items[group].append(item)
+        self.key.setText("<br>".join(key_lines))
         self.slider.blockSignals(True)
         self.frame_box.blockSignals(True)
         self.slider.setRange(0, max(length - 1, 0))

@@ -90,3 +90,22 @@ def test_a_frame_outside_the_data_set_is_one_line(window, episode, frame, messag
         ws.open_data_frame(LEROBOT_WITH_CAMERA, episode, frame)
     assert str(err.value) == message
     assert window.features["inspector"].state.source is None
+
+
+def test_the_curves_say_which_line_is_which(qtbot):
+    """Nine unlabeled state lines told a new user nothing: the key under the plots names each
+    dimension in its line's colour (the data's own names, else key[i])."""
+    from app.qt.plots.mode_colors import MODE_HEX
+    from app.qt.review.dataset_browser import DatasetBrowser
+    from recordings.dataset import open_dataset
+
+    browser = DatasetBrowser()
+    qtbot.addWidget(browser)
+    browser.set_dataset(open_dataset(LEROBOT_WITH_CAMERA))
+    state, action = browser.key.text().split("<br>")
+    assert state.count("&#9632;") == len(browser._curve_items["state"]) == 9
+    assert action.count("&#9632;") == len(browser._curve_items["action"]) == 4
+    for name in ("ee_pos.x", "gripper", "environment_state[0]", "environment_state[4]"):
+        assert f"&nbsp;{name}" in state
+    assert MODE_HEX[4 % len(MODE_HEX)] in state.split("environment_state[0]")[0]
+    assert [n.split("<")[0] for n in action.split("&nbsp;")[1:]] == ["x ", "y ", "z ", "gripper"]
