@@ -127,6 +127,10 @@ class FrameMetrics:
     verdict: str = ""
     reason: str = ""
     hit: list[str] = field(default_factory=list)
+    # the signed averaging scale (analyze_modes against the local modes' mean chunks): [N] per
+    # plan (NaN off the scale) and the local modes at 0 and 1; None when not measurable
+    positions: np.ndarray | None = field(default=None, repr=False)
+    pair: tuple[str, str] | None = None
 
     @property
     def label(self) -> str:
@@ -135,7 +139,8 @@ class FrameMetrics:
 
     def columns(self) -> dict[str, float]:
         """The numeric fields, as scan-file columns."""
-        return {k: v for k, v in asdict(self).items() if k not in ("verdict", "reason", "hit")}
+        return {k: v for k, v in asdict(self).items()
+                if k not in ("verdict", "reason", "hit", "positions", "pair")}
 
 
 def verdict_label(verdict: str, off_data_share: float) -> str:
@@ -306,7 +311,9 @@ def frame_metrics(samples: np.ndarray, demo: np.ndarray, local: LocalModes, *,
         spread=spread, nonfinite=float(n - finite.sum()),
         collapsed=int(verdict == "collapsed"), averaged=int(verdict == "averaging"),
         off_data=int(verdict == "no-mode"), invalid=int(verdict == "invalid"),
-        latency_ms=float(latency_ms), verdict=verdict, reason=reason, hit=hit)
+        latency_ms=float(latency_ms), verdict=verdict, reason=reason, hit=hit,
+        positions=getattr(reading, "averaging_positions", None),
+        pair=getattr(reading, "averaging_pair", None))
 
 
 def frame_seed(seed: int, episode: int, frame: int) -> int:

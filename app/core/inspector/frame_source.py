@@ -254,7 +254,7 @@ def inspection_result(inspection: Any) -> SampleResult:
         entropy=normalized_entropy(shares), coverage=coverage, verdict=m.label,   # qualified
         reason=judged_first(m.reason, inspection.compared_against), commit_step=commit, step_labels=step_labels,
         low=np.array([b[0] for b in bounds]), high=np.array([b[1] for b in bounds]),
-        reference=inspection.compared_against)
+        reference=inspection.compared_against, **averaging_scale(m, local_names, names))
     stats = chain_stats(batch, summary)
     if stats is not None and not inspection.end_effector:
         stats = ChainStats(spread_m=normalised_spread(np.asarray(batch.chain),
@@ -263,6 +263,18 @@ def inspection_result(inspection: Any) -> SampleResult:
     text = [names[i] if i >= 0 else "" for i in labels]
     return SampleResult(batch=batch, summary=summary, feasibility=None, stats=stats,
                         labels=text, analysis=None, timings_ms=dict(inspection.timings_ms))
+
+
+def averaging_scale(metrics: Any, local_names: list[str], names: list[str]) -> dict[str, Any]:
+    """ModeSummary's positions [N] and pair (the Modes dock's averaging plot) from the reading:
+    the signed scale between two local modes, named as the dock names them ("m0 · left"); {}
+    when the reading has none (one local mode, no finite plan)."""
+    pair = getattr(metrics, "pair", None)
+    positions = getattr(metrics, "positions", None)
+    if pair is None or positions is None or not all(p in local_names for p in pair):
+        return {}
+    return {"positions": np.asarray(positions, np.float64),
+            "pair": tuple(names[local_names.index(p)] for p in pair)}
 
 
 def judged_first(reason: str, against: str) -> str:

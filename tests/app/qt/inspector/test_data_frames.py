@@ -323,3 +323,8 @@ def test_the_badge_qualifies_a_verdict_with_many_plans_off_the_data(qtbot):
     badge = view.policy_verdict.badge
     assert badge.text() == "multimodal · 31 % off the data's modes"
     assert VERDICT_COLOURS["multimodal"] in badge.styleSheet()      # the verdict's own colour
+    # the averaging scale between the two local modes (was "no reference plans" at data frames)
+    summary = state.result.summary
+    assert summary.positions.shape == (32,) and set(summary.pair) == set(summary.names)
+    label = view.position_plot.getAxis("bottom").labelText
+    assert label.startswith("position: 0 m") and "no reference" not in label
