@@ -36,9 +36,11 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from planners.local_membership import MIN_NEIGHBOURS, chunk_reach, nearest_chunk, too_few
 from planners.local_shares import (CREDIBLE_Z, MODE_FIT_C, MODE_FIT_MIN_GAIN,  # noqa: F401
                                     Z95, conditional_fit, conditional_shares, state_weights,
                                     wilson_lower)
+from planners.mode_verdicts import NEGLIGIBLE_DATA_SHARE as NEGLIGIBLE_SHARE
 from planners.mode_verdicts import NO_MODE_MAX as NO_MODE_SHARE   # from this share in no mode
 from planners.modes import analyze_modes                           # the verdict is averaging/no-mode
 
@@ -73,6 +75,29 @@ class LocalModes:
     state_conditional: bool = False
     groups: list = field(default_factory=list)       # [M] neighbour indices of each mode
     fit_note: str = ""      # how the shares were read (conditional fit's CV, or why plain)
+    chunks: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 0)))  # [K, H, D]
+    reach: float = 0.0      # a plan this close to a neighbour's chunk is in its mode
+                            # (planners.local_membership.chunk_reach, normalised units)
+
+    @property
+    def member(self) -> np.ndarray:
+        """[K] mode index of each neighbour (-1: in no mode, e.g. non-finite)."""
+        out = np.full(len(self.chunks), -1)
+        for j, g in enumerate(self.groups):
+            out[np.asarray(g, np.int64)] = j
+        return out
+
+    @property
+    def not_here(self) -> list[str]:
+        """Names of the local modes the data gives under NEGLIGIBLE_SHARE at this state: listed,
+        never required of the policy nor named as its largest gap (mode_verdicts)."""
+        return [n for n, s in zip(self.names, self.shares) if s < NEGLIGIBLE_SHARE]
+
+    @property
+    def no_reading(self) -> str:
+        """'only K nearest frames to compare with (needs >= M)' when too few neighbours for a
+        reading (verdict "no-reading"), else ''."""
+        return too_few(self.num_neighbours)
 
     @property
     def intervals(self) -> np.ndarray:
@@ -89,12 +114,19 @@ class LocalModes:
         effective neighbours; data m0 52 % (40-64 %), m1 48 % (36-60 %))'."""
         if not self.num_neighbours:
             return "no neighbours (K = 0)"
+        if self.no_reading:
+            return (f"the {self.num_neighbours} nearest frame{'s' * (self.num_neighbours != 1)} "
+                    f"of {data_name}")
         m = len(self.shares)
         shares = ", ".join(f"{n} {s:.0%} ({lo:.0%}-{hi:.0%})" for n, s, (lo, hi)
                            in zip(self.names, self.shares, self.intervals))
+        gone = self.not_here
+        unjudged = (f"; {', '.join(gone)} under {100 * NEGLIGIBLE_SHARE:.0f} % at this state: "
+                    f"not judged") if gone else ""
         return (f"the {self.num_neighbours} nearest frames of {data_name} ({m} local data "
                 f"mode{'s' * (m != 1)}; {self.fit_note or 'plain neighbour shares'}; "
-                f"{self.effective:.1f} effective neighbours; data {shares}, 95 % intervals)")
+                f"{self.effective:.1f} effective neighbours; data {shares}, 95 % intervals"
+                f"{unjudged})")
 
     @property
     def names(self) -> list[str]:
@@ -212,7 +244,8 @@ def local_modes(neighbours: np.ndarray | None, *, action_scale: np.ndarray | Non
         gap = gaps.min(axis=1)
         radius = np.minimum(np.maximum(radius, RADIUS_GAP_MIN * gap), RADIUS_GAP * gap)
     return LocalModes(means, shares, radius, k, effective, wilson_lower(shares, effective),
-                      conditional is not None, [np.asarray(g) for g in groups], note)
+                      conditional is not None, [np.asarray(g) for g in groups], note,
+                      chunks, chunk_reach(chunks, scale))
 
 
 def with_given_shares(local: LocalModes, labels: list[str], given: dict[str, float]
@@ -230,17 +263,27 @@ def with_given_shares(local: LocalModes, labels: list[str], given: dict[str, flo
     shares = raw / raw.sum()
     return LocalModes(local.means, shares, local.radius, local.num_neighbours, local.effective,
                       wilson_lower(shares, local.effective), False, local.groups,
-                      "given shares (--data-shares) split among the local modes of each label")
+                      "given shares (--data-shares) split among the local modes of each label",
+                      local.chunks, local.reach)
 
 
 def label_samples(samples: np.ndarray, local: LocalModes, scale: np.ndarray) -> list[str]:
-    """[N] local mode name of each sample ("" = no mode, or non-finite)."""
+    """[N] local mode name of each sample ("" = no mode, or non-finite): the mode whose mean
+    chunk it lies within the radius of, else the mode of the nearest neighbour's chunk when the
+    sample lies within local.reach of it (it does what one demonstration does there;
+    planners.local_membership), else none."""
     if not len(local.shares):
         return [""] * len(samples)
+    samples = np.asarray(samples, np.float64)
     d = np.stack([distances(samples, m, scale) for m in local.means], axis=1)   # [N, M]
     d = np.where(np.isfinite(d), d, np.inf)
     nearest = d.argmin(axis=1)
     inside = d[np.arange(len(samples)), nearest] <= local.radius[nearest]
+    if local.reach > 0 and len(local.chunks) == local.num_neighbours and local.groups:
+        mode, dist = nearest_chunk(samples, local.chunks, local.member, scale)
+        on_data = ~inside & (mode >= 0) & (dist <= local.reach)
+        nearest = np.where(on_data, mode, nearest)
+        inside = inside | on_data
     names = local.names
     return [names[j] if ok else "" for j, ok in zip(nearest, inside)]
 
@@ -266,11 +309,13 @@ def frame_metrics(samples: np.ndarray, demo: np.ndarray, local: LocalModes, *,
     else:
         nearest = to_mean = spread = nan
     labels = label_samples(plans, local, scale)
+    if local.no_reading:        # too few neighbours: no verdict against them
+        return _no_reading(plans, finite, nearest, to_mean, spread, local, latency_ms)
     data_shares = dict(zip(local.names, local.shares.tolist()))
     refs = dict(zip(local.names, local.means)) if len(local.shares) >= 2 else None
     reading = analyze_modes(plans, labels=labels if len(local.shares) else None,
                             data_shares=data_shares or None, mode_refs=refs, seed=seed,
-                            data_source=f"{local.num_neighbours} nearest frames")
+                            data_source=f"the {local.num_neighbours} nearest frames")
     counts = {name: sum(lab == name for lab, ok in zip(labels, finite) if ok)
               for name in local.names}
     valid = max(int(finite.sum()), 1)
@@ -280,7 +325,7 @@ def frame_metrics(samples: np.ndarray, demo: np.ndarray, local: LocalModes, *,
               if m in major and m not in hit]
     off = sum(1 for lab, ok in zip(labels, finite) if ok and lab == "") / valid
     verdict = reading.verdict
-    if verdict == "averaging" and len(local.shares) < 2:
+    if verdict == "averaging" and len(local.shares) - len(local.not_here) < 2:
         verdict = "no-mode"      # one local mode: nothing to sit between; the plans left it
     lower = dict(zip(local.names, local.lower.tolist())) if len(local.lower) else {}
     unsure = ""
@@ -314,6 +359,21 @@ def frame_metrics(samples: np.ndarray, demo: np.ndarray, local: LocalModes, *,
         latency_ms=float(latency_ms), verdict=verdict, reason=reason, hit=hit,
         positions=getattr(reading, "averaging_positions", None),
         pair=getattr(reading, "averaging_pair", None))
+
+
+def _no_reading(plans: np.ndarray, finite: np.ndarray, nearest: float, to_mean: float,
+                spread: float, local: LocalModes, latency_ms: float) -> FrameMetrics:
+    """FrameMetrics of a frame with too few neighbours (0 < K < MIN_NEIGHBOURS): the distances
+    to the demonstrated chunk and the spread, no mode reading (NaN) and verdict "no-reading"."""
+    nan = float("nan")
+    n = len(plans)
+    return FrameMetrics(
+        demo_dist_nearest=nearest, demo_dist_mean=to_mean, sample_modes=nan, data_modes=nan,
+        coverage=nan, missed_share=nan, averaging=nan, off_data_share=nan, spread=spread,
+        nonfinite=float(n - finite.sum()), collapsed=0, averaged=0, off_data=0,
+        invalid=int(not finite.any()), latency_ms=float(latency_ms),
+        verdict="no-reading" if finite.any() else "invalid",
+        reason=local.no_reading if finite.any() else f"all {n} plans hold NaN/inf values")
 
 
 def frame_seed(seed: int, episode: int, frame: int) -> int:

@@ -15,7 +15,8 @@ Used by planners.modes.analyze_modes (see docs/mode-analysis.md for what each nu
     averaging             mean betweenness (averaging score) >= AVERAGING_MIN
     collapsed             a data mode with >= MAJOR_DATA_SHARE of the data gets < COLLAPSE_SHARE of
                           plans and its interval's upper end is below the data's share
-    unimodal-as-data      the data has one mode
+    unimodal-as-data      the data has one mode (modes under NEGLIGIBLE_DATA_SHARE not counted,
+                          unless the plans are skewed against the one that is left)
     skewed                every common mode present, but a share differs from the data's by more
                           than SKEW_MARGIN and the data's share lies outside its interval
     multimodal            otherwise
@@ -35,6 +36,11 @@ INTERVAL = "95% Wilson interval"
 MAJOR_DATA_SHARE = 0.10     # a data mode this common must not vanish ...
 COLLAPSE_SHARE = 0.02       # ... i.e. get fewer than this share of plans
 SKEW_MARGIN = 0.25          # |plan share - data share| beyond this (and beyond the interval): skewed
+NEGLIGIBLE_DATA_SHARE = 0.05  # a data mode under this share is listed but not judged: never named
+                            # as the largest gap, not counted among the modes present, and the
+                            # data counts as unimodal when one mode is left (at a recorded frame
+                            # the state-conditional fit gives a grasp the hand has turned away
+                            # from ~0 %: "m0 gets 0 % of plans against 0 %" was the reason)
 NO_MODE_MAX = 0.5           # this share of plans in no data mode: averaging / no-mode
 AVERAGING_MIN = 0.5         # averaging score that means "plans between modes"
 BETWEEN_FULL = 0.3          # a plan this far (share of the modes' separation) from both modes is fully between
@@ -209,22 +215,29 @@ def _labelled(r, data: dict[str, float], source: str, bad: str, note: str) -> tu
         row = rows[m]
         return "collapsed", (f"mode {m!r} holds {data[m]:.0%} of {source} but {row.share:.1%} of plans "
                              f"({row.count} of {row.n}; {INTERVAL} {row.low:.1%}-{row.high:.1%}){bad}{note}")
-    if len(data) == 1:
-        m = next(iter(data))
-        return "unimodal-as-data", (f"{source} has one mode ({m!r}) and {rows[m].share:.0%} of plans "
-                                    f"are in it{bad}{note}")
-    # the mode farthest from its data share; on a tie (two modes) the one that lost plans
-    worst = max(data, key=lambda m: (round(abs(rows[m].share - data[m]), 9), rows[m].share < data[m]))
+    judged = {m: q for m, q in data.items() if q >= NEGLIGIBLE_DATA_SHARE} or data
+    rare = [m for m in data if m not in judged]
+    unjudged = (f"; not judged: {', '.join(repr(m) for m in rare)} (under "
+                f"{100 * NEGLIGIBLE_DATA_SHARE:.0f} % of {source})") if rare else ""
+    # the judged mode farthest from its data share; on a tie (two modes) the one that lost plans
+    worst = max(judged, key=lambda m: (round(abs(rows[m].share - judged[m]), 9),
+                                       rows[m].share < judged[m]))
     row, q = rows[worst], data[worst]
     gap = row.share - q
     numbers = (f"mode {worst!r} gets {row.share:.0%} of plans ({INTERVAL} {row.low:.0%}-{row.high:.0%}) "
                f"against {q:.0%} in {source}")
-    if abs(gap) > SKEW_MARGIN and not (row.low <= q <= row.high):
+    skewed = abs(gap) > SKEW_MARGIN and not (row.low <= q <= row.high)
+    if len(data) == 1 or (len(judged) == 1 and not skewed):
+        m = next(iter(judged))
+        return "unimodal-as-data", (f"one mode ({m!r}) in {source}, and {rows[m].share:.0%} of "
+                                    f"plans are in it{unjudged}{bad}{note}")
+    if skewed:
         return "skewed", (f"{numbers}: off by {100 * gap:+.0f} points, beyond the "
-                          f"{100 * SKEW_MARGIN:.0f}-point margin{bad}{note}")
-    hit = sum(1 for m in data if rows[m].count > 0)
-    return "multimodal", (f"{hit} of {len(data)} data modes present; largest gap: {numbers} "
-                          f"({100 * gap:+.0f} points, within the {100 * SKEW_MARGIN:.0f}-point margin){bad}{note}")
+                          f"{100 * SKEW_MARGIN:.0f}-point margin{unjudged}{bad}{note}")
+    hit = sum(1 for m in judged if rows[m].count > 0)
+    return "multimodal", (f"{hit} of {len(judged)} data modes present; largest gap: {numbers} "
+                          f"({100 * gap:+.0f} points, within the {100 * SKEW_MARGIN:.0f}-point margin)"
+                          f"{unjudged}{bad}{note}")
 
 
 def _clusters_only(r, data: dict[str, float], bad: str) -> tuple[str, str]:

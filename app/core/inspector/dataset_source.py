@@ -118,7 +118,9 @@ class DatasetInspection:
                        "data_labels": self.data_labels.get(k, ""),
                        "data_share": round(self.data_shares[k], 4),
                        "data_interval": _pair(self.data_intervals.get(k)),
-                       "major": k in self.local.major} for k in self.data_shares],
+                       "major": k in self.local.major,
+                       "judged": k not in self.local.not_here} for k in self.data_shares],
+            "no_reading": self.local.no_reading,
             "no_mode_share": num(m.off_data_share), "coverage": num(m.coverage),
             "sample_clusters": num(m.sample_modes), "data_modes": num(m.data_modes),
             "averaging_score": num(m.averaging), "missed_share": num(m.missed_share),
@@ -342,16 +344,21 @@ def format_inspection(r: DatasetInspection) -> str:
     s = r.summary()
     lines = [f"policy {s['policy']} at episode {r.episode}, frame {r.frame} of {s['data']}: "
              f"{s['num_samples']} plans of {s['horizon']} x {s['action_dim']}",
-             f"verdict: {s['verdict_label']} - {s['reason']}",
-             f"local data modes (of {s['neighbours']} nearest frames):"]
-    for m in s["modes"]:
+             f"verdict: {s['verdict_label']} - {s['reason']}"]
+    if s["no_reading"]:         # too few neighbours: their "modes" are not listed as modes
+        lines.append(f"local data modes: none read ({s['neighbours']} nearest frame"
+                     f"{'s' * (s['neighbours'] != 1)})")
+    else:
+        lines.append(f"local data modes (of {s['neighbours']} nearest frames):")
+    for m in [] if s["no_reading"] else s["modes"]:
         named = f" = {m['data_labels']}" if m["data_labels"] else ""
         lo, hi = m["interval"] or (0.0, 1.0)
         dlo, dhi = m["data_interval"] or (0.0, 1.0)
         lines.append(f"  {m['mode'] + named:<14} plans {m['share']:6.1%} ({lo:.0%}-{hi:.0%})   "
                      f"data {m['data_share']:6.1%} ({dlo:.0%}-{dhi:.0%})"
-                     f"{'   (major)' if m['major'] else ''}")
-    if s["no_mode_share"] is not None:
+                     f"{'   (major)' if m['major'] else ''}"
+                     f"{'' if m['judged'] else '   (not at this state: not judged)'}")
+    if s["no_mode_share"] is not None and not s["no_reading"]:
         lines.append(f"  {'none':<14} plans {s['no_mode_share']:6.1%}")
 
     def fmt(v: Any, spec: str) -> str:
