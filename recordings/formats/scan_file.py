@@ -87,6 +87,21 @@ def write_table(parent: h5py.Group, name: str, cols: Mapping[str, np.ndarray]) -
     return group
 
 
+def _difference(key: str, old: Any, new: Any) -> str:
+    """What differs between the file's header entry and this run's, field by field ("settings
+    every: 5 in the file, 3 now"), instead of two whole JSON objects on one line."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        fields = [k for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
+        return "; ".join(f"{key} {k}: {to_json(old.get(k))} in the file, {to_json(new.get(k))} "
+                         f"now" for k in fields)
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new) and \
+            all(isinstance(a, dict) and isinstance(b, dict) for a, b in zip(old, new)):
+        parts = [_difference(f"{key}[{i}]", a, b) for i, (a, b) in enumerate(zip(old, new))
+                 if a != b]
+        return "; ".join(parts)
+    return f"{key}: {to_json(old)} in the file, {to_json(new)} now"
+
+
 class ScanWriter:
     """Write scanned frames to `path` chunk by chunk (see module docstring).
 
@@ -310,9 +325,8 @@ class ScanWriter:
         with ScanReader(self.path) as old:
             for key in resume_keys:
                 if old.header.get(key) != self._header.get(key):
-                    raise ScanFileError(
-                        f"{self.path}: cannot resume: its {key} is {to_json(old.header.get(key))}"
-                        f", this scan's is {to_json(self._header.get(key))}")
+                    raise ScanFileError(f"{self.path}: cannot resume: "
+                                        f"{_difference(key, old.header.get(key), self._header.get(key))}")
             if old.spec != self.spec:
                 raise ScanFileError(f"{self.path}: cannot resume: it stores other columns "
                                     f"({', '.join(old.spec)})")

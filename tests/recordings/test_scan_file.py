@@ -100,8 +100,14 @@ def test_resume_refuses_another_scan(tmp_path):
     path = tmp_path / "scan.h5"
     write(path, [keys_for(range(1), 4)])
     other = dict(HEADER, data={"path": "other.h5", "format": "planscope"})
-    with pytest.raises(ScanFileError, match="cannot resume: its data is"):
+    with pytest.raises(ScanFileError) as err:
         ScanWriter(path, columns=COLUMNS, header=other, mode="a", resume_keys=("data",))
+    # only the fields that differ, each named (it printed both whole JSON objects)
+    old_data = HEADER["data"]
+    want = [f'data {k}: {json.dumps(old_data.get(k))} in the file, {json.dumps(other["data"].get(k))} now'
+            for k in sorted(set(old_data) | set(other["data"])) if old_data.get(k) != other["data"].get(k)]
+    assert str(err.value) == f"{path}: cannot resume: " + "; ".join(want)
+    assert "data path" in str(err.value)
     with pytest.raises(ScanFileError, match="stores other columns"):
         ScanWriter(path, columns={"spread": ("float32", (2,))}, header=HEADER, mode="a")
 

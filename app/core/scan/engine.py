@@ -68,7 +68,17 @@ def check_output(path: str, resume: bool, force: bool = False) -> str:
     if os.path.exists(path) and not (resume or force):
         raise ScanConfigError(f"--out {path}: file exists; pass --resume to finish it or --force "
                               f"to replace it, or choose another path")
+    if os.path.isfile(path) and not _is_scan_file(path):
+        # a scan replaces its --out at the start (the partial file is the crash-safe record),
+        # so `--out demos.h5 --force` destroyed the recording even when the scan was cancelled
+        raise ScanConfigError(f"--out {path}: is not a scan file (a recording or another file); "
+                              f"--force and --resume apply to scan files only, choose another path")
     return path
+
+
+def _is_scan_file(path: str) -> bool:
+    from recordings.formats.scan_reader import is_scan_file
+    return is_scan_file(path)
 
 
 def validate(config: ScanConfig) -> dict[str, Any]:
