@@ -77,6 +77,8 @@ def run(args: argparse.Namespace) -> int:
     from app.commands.output import check_out
 
     out = check_out(args.out, suffixes=(".h5",), force=args.force, resume=args.resume)
+    if args.force and not args.resume and os.path.isfile(out):
+        _check_replaceable(out)
 
     if args.accept_metric is not None and args.accept_metric not in METRICS:
         raise EvalConfigError(f"--accept-metric {args.accept_metric!r}: valid: {', '.join(METRICS)}")
@@ -136,3 +138,19 @@ def run(args: argparse.Namespace) -> int:
                           min_improvement=args.min_improvement)
         print(format_decision(decision))
     return 0
+
+
+def _check_replaceable(path: str) -> None:
+    """--force replaces an earlier evaluation artifact only: `--out demos.h5 --force` deleted
+    the demonstrations (or any .h5) the moment the run started."""
+    from recordings.errors import UserFacingError
+    from recordings.reader import RecordingReader
+    try:
+        with RecordingReader(path) as reader:
+            if reader.kind == "eval":
+                return
+            what = f"a {reader.kind!r} recording"
+    except UserFacingError:
+        what = "not a planscope recording"
+    raise UserFacingError(f"--out {path}: is {what}, not an evaluation artifact; --force "
+                          f"replaces only an earlier `planscope eval` output, choose another path")

@@ -145,3 +145,26 @@ def test_report_of_a_demos_file_is_refused(tmp_path, capsys):
         pass
     assert main(["report", path, "--out", str(tmp_path / "r.html")]) == 2
     assert "not an evaluation artifact" in capsys.readouterr().err
+
+
+def test_force_replaces_only_an_evaluation_artifact(tmp_path, capsys):
+    """`eval --out demos.h5 --force` deleted the demonstrations the moment the run started: --force
+    replaces an earlier eval output only; anything else is one line and stays untouched."""
+    from recordings.writer import RecordingWriter
+    demos = tmp_path / "demos.h5"
+    with RecordingWriter(str(demos), kind="demos", durable=False):
+        pass
+    before = demos.read_bytes()
+    assert main(eval_args(str(demos), "0:1", "--workers", "0", "--force")) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "is a 'demos' recording, not an evaluation artifact" in err
+    assert demos.read_bytes() == before
+    junk = tmp_path / "junk.h5"
+    junk.write_bytes(b"x")
+    assert main(eval_args(str(junk), "0:1", "--workers", "0", "--force")) == 2
+    assert "is not a planscope recording" in capsys.readouterr().err and junk.read_bytes() == b"x"
+    out = str(tmp_path / "e.h5")
+    assert main(eval_args(out, "0:1", "--workers", "0")) == 0
+    assert main(eval_args(out, "0:2", "--workers", "0", "--force")) == 0   # an eval output: replaced
+    with RecordingReader(out) as r:
+        assert r.kind == "eval" and len(r.summary["seed"]) == 2
