@@ -60,14 +60,14 @@ def parse_size(text: str) -> tuple[int, int]:
     return w, h
 
 
-def _check_recording_path(path: str) -> None:
-    """--recording takes a recording file or a data set folder; anything else is one line here,
-    not a confusing message from whichever workspace a folder would be routed to."""
+def _check_recording_path(path: str, flag: str = "--recording") -> None:
+    """--recording / --data take a recording file or a data set folder; anything else is one
+    line here, not a confusing message from whichever workspace a folder would be routed to."""
     if not os.path.exists(path):
-        raise UserFacingError(f"--recording {path}: no such file or folder")
+        raise UserFacingError(f"{flag} {path}: no such file or folder")
     marker = ("meta/info.json", "zarr.json", ".zgroup")
     if os.path.isdir(path) and not any(os.path.isfile(os.path.join(path, m)) for m in marker):
-        raise UserFacingError(f"--recording {path}: is a folder, not a recording (.h5) or a data "
+        raise UserFacingError(f"{flag} {path}: is a folder, not a recording (.h5) or a data "
                               f"set folder (LeRobot meta/info.json, zarr); a checkpoint folder "
                               f"goes to --policy")
 
@@ -76,8 +76,10 @@ def run(args: argparse.Namespace) -> int:
     size = parse_size(args.size)
     from app.commands.output import check_out
     out = check_out(args.out, suffixes=(".png",), force=args.force)
-    for path in args.recording + ([args.data] if args.data else []):
+    for path in args.recording:
         _check_recording_path(path)
+    if args.data:
+        _check_recording_path(args.data, "--data")    # it said "--recording" for a bad --data
     if (args.rollout is not None or args.step is not None) and not args.recording:
         raise UserFacingError("--rollout/--step need --recording FILE.h5 (and --view review)")
     if args.rollout is not None and args.view == "scene":
