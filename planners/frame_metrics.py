@@ -36,7 +36,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from planners.local_membership import MIN_NEIGHBOURS, chunk_reach, nearest_chunk, too_few
+from planners.local_membership import (MIN_NEIGHBOURS, chunk_reach, merge_close, nearest_chunk,
+                                       too_few)
 from planners.local_shares import (CREDIBLE_Z, MODE_FIT_C, MODE_FIT_MIN_GAIN,  # noqa: F401
                                     Z95, conditional_fit, conditional_shares, state_weights,
                                     wilson_lower)
@@ -225,6 +226,8 @@ def local_modes(neighbours: np.ndarray | None, *, action_scale: np.ndarray | Non
     reading = analyze_modes(chunks, seed=seed)
     finite = np.isfinite(chunks).reshape(k, -1).all(axis=1)
     groups = [c.members for c in reading.clusters] or [np.flatnonzero(finite)]
+    if action_scale is not None:      # MIN_MODE_GAP is in normalised units: a split of one
+        groups = merge_close(groups, chunks, scale)    # motion is not two modes
     means = np.stack([chunks[g].mean(axis=0) for g in groups])
     w = np.ones(k) if weights is None else np.asarray(weights, np.float64).reshape(k)
     w = np.where(finite, w, 0.0)
