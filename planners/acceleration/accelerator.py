@@ -39,6 +39,17 @@ class StepCancelled(Exception):
     """cancel() returned True between the batches of one split denoiser call."""
 
 
+class CalibrationStopped(Exception):
+    """A background calibration saw SHUTDOWN before its next candidate (nothing is cached)."""
+
+
+# Set when the process exits (policy_acceleration registers the hook with its first background
+# thread): a background calibration stops before its next candidate, so no daemon thread is inside
+# a torch kernel while the interpreter finalizes (that aborted the process: "terminate called
+# without an active exception", exit status 134).
+SHUTDOWN = threading.Event()
+
+
 def reduced_precision(device: torch.device) -> str | None:
     """The reduced precision worth trying on `device`, or None (float32 only)."""
     if device.type == "cuda":
@@ -176,6 +187,8 @@ class Accelerator:
             found = self._calibrate(bucket, hold=self._quiet)
             if self.on_calibrated is not None:
                 self.on_calibrated(found)
+        except CalibrationStopped:
+            pass
         finally:
             with self.lock:
                 self._pending.discard(bucket)
@@ -185,12 +198,14 @@ class Accelerator:
         """Held around each candidate's timings in a background calibration: waits until sampling
         is idle, then keeps denoiser calls out (a sampling started meanwhile waits one candidate)."""
         self.idle_wait()
+        if SHUTDOWN.is_set():
+            raise CalibrationStopped()
         with self._compute:
             yield
 
     def _wait_until_idle(self) -> None:
-        while time.monotonic() - self._last_call < IDLE_S:
-            time.sleep(IDLE_S / 4)
+        while not SHUTDOWN.is_set() and time.monotonic() - self._last_call < IDLE_S:
+            SHUTDOWN.wait(IDLE_S / 4)
 
     @property
     def pending(self) -> set[int]:
@@ -276,10 +291,13 @@ class Accelerator:
         sync = torch.cuda.synchronize if self.device.type == "cuda" else (lambda: None)
 
         fn = DenoiserFn(self, variant, cond, None)
-        fn.prepare(t)    # what a sampling step runs: the FiLM precomputed (prepare) for the fast kernels
+        prepared: list[bool] = []
 
         def call() -> None:
             with torch.inference_mode():
+                if not prepared:   # in the (untimed) warm-up call, inside a background calibration's hold
+                    fn.prepare(t)  # what a sampling step runs: the fast kernels' FiLM precomputed
+                    prepared.append(True)
                 fn(x, t)
             sync()
         return call

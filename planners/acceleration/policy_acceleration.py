@@ -20,23 +20,50 @@ bench sampling --size shipped` measures against the model's own forward in every
 """
 from __future__ import annotations
 
+import atexit
 import os
 import threading
+import time
 from typing import Callable, Sequence
 
 import numpy as np
 import torch
 
 from planners.acceleration import fidelity as fid
-from planners.acceleration.accelerator import Accelerator, DenoiserFn, StepCancelled
+from planners.acceleration.accelerator import SHUTDOWN, Accelerator, DenoiserFn, StepCancelled
 from planners.acceleration.calibration import REFERENCE, Variant
 from planners.protocol import PlannerError
 
 __all__ = ["PolicyAcceleration", "StepCancelled"]
 
 
+_THREADS: list[threading.Thread] = []
+_THREADS_LOCK = threading.Lock()
+EXIT_JOIN_S = 60.0    # at exit, how long to wait for a background calibration's current candidate
+
+
 def _daemon_thread(job: Callable[[], None]) -> None:
-    threading.Thread(target=job, name="planscope-calibration", daemon=True).start()
+    """Run a background calibration on a daemon thread, joined at interpreter exit (see
+    stop_background_calibrations)."""
+    thread = threading.Thread(target=job, name="planscope-calibration", daemon=True)
+    with _THREADS_LOCK:
+        if not _THREADS:
+            atexit.register(stop_background_calibrations)
+        _THREADS[:] = [t for t in _THREADS if t.is_alive()] + [thread]
+    thread.start()
+
+
+def stop_background_calibrations(timeout_s: float = EXIT_JOIN_S) -> bool:
+    """Stop every background calibration before its next candidate and wait for the threads
+    (registered with atexit: a daemon thread still inside a torch kernel while Python finalizes
+    aborts the process). True when all of them ended within timeout_s."""
+    SHUTDOWN.set()
+    deadline = time.monotonic() + timeout_s
+    with _THREADS_LOCK:
+        threads = list(_THREADS)
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    return not any(t.is_alive() for t in threads)
 
 MIN_PARAMETERS = 1_000_000
 SMALL_MODEL = Variant("conv2d+jit", "float32")   # what a model under MIN_PARAMETERS runs on a CPU

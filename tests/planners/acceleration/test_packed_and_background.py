@@ -162,3 +162,28 @@ def test_calibration_reads_cpu_time_when_torch_runs_one_thread():
         assert cal.default_timer(torch.device("cpu")) is time.perf_counter
     finally:
         torch.set_num_threads(threads)
+
+
+def test_background_calibrations_stop_and_are_joined_at_exit(tmp_path, monkeypatch):
+    """A daemon calibration thread still inside torch while Python finalizes aborts the process
+    (exit status 134): at exit the job stops before its next candidate and is joined."""
+    from planners.acceleration import accelerator as accelerator_module
+    from planners.acceleration import policy_acceleration as pa
+    calls = spy_calibrate(monkeypatch)
+    registered = []
+    monkeypatch.setattr(pa.atexit, "register", registered.append)
+    monkeypatch.setattr(pa, "_THREADS", [])
+    acc = Accelerator(dp_unet(), horizon=H, native_call=call, cache_dir=tmp_path, reduced=None)
+    acc.background = pa._daemon_thread
+    acc._last_call = float("inf")           # sampling never goes idle: the job waits to time
+    acc.model_fn(torch.randn(1, G), 20)
+    assert registered == [pa.stop_background_calibrations] and len(pa._THREADS) == 1
+    thread = pa._THREADS[0]
+    thread.join(0.2)
+    assert thread.is_alive() and acc.pending == {32}
+    try:
+        assert pa.stop_background_calibrations(timeout_s=10)
+    finally:
+        accelerator_module.SHUTDOWN.clear()
+    assert not thread.is_alive() and calls == [32]
+    assert acc.pending == set() and acc.known_calibration(20) is None   # stopped: nothing measured
