@@ -37,7 +37,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from planners.local_membership import (MIN_NEIGHBOURS, chunk_reach, merge_close, nearest_chunk,
-                                       too_few)
+                                       too_few, unsupported)
 from planners.local_shares import (CREDIBLE_Z, MODE_FIT_C, MODE_FIT_MIN_GAIN,  # noqa: F401
                                     Z95, conditional_fit, conditional_shares, state_weights,
                                     wilson_lower)
@@ -275,20 +275,27 @@ def label_samples(samples: np.ndarray, local: LocalModes, scale: np.ndarray) -> 
     chunk it lies within the radius of, else the mode of the nearest neighbour's chunk when the
     sample lies within local.reach of it (it does what one demonstration does there;
     planners.local_membership), else none."""
+    return membership(samples, local, scale)[0]
+
+
+def membership(samples: np.ndarray, local: LocalModes, scale: np.ndarray
+               ) -> tuple[list[str], np.ndarray]:
+    """(label_samples' labels [N], [N] bool: within a mode mean's radius)."""
     if not len(local.shares):
-        return [""] * len(samples)
+        return [""] * len(samples), np.zeros(len(samples), bool)
     samples = np.asarray(samples, np.float64)
     d = np.stack([distances(samples, m, scale) for m in local.means], axis=1)   # [N, M]
     d = np.where(np.isfinite(d), d, np.inf)
     nearest = d.argmin(axis=1)
     inside = d[np.arange(len(samples)), nearest] <= local.radius[nearest]
+    by_mean = inside.copy()
     if local.reach > 0 and len(local.chunks) == local.num_neighbours and local.groups:
         mode, dist = nearest_chunk(samples, local.chunks, local.member, scale)
         on_data = ~inside & (mode >= 0) & (dist <= local.reach)
         nearest = np.where(on_data, mode, nearest)
         inside = inside | on_data
     names = local.names
-    return [names[j] if ok else "" for j, ok in zip(nearest, inside)]
+    return [names[j] if ok else "" for j, ok in zip(nearest, inside)], by_mean
 
 
 def frame_metrics(samples: np.ndarray, demo: np.ndarray, local: LocalModes, *,
@@ -311,14 +318,29 @@ def frame_metrics(samples: np.ndarray, demo: np.ndarray, local: LocalModes, *,
         spread = float((good * scale).std(axis=0).mean())
     else:
         nearest = to_mean = spread = nan
-    labels = label_samples(plans, local, scale)
+    labels, by_mean = membership(plans, local, scale)
     if local.no_reading:        # too few neighbours: no verdict against them
         return _no_reading(plans, finite, nearest, to_mean, spread, local, latency_ms)
+    sparse = unsupported(float(distances(local.chunks, demo, scale, mask).min())) \
+        if len(local.chunks) and np.isfinite(demo).all() else ""
+    if sparse:                  # no neighbour near what this frame's demonstration does
+        return _no_reading(plans, finite, nearest, to_mean, spread, local, latency_ms, sparse)
     data_shares = dict(zip(local.names, local.shares.tolist()))
     refs = dict(zip(local.names, local.means)) if len(local.shares) >= 2 else None
     reading = analyze_modes(plans, labels=labels if len(local.shares) else None,
                             data_shares=data_shares or None, mode_refs=refs, seed=seed,
                             data_source=f"the {local.num_neighbours} nearest frames")
+    scale_reading = reading           # the signed averaging scale (Modes dock), kept either way
+    if reading.verdict == "averaging" and (reading.off_mode_share or 0.0) < NO_MODE_SHARE \
+            and by_mean[finite].mean() < 0.5:
+        # averaging by score alone, though most plans lie on a demonstration's own chunk and
+        # not near any mode's mean: "between the mean chunks" (of modes that mix phases and
+        # placements, which no demonstration performs) is not averaging there; read again
+        # without the betweenness against the means (20-episode export, episode 0 frame 10:
+        # every plan on a neighbour's chunk read "averaging, score 1.00"). Plans within the
+        # means' radii keep the rule (a regression average at a first frame).
+        reading = analyze_modes(plans, labels=labels, data_shares=data_shares, seed=seed,
+                                data_source=f"the {local.num_neighbours} nearest frames")
     counts = {name: sum(lab == name for lab, ok in zip(labels, finite) if ok)
               for name in local.names}
     valid = max(int(finite.sum()), 1)
@@ -342,6 +364,17 @@ def frame_metrics(samples: np.ndarray, demo: np.ndarray, local: LocalModes, *,
                   f"{dict(zip(local.names, local.shares.tolist())).get(worst, 0.0):.0%}) is "
                   f"not credibly >= {MAJOR_SHARE:.0%} here (lower bound "
                   f"{lower.get(worst, 0.0):.0%} of {local.effective:.1f} effective neighbours)")
+    if verdict == "collapsed" and local.state_conditional and len(good):
+        # the fit says this state decides the mode, and this frame's own demonstration (the data
+        # AT the state, not near it) lies in the mode the plans reach: a collapse claim rests on
+        # a fit over other states (40-episode export: neighbours 0.5-2.5 state units away, the
+        # fit gave the other grasp 75 % while the demonstration and every plan took this one)
+        own = label_samples(demo[None], local, scale)[0]
+        if own and own in hit:
+            verdict = "unimodal"
+            unsure = (f"the state decides the mode here (the fit), and this frame's own "
+                      f"demonstration is in {own}, where the plans are; the fit's "
+                      f"{max(missed):.0%} for the missed mode rests on other states")
     off_share = off if local.num_neighbours and len(good) else nan
     reason = reading.reason if verdict == reading.verdict else unsure or \
         f"the plans leave the one local data mode ({reading.reason})"
@@ -354,20 +387,23 @@ def frame_metrics(samples: np.ndarray, demo: np.ndarray, local: LocalModes, *,
         data_modes=float(len(local.shares)) if local.num_neighbours else nan,
         coverage=len(hit) / len(major) if major else nan,
         missed_share=float(max(missed)) if missed else (0.0 if major else nan),
-        averaging=nan if reading.averaging_score is None else float(reading.averaging_score),
+        averaging=nan if scale_reading.averaging_score is None else
+        float(scale_reading.averaging_score),
         off_data_share=off_share,
         spread=spread, nonfinite=float(n - finite.sum()),
         collapsed=int(verdict == "collapsed"), averaged=int(verdict == "averaging"),
         off_data=int(verdict == "no-mode"), invalid=int(verdict == "invalid"),
         latency_ms=float(latency_ms), verdict=verdict, reason=reason, hit=hit,
-        positions=getattr(reading, "averaging_positions", None),
-        pair=getattr(reading, "averaging_pair", None))
+        positions=getattr(scale_reading, "averaging_positions", None),
+        pair=getattr(scale_reading, "averaging_pair", None))
 
 
 def _no_reading(plans: np.ndarray, finite: np.ndarray, nearest: float, to_mean: float,
-                spread: float, local: LocalModes, latency_ms: float) -> FrameMetrics:
-    """FrameMetrics of a frame with too few neighbours (0 < K < MIN_NEIGHBOURS): the distances
-    to the demonstrated chunk and the spread, no mode reading (NaN) and verdict "no-reading"."""
+                spread: float, local: LocalModes, latency_ms: float, why: str = ""
+                ) -> FrameMetrics:
+    """FrameMetrics of a frame with too few neighbours (0 < K < MIN_NEIGHBOURS) or none near its
+    demonstrated chunk (why): the distances to the demonstrated chunk and the spread, no mode
+    reading (NaN) and verdict "no-reading"."""
     nan = float("nan")
     n = len(plans)
     return FrameMetrics(
@@ -376,7 +412,7 @@ def _no_reading(plans: np.ndarray, finite: np.ndarray, nearest: float, to_mean: 
         nonfinite=float(n - finite.sum()), collapsed=0, averaged=0, off_data=0,
         invalid=int(not finite.any()), latency_ms=float(latency_ms),
         verdict="no-reading" if finite.any() else "invalid",
-        reason=local.no_reading if finite.any() else f"all {n} plans hold NaN/inf values")
+        reason=(why or local.no_reading) if finite.any() else f"all {n} plans hold NaN/inf values")
 
 
 def frame_seed(seed: int, episode: int, frame: int) -> int:

@@ -3,6 +3,7 @@
     reach = chunk_reach(chunks [K,H,D], scale [D])          the data's own chunk-to-chunk scale
     j, d = nearest_chunk(plans [N,H,D], chunks, member [K], scale)   each plan's nearest data chunk
     groups = merge_close(groups, chunks, scale)             clusters closer than MIN_MODE_GAP: one
+    reason = unsupported(demo_distance)                     '' or why the neighbours miss this state
     reason = too_few(K)                                     'only 2 nearest frames ...' or ''
 
 Why nearest chunks and not only mode means. Past the first frames the neighbours of a frame are
@@ -28,6 +29,11 @@ NN_REACH = 1.5          # a plan within this many data nearest-neighbour distanc
 NN_QUANTILE = 0.9
 MIN_MODE_GAP = 0.15     # local modes whose mean chunks lie closer (normalised units, 7.5 % of the
                         # data's range) are one mode (merge_close)
+DEMO_SUPPORT = 0.25     # a reading needs a neighbour's chunk within this distance (normalised
+                        # units, an 8th of the data's range; under the 0.31-0.42 between two
+                        # grasps) of the demonstrated chunk: else no neighbour does what the data
+                        # does at this frame and the "local" modes are other states' (20-episode
+                        # mug_grasp export: 0.09-0.67; 40 episodes: 0.02-0.29; paired 200: <= 0.10)
 MIN_NEIGHBOURS = 8      # fewer neighbours: no reading (verdict "no-reading"). Below 8 one odd
                         # neighbour is more than 12 % of the data (a "major" mode on its own), and
                         # a second mode that every neighbour misses can still hold more than a
@@ -106,3 +112,13 @@ def too_few(num_neighbours: int) -> str:
         return (f"only {num_neighbours} nearest frame"
                 f"{'s' * (num_neighbours != 1)} to compare with (needs >= {MIN_NEIGHBOURS})")
     return ""
+
+
+def unsupported(demo_distance: float) -> str:
+    """The reason of verdict "no-reading" when the neighbours' nearest chunk lies farther than
+    DEMO_SUPPORT from the demonstrated chunk (demo_distance, normalised units), else ''."""
+    if not np.isfinite(demo_distance) or demo_distance <= DEMO_SUPPORT:
+        return ""
+    return (f"no neighbour does what the data does here: the nearest frames' closest chunk lies "
+            f"{demo_distance:.2f} from the demonstrated chunk (needs <= {DEMO_SUPPORT}, "
+            f"normalised action units); the data is too sparse at this state")

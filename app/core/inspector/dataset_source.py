@@ -120,7 +120,7 @@ class DatasetInspection:
                        "data_interval": _pair(self.data_intervals.get(k)),
                        "major": k in self.local.major,
                        "judged": k not in self.local.not_here} for k in self.data_shares],
-            "no_reading": self.local.no_reading,
+            "no_reading": m.reason if m.verdict == "no-reading" else "",
             "no_mode_share": num(m.off_data_share), "coverage": num(m.coverage),
             "sample_clusters": num(m.sample_modes), "data_modes": num(m.data_modes),
             "averaging_score": num(m.averaging), "missed_share": num(m.missed_share),
@@ -345,7 +345,7 @@ def format_inspection(r: DatasetInspection) -> str:
     lines = [f"policy {s['policy']} at episode {r.episode}, frame {r.frame} of {s['data']}: "
              f"{s['num_samples']} plans of {s['horizon']} x {s['action_dim']}",
              f"verdict: {s['verdict_label']} - {s['reason']}"]
-    if s["no_reading"]:         # too few neighbours: their "modes" are not listed as modes
+    if s["no_reading"]:         # too few or too far: their "modes" are not listed as modes
         lines.append(f"local data modes: none read ({s['neighbours']} nearest frame"
                      f"{'s' * (s['neighbours'] != 1)})")
     else:
