@@ -36,9 +36,28 @@ def load_planner(source: str | os.PathLike, *, device: str = "cpu", chain_dtype:
             planner = load(text, device=device, chain_dtype=chain_dtype)
             break
     else:
+        data = data_set_kind(path)
+        if data:
+            raise PlannerError(f"{text}: this is a data set ({data}), not a policy; open it as data "
+                               "(--data, or File > Open Data Set...) and give a policy checkpoint")
         planner = load_checkpoint(path, device=device, chain_dtype=chain_dtype)
     check_spec(planner.spec, text)
     return planner
+
+
+def data_set_kind(path: Path) -> str:
+    """What kind of data set `path` cheaply looks like ('' when none): users pass a data set where
+    a policy goes, and 'checkpoint file config.json is missing' did not tell them why."""
+    if path.is_file() and path.suffix.lower() in (".h5", ".hdf5"):
+        return "an HDF5 recording"
+    if not path.is_dir():
+        return ""
+    if (path / "meta" / "info.json").is_file():
+        return "a LeRobot data set folder"
+    if path.suffix == ".zarr" or ((path / "data").is_dir() and (path / "meta").is_dir()
+                                  and any((path / n).exists() for n in (".zgroup", "zarr.json"))):
+        return "a zarr replay buffer"
+    return ""
 
 
 def load_builtin(text: str, **_: Any):
