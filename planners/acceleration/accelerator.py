@@ -30,6 +30,7 @@ from typing import Callable
 import torch
 
 from planners.acceleration import calibration as cal
+from planners.acceleration.cuda_graph import CudaGraphCall
 from planners.acceleration.kernels import FastUnet, packing_available
 from planners.acceleration.lowering import LoweringError, UnetGraph, architecture_key, lower, weights_key
 from planners.protocol import PlannerError
@@ -103,7 +104,7 @@ class Accelerator:
         self._fast: dict[tuple[str, str], FastUnet] = {}
         self._pinned: set[tuple[str, str]] = set()   # executors a rule (not a calibration) runs
         self._calibrations: dict[int, cal.Calibration] = {}
-        self._graphs: dict[tuple, _CudaGraphCall] = {}
+        self._graphs: dict[tuple, CudaGraphCall] = {}
         # the inspector's worker and a rollout may sample at once: one calibration per bucket
         self.lock = threading.RLock()
         # Background calibration (the GUI's mode, set by the inspector's warm-up): a bucket not
@@ -248,7 +249,7 @@ class Accelerator:
             key = (eager, tuple(x.shape), None if cond is None else tuple(cond.shape))
             call = self._graphs.get(key)
             if call is None:
-                call = self._graphs[key] = _CudaGraphCall(lambda a, b, c: self._run_eager(eager, a, b, c), x, t, cond)
+                call = self._graphs[key] = CudaGraphCall(lambda a, b, c: self._run_eager(eager, a, b, c), x, t, cond)
             return call(x, t, cond)
         return self._run_eager(variant, x, t, cond)
 
@@ -403,29 +404,3 @@ class DenoiserFn:
         if films is None:
             return self.acc.run(variant, x, t, cond)
         return self.acc.fast(variant.kernel, variant.precision).body(x, films)
-
-
-class _CudaGraphCall:
-    """One variant captured in a CUDA graph for fixed shapes: inputs are copied into static
-    buffers and the graph replayed (launch overhead gone). Unmeasured (no GPU where written)."""
-
-    def __init__(self, fn: Callable, x: torch.Tensor, t: torch.Tensor, cond: torch.Tensor | None) -> None:
-        self.x, self.t = x.clone(), t.clone()
-        self.cond = None if cond is None else cond.clone()
-        stream = torch.cuda.Stream()
-        stream.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(stream):
-            for _ in range(2):   # warm-up outside the graph (allocator, cuBLAS handles)
-                fn(self.x, self.t, self.cond)
-        torch.cuda.current_stream().wait_stream(stream)
-        self.graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(self.graph):
-            self.out = fn(self.x, self.t, self.cond)
-
-    def __call__(self, x: torch.Tensor, t: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
-        self.x.copy_(x)
-        self.t.copy_(t)
-        if cond is not None:
-            self.cond.copy_(cond)
-        self.graph.replay()
-        return self.out.clone()

@@ -322,7 +322,7 @@ def test_cuda_graph_variants_capture_once_per_shape_and_replay(tmp_path, monkeyp
         def __call__(self, x, t, cond):
             return self.fn(x, t, cond)
 
-    monkeypatch.setattr(accelerator, "_CudaGraphCall", FakeGraph)
+    monkeypatch.setattr(accelerator, "CudaGraphCall", FakeGraph)
     model = dp_unet(cond_predict_scale=True)
     acc = Accelerator(model, horizon=H, native_call=native(model), cache_dir=tmp_path, reduced=None)
     acc.cuda_graphs = True
