@@ -20,14 +20,20 @@ the per-step Euclidean distance, so 0.1 means "on average a twentieth of the dat
 
 Local data modes: planners.modes.analyze_modes clusters the neighbours' chunks (the same
 clustering as every other mode reading); each cluster is a data mode with its share of the
-neighbours and its mean chunk. A sample belongs to the nearest mode when it lies within that
-mode's radius = max(RADIUS_SPREAD x the mode's RMS spread, RADIUS_FLOOR, RADIUS_GAP_MIN x the
-distance to the nearest other mode), capped at RADIUS_GAP x that distance (so a plan halfway
-between two modes belongs to neither, and a policy's own imprecision does not count as leaving a
-mode that is far from every other); else it has no mode (""). analyze_modes then reads the samples with those labels,
-the neighbours' shares as data shares and the mode means as reference plans, and its verdict
-(planners.mode_verdicts) sets the flags: collapsed, averaged (verdict "averaging"), off_data
-("no-mode": most samples in no local mode), invalid (no finite sample).
+neighbours and its mean chunk; clusters closer than MIN_MODE_GAP are merged (one motion at other
+placements or phases; planners.local_membership). A sample belongs to the nearest mode when it
+lies within that mode's radius = max(RADIUS_SPREAD x the mode's RMS spread, RADIUS_FLOOR,
+RADIUS_GAP_MIN x the distance to the nearest other mode), capped at RADIUS_GAP x that distance
+(so a plan halfway between two modes belongs to neither, and a policy's own imprecision does not
+count as leaving a mode that is far from every other), or, failing that, to the mode of the
+nearest neighbour's chunk when it lies within LocalModes.reach of it (on a demonstration's own
+chunk: NN_REACH x the neighbours' chunk-to-chunk spacing); else it has no mode ("").
+analyze_modes then reads the samples with those labels, the neighbours' shares as data shares
+(modes under NEGLIGIBLE_SHARE listed, not judged) and the mode means as reference plans, and its
+verdict (planners.mode_verdicts) sets the flags: collapsed, averaged (verdict "averaging"),
+off_data ("no-mode": most samples in no local mode), invalid (no finite sample). Verdict
+"no-reading" (no flag, NaN mode metrics): fewer than MIN_NEIGHBOURS neighbours, or none within
+DEMO_SUPPORT of the demonstrated chunk.
 """
 from __future__ import annotations
 
