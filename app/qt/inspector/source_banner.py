@@ -1,8 +1,9 @@
 """The banner over the 3-D scene view while the inspector's observation is a recorded frame:
 "Observation from <data set> · episode E · frame F", the data's camera image at that frame (when
 the data set has a camera), ◀ / ▶ to sample at the previous / next frame, and "Back to live scene"
-(one click). The scene behind it stays the live one: the banner says so, so nobody mistakes the
-live scene for the state the plans were sampled at.
+(one click). What the scene behind it is comes from RecordedSceneGuard
+(app/qt/inspector/recorded_scene.py): "scene set to the recorded state" when the live scene was put
+into the frame's state, or "live scene hidden" when the data set does not give that state.
 
 Reacts to InspectorState.events.source (shown / hidden) and .batch (the camera image of the
 frame the plans are for); writes nothing to the state itself: its buttons are signals.
@@ -63,6 +64,8 @@ class SourceBanner(QtWidgets.QFrame):
         buttons.addWidget(self.next_button, 0, 1)
         buttons.addWidget(self.back_button, 1, 0, 1, 2)
         row.addLayout(buttons)
+        self.scene_note = ""       # what the scene behind shows (set_scene_note)
+        self.scene_staged = False
         self.hide()
         view.installEventFilter(self)
         state.events.source.connect(lambda _s: self.refresh())
@@ -85,6 +88,11 @@ class SourceBanner(QtWidgets.QFrame):
         """The banner's words ("" for the live scene)."""
         return self.text.text() if self.isVisible() else ""
 
+    def set_scene_note(self, note: str, *, staged: bool) -> None:
+        """What the 3-D scene behind the plans is at this frame (RecordedSceneGuard says)."""
+        self.scene_note, self.scene_staged = note, staged
+        self.refresh()
+
     def refresh(self) -> None:
         source: DataFrameSource | None = self.state.source
         if source is None:
@@ -97,12 +105,12 @@ class SourceBanner(QtWidgets.QFrame):
             where = "here and in the chain dock" if data.end_effector else \
                 "in the chain dock only (not hand positions: per-dimension curves, PCA)"
             plans = (f"<br>{len(data.plans)} plans drawn {where} with the demonstrated chunk "
-                     f"(green) and the {len(data.neighbours)} nearest frames' chunks (grey); "
-                     "the scene behind is the live one, not the recorded state.")
+                     f"(green) and the {len(data.neighbours)} nearest frames' chunks (grey).")
         camera = self.state.data_camera if shown else None
         cam = f" · data camera <i>{camera[0]}</i>" if camera is not None else ""
+        scene = f"<br><i>{_escape(self.scene_note)}</i>" if self.scene_note else ""
         self.text.setText(f"<b>Observation from {_escape(source.name)} · episode "
-                          f"{source.episode} · frame {source.frame}</b>{cam}{plans}")
+                          f"{source.episode} · frame {source.frame}</b>{cam}{scene}{plans}")
         self._show_camera(camera[1] if camera is not None else None)
         self.prev_button.setEnabled(source.frame > 0)
         self.next_button.setEnabled(source.length is None or source.frame + 1 < source.length)

@@ -26,6 +26,7 @@ from app.qt.inspector.modes_view import ModesView
 from app.qt.inspector.plan_overlay import PlanOverlay
 from app.qt.inspector.policy_panel import PolicyPanel, remember_policy
 from app.qt.inspector.sampling_panel import SamplingPanel
+from app.qt.inspector.recorded_scene import RecordedSceneGuard
 from app.qt.inspector.source_banner import SourceBanner
 from app.qt.inspector.sweep_view import SweepView
 from app.qt.inspector.whatif import WhatIfPanel
@@ -97,6 +98,8 @@ class InspectorWorkspace(QtCore.QObject):
         self.overlay = PlanOverlay(self.state)
         self.overlay.attach(window.scene_view)
         self.banner = SourceBanner(self.state, window.scene_view)
+        # at a recorded frame: the live scene set to its state, or hidden (never shown as if it were)
+        self.recorded_scene = RecordedSceneGuard(window, self.state, self.banner)
         self._parked: list[tuple[QtGui.QAction, QtGui.QKeySequence]] = []
         self._closed = False
         self._build_docks()
@@ -297,6 +300,7 @@ class InspectorWorkspace(QtCore.QObject):
             self._closed = True
             self.chain_view.set_playing(False)
             self.controller.shutdown()
+            self.recorded_scene.close()
 
 
 def install(window: Any) -> InspectorWorkspace:
