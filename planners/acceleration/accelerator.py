@@ -62,6 +62,7 @@ def reduced_precision(device: torch.device) -> str | None:
 
 
 GRAPH = "+graph"
+FILM_TABLE_BYTES = 64 * 2 ** 20   # largest FiLM table DenoiserFn.prepare precomputes
 JIT = "+jit"          # the FastUnet body as a TorchScript trace per input shape (kernels.FastUnet(jit=True))
 IDLE_S = 0.5          # background calibration starts once no denoiser call ran for this long
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -367,6 +368,9 @@ class DenoiserFn:
             return
         fast = self.acc.fast(kernel, self.variant.precision)
         steps = torch.as_tensor(timesteps).reshape(-1).to(self.acc.device)
+        rows = 1 if self.cond is None else self.cond.shape[0]
+        if steps.numel() * rows * fast.film_width * fast.dtype.itemsize > FILM_TABLE_BYTES:
+            return   # per-sample conditions x many steps (a scan's F x N rows, DDPM 100): per step
         with torch.inference_mode():
             self._films = fast.films_for_steps(steps, self.cond)
         self._film_index = {int(t): k for k, t in enumerate(steps.tolist())}

@@ -96,6 +96,7 @@ class FastUnet:
             self._film_w = torch.cat([b.film_weight.detach() for b in graph.blocks]).float()
             self._film_b = torch.cat([b.film_bias.detach() for b in graph.blocks]).float()
             self._film_sizes = [int(b.film_weight.shape[0]) for b in graph.blocks]
+            self.film_width = sum(self._film_sizes)     # sum F: one row of films()
 
     # -- weight preparation (once) --------------------------------------------------------------
 

@@ -181,3 +181,22 @@ def test_the_sampler_hands_every_timestep_to_prepare_before_the_first_step():
     scheduler.set_timesteps(4)
     expected = [int(t) for t in scheduler.timesteps]
     assert seen == [("prepare", expected)] + [("step", t) for t in expected]
+
+
+def test_a_film_table_over_the_budget_is_not_precomputed(tmp_path, monkeypatch):
+    """A scan's F x N per-sample conditions x 100 DDPM steps would be gigabytes at 65 M: per step."""
+    from planners.acceleration import accelerator
+    acc = Accelerator(dp_unet(), horizon=H, native_call=call, cache_dir=tmp_path, reduced=None)
+    steps = torch.arange(10)
+    small, large = _fn(acc, Variant("gemm", "float32"), torch.randn(1, G)), \
+        _fn(acc, Variant("gemm", "float32"), torch.randn(40, G))
+    width = acc.fast("gemm", "float32").film_width
+    monkeypatch.setattr(accelerator, "FILM_TABLE_BYTES", 10 * 10 * width * 4)   # 10 rows x 10 steps
+    small.prepare(steps)
+    large.prepare(steps)
+    assert small._films is not None and small._films.shape == (10, 1, width)
+    assert large._films is None
+    with torch.inference_mode():
+        x = torch.randn(40, H, D)
+        torch.testing.assert_close(large(x, torch.tensor(3)), acc.run(Variant("gemm", "float32"), x, torch.tensor(3),
+                                                                     large.cond))
