@@ -97,7 +97,9 @@ def test_a_data_frame_samples_in_the_inspector_and_back_to_the_scene(
     # the banner over the 3-D view names the data set, episode and frame
     assert ws.banner.isVisible()
     text = ws.banner.banner_text()
-    assert "Observation from bimodal.h5 · episode 2 · frame 10" in text and "live one" in text
+    assert "Observation from bimodal.h5 · episode 2 · frame 10" in text
+    # the synthetic task's data does not give the (fake) live scene's state: hidden, not passed off
+    assert "live scene hidden" in text and ws.recorded_scene.mode == "hidden"
     # scrubbing changes the drawn plans (3-D overlay and the projections)
     final_3d = ws.overlay.plans.pos.copy()
     final_2d = ws.chain_view.top._paths.copy()
