@@ -87,10 +87,14 @@ def test_a_frame_of_the_scenes_own_export_sets_the_live_scene_and_back_restores_
     scene = window.session.scene
     live_state = window.session.get_state().copy()
     live_mug, live_yaw = scene.mug_pose()
-    for frame in (10, 0):                    # ◀ / ▶ re-stage from the live state each time
+    for frame in (10, 11):                   # open_frame, then the banner's ▶ (re-staged from live)
         want = recorded(scene_export, 1, frame)
         assert np.linalg.norm(want["mug_pos"][:2] - live_mug[:2]) > 0.005   # a visible move
-        ws.state.set_source(DataFrameSource(scene_export, 1, frame, 12))
+        if frame == 10:
+            ws.controller.open_frame(DataFrameSource(scene_export, 1, frame, 12))
+        else:
+            ws.banner.next_button.click()
+        assert ws.state.source == DataFrameSource(scene_export, 1, frame)
         pos, yaw = scene.mug_pose()           # read back from PyBullet
         np.testing.assert_allclose(pos, want["mug_pos"], atol=2e-3)
         assert abs(math.remainder(yaw - want["mug_yaw"], 2 * math.pi)) < 1e-3
