@@ -208,9 +208,6 @@ class DatasetBrowser(QtWidgets.QWidget):
         row.addWidget(self.slider, 1)
         row.addWidget(self.frame_box)
         row.addWidget(self.inspect_button)
-        # readable at the window's first size: six episode rows, two plots with their axes
-        self.table.setMinimumHeight(140)
-        self.curves.setMinimumHeight(240)
         # which line is which: the data set's own dimension names in the curves' colours, as
         # wrapped text under the plots (a pyqtgraph legend covered the curves or outgrew the dock)
         self.key = QtWidgets.QLabel()
@@ -231,6 +228,11 @@ class DatasetBrowser(QtWidgets.QWidget):
     # ---- data
     def set_dataset(self, ds: Any) -> None:
         self.ds = ds
+        # readable at the window's first size: six episode rows, two plots with their axes. Only
+        # once a data set is open: the (tabbed, empty) browser's minimum otherwise squeezed the
+        # rollouts' "Plans at replan" dock below its own at 1280x800
+        self.table.setMinimumHeight(140)
+        self.curves.setMinimumHeight(240)
         eps = ds.episodes
         fps = getattr(ds, "fps", None)
         feats = ", ".join(f"{k} {'x'.join(map(str, f.shape))}" for k, f in ds.features.items()
