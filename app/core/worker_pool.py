@@ -267,6 +267,16 @@ def probe_address(address: str, error: type[UserFacingError] = UserFacingError,
         raise error(f"--ray-address {address}: cannot reach it ({exc.strerror or exc})") from None
 
 
+def ray_error(exc: BaseException) -> str:
+    """One line for a Ray failure that names its cause: a RayTaskError's own first line is only
+    "ray::_remote_call() (pid=.., ip=..)" (the exception raised inside the task is its `cause`);
+    a crashed worker or a lost object keeps Ray's first line."""
+    cause = getattr(exc, "cause", None)
+    if isinstance(cause, BaseException) and cause is not exc:
+        return f"{short_error(cause).splitlines()[0]} (in a Ray task)"
+    return short_error(exc).splitlines()[0]
+
+
 def _remote_call(job: Any, task: Task) -> Any:
     if task.init is not None:
         task.init()
@@ -325,7 +335,7 @@ class RayBackend:
                     try:
                         yield JobOutcome(job, ray.get(ref), worker="ray")
                     except Exception as exc:  # noqa: BLE001 - RayTaskError, WorkerCrashedError
-                        yield JobOutcome(job, None, error=short_error(exc).split("\n")[0],
+                        yield JobOutcome(job, None, error=ray_error(exc),
                                          attempts=self.retries + 1, worker="ray")
         finally:
             for ref in in_flight:
