@@ -70,9 +70,9 @@ class DatasetWorkspace(QtCore.QObject):
         """Route what File ▸ Open Data Set… chose ("" = cancelled)."""
         if not path:
             return
-        if os.path.isdir(path):
+        if os.path.isdir(path) and is_dataset(path):
             self.window.open_paths([path])
-        else:
+        else:   # the reader names what is wrong (a folder that is no data set: what it expected)
             self.window.run_guarded(f"Cannot open {os.path.basename(path)}", self.open, path)
 
     def fit_docks(self) -> None:

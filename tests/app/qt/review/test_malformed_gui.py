@@ -62,9 +62,8 @@ def click_row(qtbot, ws, key):
 
 # File ▸ Open Data Set… on each broken data set of tests/test_malformed_inputs.py (the folders its
 # "data set" rows read), then on a good one: one dialog each, naming the data set and the fault
-# (a folder without meta/info.json is not recognised as a data set, so the window's generic
-# "no installed view opens this kind of file" answers: one dialog naming it, the text is weak)
-DATASET_LEVEL = [("ds_no_info", "ds_no_info: "), ("ds_bad_info", "not readable JSON"),
+# (a folder without meta/info.json: the reader's dialog says which marker it lacks)
+DATASET_LEVEL = [("ds_no_info", "ds_no_info: has meta/ or data/ but neither meta/info.json (LeRobot)"), ("ds_bad_info", "not readable JSON"),
                  ("ds_version", "codebase_version v9.0 is newer"), ("ds_no_data", "ds_no_data"),
                  ("ds_bad_parquet", "parquet"), ("ds_v21", "LeRobotDataset v2.1 is the older per-episode layout"),
                  ("ds_no_version", "unknown codebase_version ''"),
