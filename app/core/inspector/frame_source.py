@@ -230,8 +230,11 @@ def inspection_result(inspection: Any) -> SampleResult:
     from planners.mode_verdicts import wilson
 
     batch = inspection.batch
-    local_names = list(inspection.data_shares)
-    names = mode_names(inspection)
+    # "no-reading" (too few neighbours, or none near the demonstration): their clusters are not
+    # modes to judge plans by, so none are drawn (the badge's reason says why)
+    no_reading = inspection.metrics.verdict == "no-reading"
+    local_names = [] if no_reading else list(inspection.data_shares)
+    names = [] if no_reading else mode_names(inspection)
     labels = label_indices(inspection.labels, local_names)
     plans = np.asarray(batch.plans)
     finite = np.isfinite(plans.reshape(len(plans), -1)).all(axis=1)

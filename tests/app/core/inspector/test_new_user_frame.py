@@ -63,3 +63,19 @@ def test_two_neighbours_give_no_reading_not_a_verdict(capsys):
     assert "verdict: no-reading - only 2 nearest frames to compare with (needs >= 8)" in text
     assert "local data modes: none read (2 nearest frames)" in text
     assert "  m0" not in text and "has one mode" not in text
+
+
+def test_no_reading_draws_no_modes_in_the_inspector() -> None:
+    """The inspector's result at a no-reading frame lists no local modes and labels no plan with
+    one (the Modes dock drew 'm0 · left 100 %' bars under a 'no-reading' badge)."""
+    from app.core.inspector.dataset_source import DatasetSource
+    from app.core.inspector.frame_source import inspection_result
+    from planners import load_planner
+
+    source = DatasetSource(SMALL_EXPORT, load_planner(POLICY))
+    inspection = source.inspect(1, 3, 4, seed=0, solver="ddim", steps=5)
+    assert inspection.metrics.verdict == "no-reading"
+    result = inspection_result(inspection)
+    assert result.summary.num_modes == 0 and result.summary.verdict == "no-reading"
+    assert (result.summary.labels < 0).all() and set(result.labels) == {""}
+    assert "only 2 nearest frames" in result.summary.reason
