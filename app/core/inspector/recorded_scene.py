@@ -108,8 +108,8 @@ class SceneStager:
         self.note = " and ".join(parts)
         height = self.object_pos()[2] if self.object_pos() is not None else None
         if height is not None and abs(height - float(state.object_pos[2])) > HEIGHT_TOLERANCE_M:
-            self.note += (f" ({state.object_name} drawn on the table: it was {state.object_pos[2]:.3f} m "
-                          "up in the recording)")
+            self.note += (f"; {state.object_name} drawn on the table, recorded at z = "
+                          f"{state.object_pos[2]:.3f} m")
         return self.note
 
     def object_pos(self) -> np.ndarray | None:
