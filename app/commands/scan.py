@@ -95,12 +95,18 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = run_scan(config, args.out, backend=args.backend, workers=workers,
                           ray_address=args.ray_address, resume=args.resume, force=args.force,
-                          progress=None if args.quiet else progress)
+                          progress=None if args.quiet else progress,
+                          notice=lambda line: print(line, file=sys.stderr, flush=True))
     except KeyboardInterrupt:      # before the writer existed: nothing was written
         print("\nplanscope scan: interrupted before any frame was saved", file=sys.stderr)
         return 130
     if not args.quiet:
         print(file=sys.stderr)
+    if not result.written and not result.skipped and result.failed:
+        # an empty file's summary would be a table of zeros: say what happened, once
+        print(f"planscope: error: scan wrote no frames to {result.path}: {result.reason}",
+              file=sys.stderr)
+        return 1
     print(summary_text(result.path))
     print(f"wrote {result.path}: {result.written} frames in {result.seconds:.1f} s"
           f"{f', {result.skipped} already there (resume)' if result.skipped else ''}"

@@ -11,6 +11,7 @@ frames and the file says partial.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from dataclasses import dataclass, field
@@ -81,9 +82,11 @@ def _is_scan_file(path: str) -> bool:
     return is_scan_file(path)
 
 
-def validate(config: ScanConfig) -> dict[str, Any]:
+def validate(config: ScanConfig, calibrate: bool = True) -> dict[str, Any]:
     """Open the data and every policy here, so a mismatch is one line before any worker starts.
-    Returns the scan file's header (policies, data provenance, settings) and facts for the run."""
+    Returns the scan file's header (policies, data provenance, settings) and facts for the run.
+    calibrate=False: the one real frame sampled here never calibrates kernels (the workers' batch
+    sizes are calibrated by app/core/scan/kernels.py instead)."""
     from app.core.scan.work import scan_context
 
     try:
@@ -116,7 +119,9 @@ def validate(config: ScanConfig) -> dict[str, Any]:
         raise ScanConfigError(f"{config.data}: episodes {lo}:{hi} have at most {longest} frames, "
                               f"fewer than the policies' observation history of {ctx.history}")
     first = next(e for e in eps if e.length >= ctx.history)
-    ctx.frame_row(first.index, ctx.history - 1)    # one real frame: bad solver/steps fail here
+    from app.core.scan.kernels import no_calibration
+    with contextlib.nullcontext() if calibrate else no_calibration(ctx.planners):
+        ctx.frame_row(first.index, ctx.history - 1)    # one real frame: bad solver/steps fail here
     header = {
         "policies": [{"label": label, "ref": str(ref), "name": p.spec.name, "kind": p.spec.kind,
                       "library": getattr(p.spec, "library", ""), "horizon": ctx.horizon,
@@ -151,17 +156,28 @@ def run_scan(config: ScanConfig, out: str, *, backend: str = "local", workers: i
              ray_address: str | None = None, resume: bool = False, chunk_rows: int = 512,
              chunk_seconds: float = 10.0, clock: Callable[[], float] = time.monotonic,
              progress: Progress | None = None, backend_obj=None,
-             force: bool = False) -> ScanResult:
+             force: bool = False, notice: Callable[[str], None] | None = None) -> ScanResult:
     """Scan config's frames into `out` (see module docstring). backend_obj overrides the backend
-    (tests inject one); force replaces an existing file (atomically, at the first chunk)."""
+    (tests inject one); force replaces an existing file (atomically, at the first chunk);
+    notice(line): one-off work the user waits for before the first frame (kernel calibration)."""
+    from app.core import worker_pool
+    from app.core.scan import kernels
     from recordings.formats.scan_file import ScanWriter
 
     out = check_output(out, resume, force)
-    facts = validate(config)
+    runner = backend_obj or make_backend(config, backend, workers, ray_address)
+    # workers elsewhere: validate with the workers' one torch thread (their calibration cache
+    # keys) and without calibrating; the workers' batch sizes are calibrated once, below
+    in_process = isinstance(runner, worker_pool.InProcessBackend)
+    from app.core.scan.batching import is_cuda
+    # local workers / a local Ray instance read this machine's cache; CUDA batches by memory
+    shares_cache = not in_process and not ray_address and not is_cuda(config.settings.device)
+    threads = contextlib.nullcontext() if in_process else kernels.torch_threads(1)
+    with threads:
+        facts = validate(config, calibrate=in_process)
     s = config.settings
     spec = column_spec(len(config.policies), keep_plans=s.keep_plans, num_samples=s.num_samples,
                        horizon=facts["horizon"], action_dim=facts["action_dim"])
-    runner = backend_obj or make_backend(config, backend, workers, ray_address)
     runner.start()
     start = clock()
     writer = ScanWriter(out, columns=spec, header=facts["header"], mode="a" if resume else "w",
@@ -176,6 +192,8 @@ def run_scan(config: ScanConfig, out: str, *, backend: str = "local", workers: i
     result = ScanResult(path=out, total=total, skipped=len(done))
     buffer = _ChunkBuffer(writer, chunk_rows, chunk_seconds, clock)
     try:
+        if shares_cache:
+            _calibrate_for_workers(config, jobs, notice)
         pending: dict[int, Any] = {}
         next_index = 0
         for outcome in runner.run(jobs):
@@ -202,9 +220,26 @@ def run_scan(config: ScanConfig, out: str, *, backend: str = "local", workers: i
         result.partial = True
         result.reason = (f"{result.failed} of {total} frames could not be scanned "
                          f"({result.failures[0]})")
+        if not result.written and not result.skipped:
+            result.reason = f"no frame could be scanned: {result.reason}"
     writer.close(partial=result.partial, reason=result.reason)
     result.seconds = clock() - start
     return result
+
+
+def _calibrate_for_workers(config: ScanConfig, jobs, notice) -> None:
+    """Calibrate here, once, every batch size the workers' jobs will use (app/core/scan/kernels.py),
+    with their one torch thread, then free this process's policies (the workers load their own)."""
+    from app.core.scan import kernels, work
+    from app.core.scan.batching import batchable
+
+    ctx = work.scan_context(config)
+    s = config.settings
+    with kernels.torch_threads(1):
+        for planner, label in zip(ctx.planners, config.labels):
+            rows = kernels.worker_rows(jobs, ctx.per_call, s.num_samples, batchable(planner))
+            kernels.calibrate_for_jobs([planner], [label], rows, notice)
+    work.drop_contexts()
 
 
 def _take(outcome, buffer: "_ChunkBuffer", result: ScanResult) -> None:

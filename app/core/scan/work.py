@@ -224,6 +224,11 @@ def scan_context(config: ScanConfig) -> ScanContext:
     return ctx
 
 
+def drop_contexts() -> None:
+    """Forget this process's scan contexts (the parent, once its workers hold their own)."""
+    _CONTEXTS.clear()
+
+
 def empty_rows(config: ScanConfig, ctx: ScanContext) -> dict[str, np.ndarray]:
     s = config.settings
     spec = column_spec(len(config.policies), keep_plans=s.keep_plans,

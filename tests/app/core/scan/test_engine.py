@@ -20,6 +20,8 @@ def scan(tmp_path, name, policies, data, settings=START, **kw):
     out = tmp_path / f"{name}.h5"
     result = run_scan(ScanConfig(tuple(str(p) for p in policies), data, settings), str(out),
                       workers=kw.pop("workers", 0), **kw)
+    # a scan that lost frames must fail here, naming why (not later as a summary that differs)
+    assert result.failed == 0 and not result.partial, f"{name}: {result.reason}"
     return result, ScanReader(out)
 
 
@@ -128,6 +130,33 @@ def test_one_worker_two_workers_and_ray_give_identical_summaries(tmp_path, bimod
     assert results["one"][0] == results["inprocess"][0] == results["two"][0] == results["ray"][0]
     np.testing.assert_array_equal(results["one"][1], results["two"][1])
     np.testing.assert_array_equal(results["one"][1], results["ray"][1])
+
+
+def test_a_scan_where_every_frame_fails_says_so_in_one_line(tmp_path, bimodal_h5, bimodal_ckpt):
+    """No frame scanned is not a quiet empty file: the reason starts "no frame could be scanned"
+    and names the planner's own error."""
+    from app.core.scan.backends import InProcessBackend
+    from app.core.scan.work import scan_context
+
+    settings = ScanSettings(episodes=(0, 2), every=10, num_samples=8, neighbours=8)
+    config = ScanConfig((str(bimodal_ckpt),), bimodal_h5, settings)
+    planner = scan_context(config).planners[0]
+
+    def broken(obs, num_samples, *, initial_noise=None, **k):
+        raise RuntimeError("the model exploded")
+
+    class BreaksAfterValidation(InProcessBackend):
+        def start(self):            # run_scan calls it after its one validation frame
+            planner.plan_frames = planner.plan = broken
+
+    try:
+        result = run_scan(config, str(tmp_path / "none.h5"),
+                          backend_obj=BreaksAfterValidation(config))
+    finally:
+        del planner.plan_frames, planner.plan
+    assert result.written == 0 and result.failed == 4 and result.partial
+    assert result.reason.startswith("no frame could be scanned: 4 of 4 frames")
+    assert "the model exploded" in result.reason
 
 
 def test_ctrl_c_leaves_a_partial_file_and_resume_finishes_it(tmp_path, bimodal_h5, bimodal_ckpt):

@@ -86,3 +86,41 @@ def test_bad_data_shares_are_one_line(tmp_path, capsys, bimodal_h5, bimodal_ckpt
     err = capsys.readouterr().err
     assert code == 2 and message in err and err.count("\n") == 1
     assert os.listdir(tmp_path) == []
+
+
+def test_a_scan_that_wrote_no_frame_ends_in_one_line(tmp_path, capsys, bimodal_h5, bimodal_ckpt):
+    """Every frame failing after validation: no summary of an empty file, one line naming the
+    error, exit 1 (the planner works for the validation frame, then raises)."""
+    from app.core.scan.config import ScanConfig, ScanSettings
+    from app.core.scan.work import drop_contexts, scan_context
+
+    settings = ScanSettings(episodes=(0, 2), every=10, num_samples=8, solver="", steps=0,
+                            neighbours=4, seed=0, keep_plans=False, device="cpu",
+                            frames_per_call=0)
+    # the CLI's own config, so --workers 0 finds this context (and its patched planner)
+    planner = scan_context(ScanConfig((str(bimodal_ckpt),), os.path.abspath(bimodal_h5),
+                                      settings)).planners[0]
+    calls, plan = [], planner.plan
+
+    def plan_once(obs, num_samples, *, initial_noise=None, **k):
+        calls.append(1)
+        if len(calls) > 1:
+            raise RuntimeError("weights went missing")
+        return plan(obs, num_samples, initial_noise=initial_noise, **k)
+
+    def plan_frames(*a, **k):
+        raise RuntimeError("weights went missing")
+
+    planner.plan, planner.plan_frames = plan_once, plan_frames
+    out = tmp_path / "scan.h5"
+    try:
+        code = main(["scan", "--policy", str(bimodal_ckpt), "--data", bimodal_h5, "--episodes",
+                     "0:2", "--every", "10", "--num", "8", "--neighbours", "4", "--workers", "0",
+                     "--quiet", "--out", str(out)])
+    finally:
+        drop_contexts()
+    captured = capsys.readouterr()
+    assert code == 1 and len(calls) > 1 and "hardest frames" not in captured.out
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"planscope: error: scan wrote no frames to {out}")
+    assert "4 of 4 frames could not be scanned" in lines[0] and "weights went missing" in lines[0]
