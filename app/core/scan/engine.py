@@ -170,11 +170,12 @@ def run_scan(config: ScanConfig, out: str, *, backend: str = "local", workers: i
     # keys) and without calibrating; the workers' batch sizes are calibrated once, below
     in_process = isinstance(runner, worker_pool.InProcessBackend)
     from app.core.scan.batching import is_cuda
-    # local workers / a local Ray instance read this machine's cache; CUDA batches by memory
-    shares_cache = not in_process and not ray_address and not is_cuda(config.settings.device)
+    # this process, local workers and a local Ray instance read this machine's cache; CUDA
+    # batches by measured memory (its batch sizes are not known in advance)
+    precalibrate = not ray_address and not is_cuda(config.settings.device)
     threads = contextlib.nullcontext() if in_process else kernels.torch_threads(1)
     with threads:
-        facts = validate(config, calibrate=in_process)
+        facts = validate(config, calibrate=not precalibrate)
     s = config.settings
     spec = column_spec(len(config.policies), keep_plans=s.keep_plans, num_samples=s.num_samples,
                        horizon=facts["horizon"], action_dim=facts["action_dim"])
@@ -192,8 +193,8 @@ def run_scan(config: ScanConfig, out: str, *, backend: str = "local", workers: i
     result = ScanResult(path=out, total=total, skipped=len(done))
     buffer = _ChunkBuffer(writer, chunk_rows, chunk_seconds, clock)
     try:
-        if shares_cache:
-            _calibrate_for_workers(config, jobs, notice)
+        if precalibrate:
+            _calibrate_for_jobs(config, jobs, notice, workers=not in_process)
         pending: dict[int, Any] = {}
         next_index = 0
         for outcome in runner.run(jobs):
@@ -227,19 +228,21 @@ def run_scan(config: ScanConfig, out: str, *, backend: str = "local", workers: i
     return result
 
 
-def _calibrate_for_workers(config: ScanConfig, jobs, notice) -> None:
-    """Calibrate here, once, every batch size the workers' jobs will use (app/core/scan/kernels.py),
-    with their one torch thread, then free this process's policies (the workers load their own)."""
+def _calibrate_for_jobs(config: ScanConfig, jobs, notice, workers: bool) -> None:
+    """Calibrate here, once, every batch size the jobs will use (app/core/scan/kernels.py); for
+    workers with their one torch thread, then free this process's policies (the workers load
+    their own and read the cache)."""
     from app.core.scan import kernels, work
     from app.core.scan.batching import batchable
 
     ctx = work.scan_context(config)
     s = config.settings
-    with kernels.torch_threads(1):
+    with kernels.torch_threads(1) if workers else contextlib.nullcontext():
         for planner, label in zip(ctx.planners, config.labels):
             rows = kernels.worker_rows(jobs, ctx.per_call, s.num_samples, batchable(planner))
             kernels.calibrate_for_jobs([planner], [label], rows, notice)
-    work.drop_contexts()
+    if workers:
+        work.drop_contexts()
 
 
 def _take(outcome, buffer: "_ChunkBuffer", result: ScanResult) -> None:
