@@ -10,9 +10,9 @@ Measured before this module (`planscope scan --policy tests/app/qt/inspector/fix
 lerobot_mug_grasp --data tests/recordings/formats/data/lerobot_v3/dataset --every 3 --num 16`,
 under load): 2 min 14 s wall for "10 frames in 50.3 s", ~85 s of it calibrations (docs/scan.md).
 
-Now, for local workers and a local Ray instance (they share this machine's cache):
-- this process uses the workers' torch threads (1) while it validates and calibrates, so its
-  cache keys are theirs;
+Now, in process and for local workers and a local Ray instance (they share this machine's cache):
+- with workers, this process uses their torch threads (1) while it validates and calibrates, so
+  its cache keys are theirs;
 - the validation frame never calibrates (`no_calibration`: the nearest calibrated bucket's
   choice, else the model's own forward);
 - `calibrate_for_jobs` measures each bucket the jobs will use once, here, saying so on the
