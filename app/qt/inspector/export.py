@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from app.qt.shell.camera_view import rgb_qimage
 from recordings.errors import UserFacingError
 
 
@@ -248,7 +249,7 @@ def chain_frames(state: Any, widgets: list[QtWidgets.QWidget],
                 frame = stack_frames([qimage_to_array(grab_with_gl(w) if scale == 1.0
                                                       else grab_with_gl(w, scale))
                                       for w in widgets])
-                image = array_to_qimage(frame)
+                image = rgb_qimage(frame)
                 if max_width is not None and image.width() > max_width:
                     # smooth scaling before the caption is drawn: text stays crisp at its size
                     image = image.scaledToWidth(max_width, QtCore.Qt.TransformationMode.SmoothTransformation)
@@ -274,13 +275,6 @@ def animation_frames(state: Any, widgets: list[QtWidgets.QWidget], kind: str, si
         scale = size.scale_for(widest)
     return chain_frames(state, widgets, scene=scene, caption=caption, scale=scale,
                         max_width=target)
-
-
-def array_to_qimage(frame: np.ndarray) -> QtGui.QImage:
-    """[h, w, 3] uint8 RGB -> QImage (a copy)."""
-    frame = np.ascontiguousarray(frame)
-    h, w = frame.shape[:2]
-    return QtGui.QImage(frame.data, w, h, 3 * w, QtGui.QImage.Format.Format_RGB888).copy()
 
 
 def even_sides(frame: np.ndarray) -> np.ndarray:
@@ -320,7 +314,7 @@ def write_gif(frames: list[np.ndarray], path: str | Path, fps: float = 6.0,
     _check_parent(path)
     small = frames
     if max_width is not None and frames[0].shape[1] > max_width:
-        small = [even_sides(qimage_to_array(array_to_qimage(f).scaledToWidth(
+        small = [even_sides(qimage_to_array(rgb_qimage(f).scaledToWidth(
             max_width, QtCore.Qt.TransformationMode.SmoothTransformation))) for f in frames]
     try:
         imageio.mimsave(str(path), small, duration=1000.0 / fps, loop=0)

@@ -22,6 +22,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from app.core.inspector.frame_source import camera_frame
 from app.core.inspector.recorded_scene import SceneStager, recorded_state
 from app.core.inspector.state import DataFrameSource, InspectorState
+from app.qt.shell.camera_view import rgb_qimage
 from app.qt.shell.theme import COLORS
 
 NO_CAMERA = "no camera in this data set"
@@ -64,8 +65,7 @@ class DataCameraView(QtWidgets.QWidget):
         img = np.ascontiguousarray(image[..., :3], dtype=np.uint8)
         self.shown = img
         h, w = img.shape[:2]
-        qimage = QtGui.QImage(img.data, w, h, 3 * w, QtGui.QImage.Format.Format_RGB888).copy()
-        self._pixmap = QtGui.QPixmap.fromImage(qimage)
+        self._pixmap = QtGui.QPixmap.fromImage(rgb_qimage(img))
         self.title.setText(f"Data set camera <i>{name}</i> · {where} ({w}×{h})")
         self._rescale()
 

@@ -14,6 +14,7 @@ import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from app.core.inspector.state import DataFrameSource, InspectorState
+from app.qt.shell.camera_view import rgb_qimage
 
 BANNER_STYLE = ("QFrame#data_source_banner { background: rgba(20, 70, 120, 235); "
                 "border: 1px solid #8FC3F0; border-radius: 5px; } "
@@ -122,10 +123,7 @@ class SourceBanner(QtWidgets.QFrame):
         if image is None:
             self.thumb.hide()
             return
-        img = np.ascontiguousarray(image[..., :3], dtype=np.uint8)
-        h, w = img.shape[:2]
-        qimage = QtGui.QImage(img.data, w, h, 3 * w, QtGui.QImage.Format.Format_RGB888).copy()
-        self.thumb.setPixmap(QtGui.QPixmap.fromImage(qimage).scaled(
+        self.thumb.setPixmap(QtGui.QPixmap.fromImage(rgb_qimage(image)).scaled(
             THUMB_PX, THUMB_PX, QtCore.Qt.AspectRatioMode.KeepAspectRatio,
             QtCore.Qt.TransformationMode.SmoothTransformation))
         self.thumb.show()

@@ -28,6 +28,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from app.qt.plots.mode_colors import MODE_HEX
+from app.qt.shell.camera_view import rgb_qimage
 
 Qt = QtCore.Qt
 COLUMNS = ("Episode", "Length", "Task", "Success", "Mode")
@@ -323,9 +324,6 @@ class CameraFrames(QtWidgets.QWidget):
                 label.setToolTip(k)
                 label.setAlignment(Qt.AlignCenter)
                 self.lay.addWidget(label, 1)
-            img = np.ascontiguousarray(np.asarray(values[k], np.uint8)[..., :3])
-            h, w = img.shape[:2]
-            qimg = QtGui.QImage(img.data, w, h, 3 * w, QtGui.QImage.Format_RGB888).copy()
-            label.setPixmap(QtGui.QPixmap.fromImage(qimg).scaled(
+            label.setPixmap(QtGui.QPixmap.fromImage(rgb_qimage(values[k])).scaled(
                 max(label.width(), 96), max(label.height(), 96), Qt.KeepAspectRatio,
                 Qt.SmoothTransformation))

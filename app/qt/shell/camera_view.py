@@ -23,6 +23,14 @@ if TYPE_CHECKING:
 DEFAULT_CAMERAS = ("front",)
 
 
+def rgb_qimage(frame: np.ndarray) -> QtGui.QImage:
+    """[h, w, >=3] RGB(A) image (uint8 or castable) -> QImage, a copy: Qt does not own numpy's
+    buffer. The one conversion for scene cameras, data set frames, banners and exports."""
+    rgb = np.ascontiguousarray(np.asarray(frame)[..., :3], dtype=np.uint8)
+    h, w = rgb.shape[:2]
+    return QtGui.QImage(rgb.data, w, h, 3 * w, QtGui.QImage.Format.Format_RGB888).copy()
+
+
 class CameraView(QtWidgets.QWidget):
     """Camera chooser + image. `mark_dirty()` after the scene changed; the view re-renders lazily."""
 
@@ -106,9 +114,7 @@ class CameraView(QtWidgets.QWidget):
         self.last_render_ms = (time.perf_counter() - start) * 1e3   # a measurement, not state
         self._last_render_t = default_clock().now()
         self._dirty = False
-        qimage = QtGui.QImage(rgb.data, rgb.shape[1], rgb.shape[0], rgb.strides[0],
-                              QtGui.QImage.Format.Format_RGB888).copy()
-        self._pixmap = QtGui.QPixmap.fromImage(qimage)
+        self._pixmap = QtGui.QPixmap.fromImage(rgb_qimage(rgb))
         self._rescale()
         self.info.setText(f"{self.last_render_ms:.0f} ms")
         return rgb
