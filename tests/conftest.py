@@ -10,6 +10,18 @@ from tests.trained_policies import (bimodal_ckpt, bimodal_h5, bimodal_planner,  
 
 
 @pytest.fixture(autouse=True)
+def gui_thread_garbage_collection():
+    """Once a QApplication exists, Python's automatic garbage collection is off and the GUI thread
+    collects (app/qt/shell/qt_app.collect_garbage_on_gui_thread); a test that never turns the event
+    loop would leave its cycles to the next one, so the same check runs here after every test."""
+    import sys
+    yield
+    qt_app = sys.modules.get("app.qt.shell.qt_app")
+    if qt_app is not None:
+        qt_app.collect_garbage_now()
+
+
+@pytest.fixture(autouse=True)
 def isolated_settings(tmp_path_factory, monkeypatch):
     """Every test gets its own QSettings file (app/qt/shell/settings.py), never the user's."""
     directory = tmp_path_factory.mktemp("settings")

@@ -1,6 +1,7 @@
 """Creating the QApplication the same way everywhere (window, snapshot, benches, tests)."""
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import signal
@@ -81,7 +82,43 @@ def ensure_qapp(argv: list[str] | None = None) -> QtWidgets.QApplication:
     app.setOrganizationName("planscope")
     app.setApplicationDisplayName("planscope")
     apply_theme(app)
+    collect_garbage_on_gui_thread()
     return app
+
+
+GC_INTERVAL_S = 0.5
+_COLLECTOR = None
+
+
+def collect_garbage_on_gui_thread() -> None:
+    """Python's cyclic garbage collector runs in whichever thread happens to allocate when a
+    generation fills up. In a job's worker thread it destroyed Qt objects left in reference cycles
+    by the GUI thread (a closed menu's actions): the worker held Qt's object mutex inside
+    ~QObject and waited for the GIL, while the GUI thread held the GIL and waited for that mutex
+    inside its own deletion - a frozen application (seen as a hung test, py-spy stacks in
+    docs/reliability.md). So automatic collection is off while a QApplication exists and
+    pyqtgraph's GarbageCollector runs the same generational check from a GUI-thread timer; no
+    other thread ever collects."""
+    global _COLLECTOR
+    if _COLLECTOR is None:
+        from pyqtgraph.util.garbage_collector import GarbageCollector
+        _COLLECTOR = GarbageCollector(interval=GC_INTERVAL_S)
+
+
+def collect_garbage_now() -> None:
+    """The GUI-thread collector's generational check, now (the test suite runs it after every
+    test, whose event loop may not have turned); call it on the GUI thread only."""
+    if _COLLECTOR is not None:
+        _COLLECTOR.check()
+
+
+def release_garbage_collection() -> None:
+    """Automatic collection back on (the QApplication is gone)."""
+    global _COLLECTOR
+    if _COLLECTOR is not None:
+        _COLLECTOR.timer.stop()
+        _COLLECTOR = None
+        gc.enable()
 
 
 @contextmanager
@@ -96,6 +133,7 @@ def qt_application(*, virtual_display: bool) -> Iterator[QtWidgets.QApplication]
         if display is not None:
             if QtWidgets.QApplication.instance() is not None:
                 QtWidgets.QApplication.instance().shutdown()
+                release_garbage_collection()
             display.stop()
 
 
