@@ -173,8 +173,18 @@ def run_shipped(checkpoint: str, quick: bool) -> dict:
     from app.bench._sampling_reference import from_planscope, sample_reference
     from planners import load_planner
     from planners.acceleration import PolicyAcceleration
+    from planners.acceleration.policy_acceleration import SMALL_REDUCED_ROWS
     from planners.sampling import make_scheduler
     planner = load_planner(checkpoint)
+    previous = os.environ.get("PLANSCOPE_PRECISION")
+    os.environ["PLANSCOPE_PRECISION"] = "float32"     # a second copy held to float32, for its column
+    try:
+        planner32 = load_planner(checkpoint)
+    finally:
+        if previous is None:
+            os.environ.pop("PLANSCOPE_PRECISION")
+        else:
+            os.environ["PLANSCOPE_PRECISION"] = previous
     cfg = planner.config
     reference = from_planscope(planner.model, cfg).eval()
     gemm = gemm_rates(quick)
@@ -193,30 +203,53 @@ def run_shipped(checkpoint: str, quick: bool) -> dict:
     obs = np.array([0.45, 0.0, 0.30, 1.0, 0.52, 0.02, 0.0, 0.0, -1.0], dtype=np.float32)[:cfg.obs_dim]
     cond = planner._obs_tensor(obs)
     results = {"size": "shipped", "parameters": planner.spec.num_parameters, "threads": threads,
-               "load_average": load, "gemm": gemm, "cells": [], "trimmed": ["reduced precision: not used at this size"]}
+               "load_average": load, "gemm": gemm, "cells": [], "trimmed": []}
+    accel = planner.acceleration
+    if accel.small_reduced is None:
+        results["trimmed"].append("reduced precision: the small-model rule has none on this CPU (no AMX bfloat16)")
+    else:
+        start = time.perf_counter()
+        report = accel.check_fidelity()
+        print(f"fidelity check ({'cached' if report.from_cache else f'{time.perf_counter() - start:.1f} s'}, "
+              f"{report.solver} {report.steps}, {report.num_samples} plans per precision): "
+              f"{'PASSED' if report.passed else 'FAILED'} - {report.reason}", flush=True)
+        results["fidelity"] = {"passed": report.passed, "deviation": report.deviation, "reason": report.reason}
     for solver, steps in SOLVERS:
         for n in NS:
+            if not _wanted(solver, steps, n, quick, results):
+                continue
             noise = torch.randn((n, cfg.horizon, cfg.action_dim), generator=torch.Generator().manual_seed(0))
             flops = flops_per_call(reference, n, cfg.action_dim, cfg.obs_dim, cfg.horizon)
-            variant = planner.acceleration.model_fn(cond, n).variant.name
+            # float32 (a copy loaded with PLANSCOPE_PRECISION=float32), and what plan() runs by default
+            # when that differs (the rule's bfloat16 convolutions at this N, after the fidelity check)
+            owns = [("float32", planner32.acceleration.model_fn(cond, n).variant.name,
+                     lambda: planner32.plan(obs, n, seed=0, solver=solver, steps=steps))]
+            chosen = accel.model_fn(cond, n).variant
+            if chosen.precision != "float32":
+                owns.append((chosen.precision, chosen.name,
+                             lambda: planner.plan(obs, n, seed=0, solver=solver, steps=steps)))
             results["cells"] += _cell(
                 lambda: sample_reference(reference, make_scheduler(cfg.scheduler_settings(), solver), cond.expand(n, -1),
                                          noise, steps, generator=torch.Generator().manual_seed(0)),
-                [("float32", variant, lambda: planner.plan(obs, n, seed=0, solver=solver, steps=steps))],
-                solver, steps, n, flops, gemm, quick)
+                owns, solver, steps, n, flops, gemm, quick)
     # the shipped model's first figure (>= 1.7x) was measured against diffusion_policy's own code at
     # this size, whose activation is Mish: per denoiser call, that reference beside the honest one
     mish = from_planscope(planner.model, cfg, activation="mish").eval()
-    small = planner.acceleration.small_variant or forced.acc.jit_of(cal_variant("conv2d"))
-    small_fast = planner.acceleration.acc.fast(small.kernel, small.precision)
-    results["per_call_ms"] = per_call_table(
-        {"reference (SiLU, planscope's architecture)": lambda x, t, c: reference(x, t, c),
-         "diffusion_policy's code (Mish) at this size": lambda x, t, c: mish(x, t, c),
-         "planscope (its own forward)": lambda x, t, c: planner.model(x, t.expand(x.shape[0]), c.expand(x.shape[0], -1)),
-         # what planner.plan runs at this size (policy_acceleration.SMALL_MODEL), FiLM computed in the call
-         # here (sampling computes every step's FiLM before the loop: a little faster still)
-         f"planscope ({small.name}, what plan() runs)": lambda x, t, c: small_fast(x, t, c)},
-        cond, cfg.horizon, cfg.action_dim, rounds=3 if quick else 9)
+    calls = {"reference (SiLU, planscope's architecture)": lambda x, t, c: reference(x, t, c),
+             "diffusion_policy's code (Mish) at this size": lambda x, t, c: mish(x, t, c),
+             "planscope (its own forward)": lambda x, t, c: planner.model(x, t.expand(x.shape[0]),
+                                                                          c.expand(x.shape[0], -1))}
+    # what planner.plan runs at this size (policy_acceleration's small-model rule: SMALL_MODEL, and
+    # SMALL_REDUCED from SMALL_REDUCED_ROWS samples per thread), FiLM computed in the call here
+    # (sampling computes every step's FiLM before the loop: a little faster still)
+    for small in (accel.small_variant or forced.acc.jit_of(cal_variant("conv2d")), accel.small_reduced):
+        if small is not None:
+            fast = accel.acc.fast(small.kernel, small.precision)
+            calls[f"planscope ({small.name})"] = lambda x, t, c, fast=fast: fast(x, t, c)
+    if accel.small_reduced is not None:
+        print(f"plan() runs {accel.small_variant.name} below {SMALL_REDUCED_ROWS} samples per thread "
+              f"({SMALL_REDUCED_ROWS * threads} here), then {accel.small_reduced.name} when the fidelity check passed")
+    results["per_call_ms"] = per_call_table(calls, cond, cfg.horizon, cfg.action_dim, rounds=3 if quick else 9)
     return results
 
 

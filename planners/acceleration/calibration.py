@@ -28,7 +28,8 @@ from typing import Callable, ContextManager, Iterable
 import torch
 
 SCHEMA = 1
-CANDIDATES = 4                     # bump when the candidate kernels change (2: "packed", 3: +jit, 4: "conv1d")
+CANDIDATES = 5                     # bump when the candidate kernels change (2: "packed", 3: +jit, 4: "conv1d",
+                                   # 5: conv2d's reduced precision keeps float32 between the products)
 MAX_CALIBRATION_BATCH = 256        # larger N is split into calls of at most this many samples
 SLOW_CALL_S = 0.25                 # candidates slower than this are timed once (calibration cost)
 KEEP_WITHIN = 1.3                  # candidates this much slower than the best after one timing drop out

@@ -67,7 +67,17 @@ def stop_background_calibrations(timeout_s: float = EXIT_JOIN_S) -> bool:
 
 MIN_PARAMETERS = 1_000_000
 SMALL_MODEL = Variant("conv2d+jit", "float32")   # what a model under MIN_PARAMETERS runs on a CPU
+# ... and from SMALL_REDUCED_ROWS samples per torch thread on, on a CPU with AMX once the fidelity
+# check passed: the same executor with bfloat16 convolutions (float32 between them, kernels.py)
+SMALL_REDUCED = Variant("conv2d+jit", "bfloat16")
+SMALL_REDUCED_ROWS = 48
 FIDELITY_MAX_STEPS = 16
+
+
+def has_amx(signature: dict) -> bool:
+    """Whether the CPU has AMX bfloat16 tiles (calibration.machine_signature's flags): where the
+    small-model rule's bfloat16 convolutions were measured faster (docs/speed.md)."""
+    return "amx_bf16" in str(signature.get("cpu_flags", "")).split()
 
 
 class PolicyAcceleration:
@@ -91,16 +101,22 @@ class PolicyAcceleration:
         elif not enabled:
             why_off = "turned off"
         self.enabled = not why_off
+        small = why_off.startswith("under")
         self.acc = Accelerator(model, horizon=horizon, native_call=native_call, device=device, cache_dir=cache_dir,
-                               timer=timer, kernels=kernels, reduced=reduced if self.enabled else None)
+                               timer=timer, kernels=kernels, reduced=reduced if self.enabled or small else None)
         # Under MIN_PARAMETERS on a CPU: a rule, not a calibration - the traced channels-last
-        # executor (SMALL_MODEL) with FiLM precomputed per sampling call. `bench sampling --size
-        # shipped` prints the per-call table that justifies it (0.56 M: 1.3-3.5x the model's own
-        # forward at N=1..128, docs/speed.md), and it is the same arithmetic as the conv2d kernel.
+        # executor (SMALL_MODEL) with FiLM precomputed per sampling call; from SMALL_REDUCED_ROWS
+        # samples per thread on a CPU with AMX, the same executor with bfloat16 convolutions
+        # (SMALL_REDUCED), once the fidelity check passed. `bench sampling --size shipped` prints
+        # the per-call table that justifies both (docs/speed.md).
         self.small_variant: Variant | None = None
-        if why_off.startswith("under") and self.acc.graph is not None and self.acc.device.type == "cpu":
+        self.small_reduced: Variant | None = None
+        if small and self.acc.graph is not None and self.acc.device.type == "cpu":
             self.small_variant = SMALL_MODEL
             self.acc._pinned.add((SMALL_MODEL.kernel, SMALL_MODEL.precision))
+            if self.acc.reduced == SMALL_REDUCED.precision and has_amx(self.acc.signature):
+                self.small_reduced = SMALL_REDUCED
+                self.acc._pinned.add((SMALL_REDUCED.kernel, SMALL_REDUCED.precision))
         if solver == "ddpm":
             solver, steps = "ddim", FIDELITY_MAX_STEPS
         self.settings, self.solver = settings, solver
@@ -112,6 +128,9 @@ class PolicyAcceleration:
         if self.small_variant is not None:
             self.acc.precision_reason = (f"float32, traced channels-last kernel ({why_off}: a fixed rule, "
                                          "no calibration)")
+            if self.small_reduced is not None:
+                self.acc.precision_reason += (f"; bfloat16 convolutions from {SMALL_REDUCED_ROWS} samples per "
+                                              "thread once the fidelity check passed (not run yet)")
         elif not self.enabled:
             self.acc.precision_reason = f"float32, the model's own forward: fast path off ({why_off})"
         elif self.acc.reduced is None:
@@ -126,11 +145,23 @@ class PolicyAcceleration:
         if isinstance(num_samples, bool) or not isinstance(num_samples, (int, np.integer)) or num_samples < 1:
             raise PlannerError(f"num_samples must be a positive integer, got {num_samples!r}")
         if not self.enabled:
-            return DenoiserFn(self.acc, self.small_variant or REFERENCE, cond, cancel)
+            return DenoiserFn(self.acc, self.small_variant_for(num_samples) or REFERENCE, cond, cancel)
         if self.fidelity is None and self.acc.reduced and self.acc.background is None \
                 and self.acc.calibration(num_samples).best.reduced:
             self.check_fidelity()   # inline mode only; the GUI's warm-up runs it while loading
         return self.acc.model_fn(cond, num_samples, cancel=cancel)
+
+    def small_variant_for(self, num_samples: int) -> Variant | None:
+        """The small-model rule's variant for N samples (None: not a small model on a CPU). Reduced
+        precision needs the fidelity check: run inline here the first time it is needed, unless
+        the sampler is in background mode (the GUI's warm-up runs it while loading)."""
+        if self.small_variant is None:
+            return None
+        if self.small_reduced is None or num_samples < SMALL_REDUCED_ROWS * max(1, torch.get_num_threads()):
+            return self.small_variant
+        if self.fidelity is None and self.acc.background is None:
+            self.check_fidelity()
+        return self.small_reduced if self.fidelity is not None and self.fidelity.passed else self.small_variant
 
     def calibrate_in_background(self, start: Callable[[Callable[[], None]], None] | None = None) -> None:
         """The GUI's mode: a batch size not calibrated yet samples at once with the best known
@@ -160,12 +191,21 @@ class PolicyAcceleration:
         self.fidelity = report
         self.acc.allow_reduced = report.passed
         self.acc.precision_reason = report.reason
+        if self.small_reduced is not None:
+            self.acc.precision_reason = (
+                f"float32 below {SMALL_REDUCED_ROWS} samples per thread, then bfloat16 convolutions "
+                f"(float32 between them): {report.reason}" if report.passed else
+                f"float32 (small-model rule): {report.reason}")
 
     def _sample(self, precision: str, obs_index: int, seed: int) -> np.ndarray:
         from planners.sampling import sample_chain
         cond = self.fidelity_conds[obs_index]
         n = fid.CHECK_SAMPLES
-        model_fn = self.acc.model_fn(cond, n, precision=precision)
+        if self.small_variant is not None:   # the rule's own two variants, not a calibration's
+            variant = self.small_reduced if precision == SMALL_REDUCED.precision else self.small_variant
+            model_fn = DenoiserFn(self.acc, variant, cond, None)
+        else:
+            model_fn = self.acc.model_fn(cond, n, precision=precision)
         batch = sample_chain(model_fn, self.settings, num_samples=n, horizon=self.acc.horizon,
                              action_dim=self.acc.input_dim, seed=seed, solver=self.solver, steps=self.steps,
                              to_actions=self.to_actions, device=self.acc.device)

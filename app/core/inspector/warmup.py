@@ -23,11 +23,27 @@ def acceleration_of(planner: Any) -> Any:
     """The planner's planners.acceleration.PolicyAcceleration, or None (no fast path: planscope's
     small models, plugins, the regression baseline)."""
     acc = getattr(planner, "acceleration", None)
-    return acc if acc is not None and getattr(acc, "enabled", False) else None
+    if acc is None:
+        return None
+    # a calibrating fast path, or the small-model rule with a bfloat16 variant behind the check
+    return acc if getattr(acc, "enabled", False) or getattr(acc, "small_reduced", None) is not None else None
 
 
 def needs_warmup(planner: Any) -> bool:
     return acceleration_of(planner) is not None
+
+
+def warmup_message(planner: Any) -> str:
+    """The status line while the warm-up runs: calibrating, or (the small-model rule, nothing to
+    time) only the reduced-precision check."""
+    acc = acceleration_of(planner)
+    if acc is None or getattr(acc, "enabled", False) or acc.acc.reduced is None:
+        return CALIBRATING
+    return _checking(acc)
+
+
+def _checking(acc: Any) -> str:
+    return f"Checking {acc.acc.reduced} against float32 on this policy (once per machine)…"
 
 
 def warm_policy(planner: Any, num_samples: int, progress: Callable[[str], None],
@@ -46,11 +62,13 @@ def warm_policy(planner: Any, num_samples: int, progress: Callable[[str], None],
     # background (planners/acceleration): only the inspector's N is measured here, before sampling
     if hasattr(acc, "calibrate_in_background"):
         acc.calibrate_in_background()
+    calibrates = bool(getattr(acc, "enabled", False))   # else the small-model rule: nothing to time
     try:
-        progress(CALIBRATING)
-        acc.acc.calibration(int(num_samples))
+        if calibrates:
+            progress(CALIBRATING)
+            acc.acc.calibration(int(num_samples))
         if acc.acc.reduced is not None and acc.fidelity is None:
-            progress(f"Checking {acc.acc.reduced} against float32 on this policy (once per machine)…")
+            progress(_checking(acc))
             acc.check_fidelity()
     except Exception as exc:  # noqa: BLE001 - a failed warm-up must not lose the loaded policy
         progress(f"Kernel calibration failed ({type(exc).__name__}: {exc}); sampling measures inline")
@@ -60,8 +78,8 @@ def warm_policy(planner: Any, num_samples: int, progress: Callable[[str], None],
     if spec is not None and isinstance(getattr(spec, "extra", None), dict):
         spec.extra["precision"] = describe
     reason = str(describe.get("reason", "") or getattr(acc.acc, "precision_reason", ""))
-    progress(f"Kernels calibrated in {clock() - start:.0f} s; {reason}")
+    progress(f"{'Kernels calibrated' if calibrates else 'Precision checked'} in {clock() - start:.0f} s; {reason}")
     return reason
 
 
-__all__ = ["CALIBRATING", "acceleration_of", "needs_warmup", "warm_policy"]
+__all__ = ["CALIBRATING", "acceleration_of", "needs_warmup", "warm_policy", "warmup_message"]

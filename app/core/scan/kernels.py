@@ -17,7 +17,9 @@ Now, in process and for local workers and a local Ray instance (they share this 
   choice, else the model's own forward);
 - `calibrate_for_jobs` measures each bucket the jobs will use once, here, saying so on the
   command line ("calibrating kernels ... (one-off, cached in DIR)"); the workers then read the
-  cache.
+  cache. A policy under the small-model rule is not calibrated; when its rows reach the rule's
+  bfloat16 step, its fidelity check runs here once ("checking bfloat16 against float32 ..."),
+  cached on disk for the workers (the report's key does not depend on threads).
 """
 from __future__ import annotations
 
@@ -34,6 +36,11 @@ def _acceleration(planner: Any):
             getattr(acc, "small_variant", None) is not None:
         return None
     return acc
+
+
+def _small_rows() -> int:
+    from planners.acceleration.policy_acceleration import SMALL_REDUCED_ROWS
+    return SMALL_REDUCED_ROWS
 
 
 def worker_rows(jobs: Iterable[Any], per_call: int, num_samples: int, batched: bool) -> list[int]:
@@ -89,6 +96,18 @@ def calibrate_for_jobs(planners: Sequence[Any], labels: Sequence[str], rows: Seq
 
     said: list[str] = []
     for planner, label in zip(planners, labels):
+        small = getattr(getattr(planner, "acceleration", None), "small_reduced", None)
+        if small is not None and max(rows, default=0) >= _small_rows() and planner.acceleration.fidelity is None:
+            # the small-model rule's bfloat16 step (planners/acceleration): its fidelity check once
+            # here, cached on disk, instead of once in every worker
+            acc = planner.acceleration
+            line = (f"checking {small.precision} against float32 for policy {label!r} "
+                    f"(one-off, cached in {acc.acc.directory}) ...")
+            said.append(line)
+            if notice is not None:
+                notice(line)
+            acc.check_fidelity()
+            continue
         acc = _acceleration(planner)
         if acc is None:
             continue

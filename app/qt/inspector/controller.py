@@ -217,12 +217,13 @@ class InspectorController(FrameSourceControl, QtCore.QObject):
         (app/core/inspector/warmup.py) on the worker, before `then` (the first sample): the status
         bar says "Calibrating kernels for this machine…", and the Policy panel's rows (Precision)
         are drawn again when it is done. A planner without the fast path goes straight to `then`."""
-        from app.core.inspector.warmup import CALIBRATING, needs_warmup, warm_policy
+        from app.core.inspector.warmup import needs_warmup, warm_policy, warmup_message
         if not needs_warmup(policy.planner):
             then()
             return
         n = int(self.state.settings.num_samples)
-        self.state.events.message.emit(CALIBRATING)   # here, not only from the job: progress coalesces
+        # here, not only from the job: progress coalesces
+        self.state.events.message.emit(warmup_message(policy.planner))
 
         def job(h: JobHandle) -> str:
             clock = default_clock()     # injectable (app/core/clock.py): tests install a ManualClock

@@ -114,3 +114,17 @@ def test_torch_threads_is_set_inside_and_restored():
 def test_worker_rows_of_no_jobs_is_empty():
     assert worker_rows([], 16, 32, True) == []
     assert worker_rows([FrameJob(0, 0, (0,))], 16, 32, True) == [32]
+
+
+def test_a_small_models_bfloat16_step_is_checked_once_here_not_calibrated():
+    from planners.acceleration.policy_acceleration import SMALL_REDUCED, SMALL_REDUCED_ROWS
+    small = Planner()
+    small.acceleration.enabled, small.acceleration.small_variant = False, object()
+    small.acceleration.small_reduced = SMALL_REDUCED
+    said = []
+    assert calibrate_for_jobs([small], ["S"], [SMALL_REDUCED_ROWS - 1], said.append) == []   # below the step
+    lines = calibrate_for_jobs([small], ["S"], [8, SMALL_REDUCED_ROWS], said.append)
+    assert lines == said == ["checking bfloat16 against float32 for policy 'S' (one-off, cached in "
+                             "/cache/acceleration) ..."]
+    assert small.acceleration.fidelity_checks == 1 and small.acceleration.acc.calibrated == []
+    assert calibrate_for_jobs([small], ["S"], [512], said.append) == []            # known now: once
