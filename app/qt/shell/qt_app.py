@@ -116,7 +116,10 @@ def release_garbage_collection() -> None:
     """Automatic collection back on (the QApplication is gone)."""
     global _COLLECTOR
     if _COLLECTOR is not None:
-        _COLLECTOR.timer.stop()
+        try:
+            _COLLECTOR.timer.stop()
+        except RuntimeError:   # QApplication.shutdown() already deleted the timer with every QObject
+            pass
         _COLLECTOR = None
         gc.enable()
 

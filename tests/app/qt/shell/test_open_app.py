@@ -91,3 +91,19 @@ def test_a_virtual_display_is_started_when_there_is_none(monkeypatch):
     finally:
         display.stop()
     assert "DISPLAY" not in os.environ and display.process.poll() is not None
+
+
+def test_a_headless_snapshot_exits_cleanly_after_shutting_its_virtual_display(tmp_path):
+    """`planscope snapshot` with no display: Xvfb started, the PNG written, then QApplication
+    shut down and automatic garbage collection restored (qt_app.release_garbage_collection ran
+    after shutdown() had deleted the collector's timer: a traceback at exit)."""
+    import shutil
+
+    if shutil.which("Xvfb") is None:
+        pytest.skip("Xvfb is not installed")
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    out = tmp_path / "scene.png"
+    proc = subprocess.run([sys.executable, "-m", "app.cli", "snapshot", "--out", str(out), "--size", "320x240"],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr and out.stat().st_size > 0
