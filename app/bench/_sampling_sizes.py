@@ -34,6 +34,7 @@ from __future__ import annotations
 import os
 import statistics
 import time
+from unittest import mock
 
 import numpy as np
 
@@ -176,15 +177,8 @@ def run_shipped(checkpoint: str, quick: bool) -> dict:
     from planners.acceleration.policy_acceleration import SMALL_REDUCED_ROWS
     from planners.sampling import make_scheduler
     planner = load_planner(checkpoint)
-    previous = os.environ.get("PLANSCOPE_PRECISION")
-    os.environ["PLANSCOPE_PRECISION"] = "float32"     # a second copy held to float32, for its column
-    try:
-        planner32 = load_planner(checkpoint)
-    finally:
-        if previous is None:
-            os.environ.pop("PLANSCOPE_PRECISION")
-        else:
-            os.environ["PLANSCOPE_PRECISION"] = previous
+    with mock.patch.dict(os.environ, {"PLANSCOPE_PRECISION": "float32"}):
+        planner32 = load_planner(checkpoint)          # a second copy held to float32, for its column
     cfg = planner.config
     reference = from_planscope(planner.model, cfg).eval()
     gemm = gemm_rates(quick)
